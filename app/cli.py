@@ -1,0 +1,129 @@
+"""The `workers-ai-gateway` command: `serve` (the gateway) and `emulator` (a stand-alone Workers AI)."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import socket
+from collections.abc import Sequence
+from typing import Any
+
+import uvicorn
+
+from app.config import DEFAULT_CF_API_BASE, Settings
+
+log = logging.getLogger("app")
+LOOP = "uvloop"
+HTTP = "httptools"
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="workers-ai-gateway", description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True)
+    serve = commands.add_parser("serve", help="run the gateway (settings from the environment and .env)")
+    serve.add_argument("--host", help="overrides HOST")
+    serve.add_argument("--port", type=int, help="overrides PORT")
+    serve.add_argument("--workers", type=int, help="overrides WORKERS")
+    serve.add_argument("--log-level", choices=["critical", "error", "warning", "info", "debug"])
+    emulator = commands.add_parser("emulator", help="run the Workers AI emulator on its own")
+    emulator.add_argument("--host", default="127.0.0.1")
+    emulator.add_argument("--port", type=int, default=8787)
+    emulator.add_argument("--token", help="require this Bearer token (else any is accepted)")
+    emulator.add_argument("--account-id", help="accept only this account id (else any)")
+    emulator.add_argument("--log-level", default="warning")
+    args = parser.parse_args(argv)
+    if args.command == "serve":
+        overrides = {k: v for k in ("host", "port", "workers", "log_level") if (v := getattr(args, k)) is not None}
+        run_gateway(Settings(**overrides))
+    else:
+        run_emulator(args.host, args.port, token=args.token, account_id=args.account_id, log_level=args.log_level)
+
+
+def is_demo(settings: Settings) -> bool:
+    """No Cloudflare settings at all: serve from the built-in emulator."""
+    return not (settings.cf_account_id or settings.cf_api_token) and settings.cf_api_base == DEFAULT_CF_API_BASE
+
+
+def run_gateway(settings: Settings) -> None:
+    logging.basicConfig(level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    if is_demo(settings):
+        asyncio.run(_serve_demo(settings))
+    elif settings.workers > 1:  # each worker builds the app from the same environment
+        config = _gateway_config("app.main:create_app", settings, factory=True, workers=settings.workers)
+        uvicorn.Server(config).run()
+    else:
+        from app.main import create_app
+
+        uvicorn.Server(_gateway_config(create_app(settings), settings)).run()
+
+
+def _gateway_config(app: object, settings: Settings, **extra: Any) -> uvicorn.Config:
+    """Production uvicorn: uvloop, httptools, no access log unless asked, no Server header."""
+    return uvicorn.Config(
+        app,  # type: ignore[arg-type]
+        host=settings.host,
+        port=settings.port,
+        loop=LOOP,
+        http=HTTP,
+        access_log=settings.access_log,
+        log_level=settings.log_level,
+        server_header=False,
+        **extra,
+    )
+
+
+async def _serve_demo(settings: Settings) -> None:
+    from app.emulator import create_emulator
+    from app.main import create_app
+
+    port = _free_port()
+    demo = settings.model_copy(
+        update={
+            "cf_api_base": f"http://127.0.0.1:{port}/client/v4",
+            "cf_account_id": "demo",
+            "cf_api_token": "demo",
+            "demo_mode": True,
+        }
+    )
+    emulator = uvicorn.Server(
+        uvicorn.Config(create_emulator(), host="127.0.0.1", port=port, loop=LOOP, log_level="warning", access_log=False)
+    )
+    gateway = uvicorn.Server(_gateway_config(create_app(demo), settings))
+    log.warning("=" * 78)
+    log.warning("DEMO MODE: no CF_ACCOUNT_ID / CF_API_TOKEN set. Answers come from the built-in Workers AI")
+    log.warning("emulator on 127.0.0.1:%d, not from Cloudflare. See README 'Use real Cloudflare'.", port)
+    log.warning("Gateway: http://%s:%d/v1", settings.host, settings.port)
+    log.warning("=" * 78)
+    emulator_task = asyncio.create_task(emulator.serve())
+    try:
+        await gateway.serve()
+    finally:
+        emulator.should_exit = True
+        await emulator_task
+
+
+def run_emulator(host: str, port: int, *, token: str | None, account_id: str | None, log_level: str) -> None:
+    from app.emulator import create_emulator
+
+    logging.basicConfig(level=log_level.upper())
+    print(f"Workers AI emulator on http://{host}:{port}/client/v4 (point CF_API_BASE here)", flush=True)
+    uvicorn.run(
+        create_emulator(token=token, account_id=account_id),
+        host=host,
+        port=port,
+        loop=LOOP,
+        log_level=log_level,
+        access_log=False,
+    )
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,87 @@
+"""Settings: the only place that reads the environment (and `.env`)."""
+
+from __future__ import annotations
+
+import re
+from typing import Annotated, Literal
+
+import orjson
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+DEFAULT_CF_API_BASE = "https://api.cloudflare.com/client/v4"
+ACCOUNT_ID = re.compile(r"[A-Za-z0-9_-]{1,64}")
+
+
+class Settings(BaseSettings):
+    """Every setting the gateway reads, with its environment variable name (case-insensitive)."""
+
+    model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore")
+
+    # Cloudflare
+    cf_account_id: str = Field("", description="Cloudflare account id used for upstream calls.")
+    cf_api_token: str = Field("", description="Cloudflare API token (Workers AI Read + Edit).")
+    cf_api_base: str = Field(DEFAULT_CF_API_BASE, description="Base the run URL is built on.")
+
+    # Clients
+    gateway_api_keys: Annotated[list[str], NoDecode] = Field(
+        default_factory=list, description="Comma-separated keys clients present as Bearer tokens."
+    )
+
+    # Server
+    host: str = "127.0.0.1"
+    port: int = Field(8000, ge=1, le=65535)
+    workers: int = Field(1, ge=1, description="uvicorn worker processes (one per core).")
+    log_level: Literal["critical", "error", "warning", "info", "debug"] = "info"
+    access_log: bool = False
+    max_body_bytes: int = Field(25 * 1024 * 1024, ge=1024, description="Largest request body accepted.")
+    cors_origins: Annotated[list[str], NoDecode] = Field(default_factory=lambda: ["*"])
+
+    # Upstream
+    upstream_connect_timeout: float = Field(10.0, gt=0)
+    upstream_timeout: float = Field(300.0, gt=0, description="Whole-request timeout (non-streaming).")
+    upstream_read_timeout: float = Field(120.0, gt=0, description="Longest silence inside a stream.")
+    upstream_max_connections: int = Field(512, ge=1)
+    models_cache_seconds: int = Field(3600, ge=0, description="How long the upstream model list is kept.")
+
+    # Behaviour
+    default_max_tokens: int = Field(4096, ge=1, description="max_tokens sent when the client sends none.")
+    model_aliases: dict[str, str] = Field(
+        default_factory=dict, description="JSON object merged over the built-in aliases."
+    )
+    demo_mode: bool = Field(False, description="Set by `serve` when it runs against the built-in emulator.")
+
+    @field_validator("gateway_api_keys", "cors_origins", mode="before")
+    @classmethod
+    def _split_csv(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [item.strip() for item in value.split(",") if item.strip()]
+        return value
+
+    @field_validator("model_aliases", mode="before")
+    @classmethod
+    def _parse_aliases(cls, value: object) -> object:
+        if isinstance(value, str):
+            return orjson.loads(value) if value.strip() else {}
+        return value
+
+    @field_validator("cf_account_id")
+    @classmethod
+    def _check_account(cls, value: str) -> str:
+        value = value.strip()
+        if not ACCOUNT_ID.fullmatch(value or "x"):
+            raise ValueError("CF_ACCOUNT_ID may hold only letters, digits, '-' and '_'")
+        return value
+
+    @field_validator("cf_api_base")
+    @classmethod
+    def _strip_base(cls, value: str) -> str:
+        value = value.strip().rstrip("/")
+        if not value.startswith(("http://", "https://")):
+            raise ValueError("CF_API_BASE must be an http(s) URL")
+        return value
+
+    @property
+    def managed(self) -> bool:
+        """Server credentials are set: clients present gateway keys, the server token goes upstream."""
+        return bool(self.cf_api_token)

@@ -1,0 +1,114 @@
+"""Text helpers shared by whole answers and streams: reasoning split, stop sequences, token estimates."""
+
+from __future__ import annotations
+
+THINK_OPEN = "<think>"
+THINK_CLOSE = "</think>"
+
+
+def split_reasoning(text: str) -> tuple[str | None, str]:
+    """`<think>reasoning</think>answer` -> (reasoning, answer). The opening tag may be missing (R1)."""
+    end = text.find(THINK_CLOSE)
+    if end < 0:
+        stripped = text.lstrip()
+        if stripped.startswith(THINK_OPEN):  # cut off while still thinking
+            return stripped[len(THINK_OPEN) :].strip() or None, ""
+        return None, text
+    reasoning = text[:end].lstrip()
+    if reasoning.startswith(THINK_OPEN):
+        reasoning = reasoning[len(THINK_OPEN) :]
+    return reasoning.strip() or None, text[end + len(THINK_CLOSE) :].lstrip()
+
+
+def cut_at_stop(text: str, stops: tuple[str, ...]) -> tuple[str, bool]:
+    """Text up to the first stop sequence, and whether one was found."""
+    cut = min((i for i in (text.find(s) for s in stops) if i >= 0), default=-1)
+    return (text[:cut], True) if cut >= 0 else (text, False)
+
+
+def partial_suffix(text: str, markers: tuple[str, ...]) -> int:
+    """Length of the longest end of `text` that begins one of `markers` (held back in a stream)."""
+    best = 0
+    for marker in markers:
+        for size in range(min(len(marker) - 1, len(text)), best, -1):
+            if marker.startswith(text[-size:]):
+                best = size
+                break
+    return best
+
+
+def estimate_tokens(text: str) -> int:
+    """A cheap token estimate (about four characters a token) for when Workers AI reports no usage."""
+    return (len(text) + 3) // 4 if text else 0
+
+
+class StopFilter:
+    """Cuts a streamed text at the first stop sequence, even when it spans chunks."""
+
+    def __init__(self, stops: tuple[str, ...]) -> None:
+        self.stops = stops
+        self._held = ""
+        self.stopped = False
+
+    def feed(self, text: str) -> str:
+        if not self.stops:
+            return text
+        if self.stopped:
+            return ""
+        text = self._held + text
+        head, found = cut_at_stop(text, self.stops)
+        if found:
+            self.stopped = True
+            self._held = ""
+            return head
+        keep = partial_suffix(text, self.stops)
+        self._held = text[len(text) - keep :] if keep else ""
+        return text[: len(text) - keep]
+
+    def flush(self) -> str:
+        held, self._held = self._held, ""
+        return "" if self.stopped else held
+
+
+class ThinkSplitter:
+    """Routes streamed text to reasoning until `</think>` (the opening tag optional), then to content."""
+
+    def __init__(self, active: bool) -> None:
+        self.thinking = active
+        self._held = ""
+        self._started = False
+        self._answer_started = not active
+
+    def feed(self, text: str) -> tuple[str, str]:
+        """(reasoning, content) parts of this piece of text."""
+        if not self.thinking:
+            return "", self._answer(text)
+        text = self._held + text
+        self._held = ""
+        if not self._started:
+            stripped = text.lstrip()
+            if THINK_OPEN.startswith(stripped) and len(stripped) < len(THINK_OPEN):
+                self._held = text
+                return "", ""
+            if stripped.startswith(THINK_OPEN):
+                text = stripped[len(THINK_OPEN) :]
+            self._started = True
+        end = text.find(THINK_CLOSE)
+        if end >= 0:
+            self.thinking = False
+            return text[:end], self._answer(text[end + len(THINK_CLOSE) :])
+        keep = partial_suffix(text, (THINK_CLOSE,))
+        if keep:
+            self._held = text[-keep:]
+            text = text[:-keep]
+        return text, ""
+
+    def _answer(self, text: str) -> str:
+        if not self._answer_started:  # the blank lines between </think> and the answer
+            text = text.lstrip()
+            self._answer_started = bool(text)
+        return text
+
+    def flush(self) -> str:
+        held, self._held = self._held, ""
+        return held

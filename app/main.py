@@ -1,0 +1,132 @@
+"""create_app(settings) -> FastAPI: lifespan, routers, error handlers, middleware. Nothing else."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.middleware.cors import CORSMiddleware
+from fastapi.responses import Response
+from starlette.exceptions import HTTPException
+
+from app.catalog import Catalog
+from app.config import Settings
+from app.errors import GatewayError, InvalidRequest, error_body, render
+from app.middleware import BodyLimit
+from app.routers import chat, health, models
+from app.routers.body import param_of
+from app.serving.models import ModelDirectory
+from app.upstream.client import Credentials, WorkersAI
+
+log = logging.getLogger("app")
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or Settings()
+    catalog = Catalog(settings.model_aliases)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        upstream = WorkersAI(
+            settings.cf_api_base,
+            connect_timeout=settings.upstream_connect_timeout,
+            timeout=settings.upstream_timeout,
+            read_timeout=settings.upstream_read_timeout,
+            max_connections=settings.upstream_max_connections,
+        )
+        await upstream.start()
+        app.state.upstream = upstream
+        _announce(settings)
+        try:
+            yield
+        finally:
+            await upstream.close()
+
+    app = FastAPI(
+        title="workers-ai-gateway",
+        version="0.1.0",
+        summary="OpenAI-compatible API in front of Cloudflare Workers AI.",
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    app.state.catalog = catalog
+    app.state.models = ModelDirectory(catalog, ttl=settings.models_cache_seconds)
+    app.state.credentials = Credentials(settings.cf_account_id, settings.cf_api_token) if settings.managed else None
+    for router in (chat.router, models.router, health.router):
+        app.include_router(router)
+    _install_error_handlers(app)
+    app.add_middleware(
+        CORSMiddleware,
+        allow_origins=settings.cors_origins,
+        allow_methods=["*"],
+        allow_headers=["*"],
+        expose_headers=["Retry-After"],
+        max_age=600,
+    )
+    app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
+    return app
+
+
+def _install_error_handlers(app: FastAPI) -> None:
+    async def gateway_error(request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, GatewayError)
+        return Response(render(exc), status_code=exc.status_code, media_type="application/json", headers=exc.headers)
+
+    async def validation_error(request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, RequestValidationError)
+        first = exc.errors()[0] if exc.errors() else {"loc": (), "msg": "invalid request"}
+        param = param_of(tuple(first.get("loc", ())))
+        return await gateway_error(request, InvalidRequest(f"Invalid request: {first.get('msg')}.", param=param))
+
+    async def http_error(request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, HTTPException)
+        message = {
+            404: f"Unknown request URL: {request.method} {request.url.path}.",
+            405: f"Method {request.method} is not allowed for {request.url.path}.",
+        }.get(exc.status_code)
+        code = {404: "unknown_url", 405: "method_not_allowed"}.get(exc.status_code)
+        return Response(
+            error_body(exc.status_code, message or str(exc.detail), code=code),
+            status_code=exc.status_code,
+            media_type="application/json",
+            headers=exc.headers,
+        )
+
+    async def unexpected_error(request: Request, exc: Exception) -> Response:
+        log.exception("unhandled error on %s %s", request.method, request.url.path)
+        return Response(
+            error_body(
+                500,
+                "The gateway failed to handle this request.",
+                code="internal_error",
+                error_type="server_error",
+            ),
+            status_code=500,
+            media_type="application/json",
+        )
+
+    app.add_exception_handler(GatewayError, gateway_error)
+    app.add_exception_handler(RequestValidationError, validation_error)
+    app.add_exception_handler(HTTPException, http_error)
+    app.add_exception_handler(Exception, unexpected_error)
+
+
+def _announce(settings: Settings) -> None:
+    if settings.demo_mode:
+        log.warning(
+            "DEMO MODE: no Cloudflare credentials are set (CF_ACCOUNT_ID / CF_API_TOKEN), so answers come "
+            "from the built-in Workers AI emulator at %s, not from Cloudflare.",
+            settings.cf_api_base,
+        )
+    elif not settings.managed:
+        log.warning(
+            "Passthrough mode: no CF_API_TOKEN is set, so each client's Bearer token is used as its "
+            "Cloudflare API token."
+        )
+    if settings.managed and not settings.gateway_api_keys:
+        log.warning(
+            "GATEWAY_API_KEYS is empty: this gateway serves anyone who can reach it, on your Cloudflare account."
+        )

@@ -1,0 +1,48 @@
+"""Reading a JSON request body into a wire model, with OpenAI-style 400s that name the parameter."""
+
+from __future__ import annotations
+
+import re
+from typing import Any, TypeVar
+
+from fastapi import Request
+from pydantic import BaseModel, ValidationError
+
+from app.errors import InvalidRequest
+
+Wire = TypeVar("Wire", bound=BaseModel)
+_FIELD = re.compile(r"[a-z_][a-z0-9_]*")
+_TYPE_TAGS = {"str", "int", "float", "bool", "list", "dict", "none"}
+
+
+def param_of(loc: tuple[Any, ...]) -> str | None:
+    """('messages', 0, 'content', 'str') -> 'messages[0].content' (union branch tags dropped)."""
+    path = ""
+    for part in loc:
+        if isinstance(part, int):
+            path += f"[{part}]"
+        elif isinstance(part, str) and _FIELD.fullmatch(part) and part not in _TYPE_TAGS:
+            path += f".{part}" if path else part
+    return path or None
+
+
+def invalid(error: ValidationError) -> InvalidRequest:
+    first = error.errors(include_url=False)[0]
+    param = param_of(tuple(first["loc"]))
+    if first["type"] == "json_invalid":
+        return InvalidRequest("The request body is not valid JSON.", code="invalid_json")
+    if first["type"] == "missing":
+        return InvalidRequest(f"Missing required parameter: '{param}'.", param=param, code="missing_required_parameter")
+    if param is None:
+        return InvalidRequest("The request body must be a JSON object.", code="invalid_request_body")
+    return InvalidRequest(f"Invalid value for '{param}': {first['msg']}.", param=param, code="invalid_value")
+
+
+async def read_json(request: Request, model: type[Wire]) -> Wire:
+    body = await request.body()
+    if not body:
+        raise InvalidRequest("The request body is empty; send a JSON object.", code="invalid_request_body")
+    try:
+        return model.model_validate_json(body)
+    except ValidationError as error:
+        raise invalid(error) from None

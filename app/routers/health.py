@@ -1,0 +1,16 @@
+"""GET /health: liveness for load balancers and container health checks."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Response
+
+from app.deps import SettingsDep
+
+router = APIRouter(tags=["health"])
+
+
+@router.get("/health")
+async def health(settings: SettingsDep) -> Response:
+    """Always 200 while the process serves; says which mode the gateway runs in."""
+    mode = "demo" if settings.demo_mode else "managed" if settings.managed else "passthrough"
+    return Response(f'{{"status":"ok","mode":"{mode}"}}', media_type="application/json")

@@ -1,0 +1,175 @@
+"""Chat and legacy completions: request -> Workers AI call(s) -> OpenAI answer, whole or streamed."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from typing import Any
+
+import orjson
+from fastapi.responses import Response, StreamingResponse
+
+from app import sse
+from app.catalog import Model
+from app.convert.chat import chat_payload, wants_json
+from app.convert.params import max_tokens_for, sampling, stop_sequences
+from app.convert.results import (
+    Choice,
+    Usage,
+    chat_completion,
+    estimate_usage,
+    parse_chat_result,
+    text_completion,
+)
+from app.convert.stream import StreamState, deltas_of
+from app.errors import UpstreamError
+from app.protocol.openai import ChatCompletionRequest, CompletionRequest
+from app.serving.streams import ChunkWriter, replay, translate
+from app.upstream.client import Credentials, Stream, WorkersAI
+
+JSON_MEDIA = "application/json"
+
+
+class Call:
+    """One client request made ready for Workers AI: the payload and how to read its answers."""
+
+    def __init__(
+        self,
+        model: Model,
+        payload: dict[str, Any],
+        *,
+        n: int,
+        stops: tuple[str, ...],
+        tools: bool,
+        chat: bool,
+        include_usage: bool,
+    ) -> None:
+        self.model = model
+        self.payload = payload
+        self.n = n
+        self.stops = stops
+        self.tools = tools
+        self.chat = chat
+        self.include_usage = include_usage
+        self.prompt_usage = Usage(_prompt_chars(payload) // 4, 0)
+
+    @classmethod
+    def for_chat(cls, request: ChatCompletionRequest, model: Model, default_max_tokens: int) -> Call:
+        stream = request.stream and model.streams and not wants_json(request)
+        payload = chat_payload(request, model, default_max_tokens=default_max_tokens, stream=stream)
+        include_usage = bool(request.stream_options and request.stream_options.include_usage)
+        return cls(
+            model,
+            payload,
+            n=request.n,
+            stops=stop_sequences(request.stop),
+            tools=bool(request.tools),
+            chat=True,
+            include_usage=include_usage,
+        )
+
+    @classmethod
+    def for_completion(cls, request: CompletionRequest, model: Model, default_max_tokens: int) -> Call:
+        prompt = request.prompt if isinstance(request.prompt, str) else "".join(request.prompt)
+        payload: dict[str, Any] = {
+            "prompt": prompt,
+            "max_tokens": max_tokens_for(model, request.max_tokens, default_max_tokens, len(prompt)),
+            **sampling(request, model),
+        }
+        if request.stream and model.streams:
+            payload["stream"] = True
+        include_usage = bool(request.stream_options and request.stream_options.include_usage)
+        return cls(
+            model,
+            payload,
+            n=request.n,
+            stops=stop_sequences(request.stop),
+            tools=False,
+            chat=False,
+            include_usage=include_usage,
+        )
+
+    @property
+    def max_tokens(self) -> int:
+        return int(self.payload["max_tokens"])
+
+    def choice(self, result: Any) -> tuple[Choice, Usage | None]:
+        if not isinstance(result, dict):
+            raise UpstreamError(
+                f"Workers AI answered `{self.model.id}` with something that is not text.",
+                code="upstream_bad_response",
+            )
+        return parse_chat_result(result, self.model, max_tokens=self.max_tokens, stops=self.stops, tools=self.tools)
+
+    def usage(self, parsed: list[tuple[Choice, Usage | None]]) -> Usage:
+        """Prompt counted once, completions summed; estimated where Workers AI reported nothing."""
+        known = [u for _, u in parsed if u is not None]
+        if len(known) < len(parsed):
+            return estimate_usage(_prompt_chars(self.payload), [c for c, _ in parsed])
+        return Usage(known[0].prompt_tokens, sum(u.completion_tokens for u in known))
+
+
+async def complete(call: Call, upstream: WorkersAI, creds: Credentials, model_name: str) -> Response:
+    """A whole (non-streamed) answer; n > 1 runs n upstream calls side by side."""
+    results = await asyncio.gather(*(upstream.run(creds, call.model.id, call.payload) for _ in range(call.n)))
+    parsed = [call.choice(result) for result in results]
+    render = chat_completion if call.chat else text_completion
+    body = render(model_name, [c for c, _ in parsed], call.usage(parsed), int(time.time()))
+    return Response(orjson.dumps(body), media_type=JSON_MEDIA)
+
+
+async def stream(call: Call, upstream: WorkersAI, creds: Credentials, model_name: str) -> StreamingResponse:
+    """An SSE answer. Errors before the first byte raise (a real HTTP error); later ones go in-band."""
+    writer = ChunkWriter(model_name, int(time.time()), chat=call.chat)
+    opened = await _open(call, upstream, creds)
+    if all(isinstance(item, Stream) for item in opened):
+        states = [StreamState(call.model, max_tokens=call.max_tokens, stops=call.stops) for _ in opened]
+        streams = [item for item in opened if isinstance(item, Stream)]
+        body = translate(streams, states, writer, call.include_usage, call.prompt_usage)
+    else:  # JSON mode, or a model that answers JSON even when asked to stream
+        if any(isinstance(item, Stream) for item in opened):
+            for item in opened:
+                if isinstance(item, Stream):
+                    await item.aclose()
+            raise UpstreamError(
+                "Workers AI answered some choices as a stream and some whole.", code="upstream_bad_response"
+            )
+        body = replay(_whole_as_frames(call, opened, writer))
+    return StreamingResponse(body, media_type=sse.MEDIA_TYPE, headers=sse.HEADERS)
+
+
+async def _open(call: Call, upstream: WorkersAI, creds: Credentials) -> list[Any]:
+    if not call.payload.get("stream"):
+        return list(await asyncio.gather(*(upstream.run(creds, call.model.id, call.payload) for _ in range(call.n))))
+    opened = await asyncio.gather(
+        *(upstream.stream(creds, call.model.id, call.payload) for _ in range(call.n)), return_exceptions=True
+    )
+    failure = next((item for item in opened if isinstance(item, BaseException)), None)
+    if failure is not None:
+        for item in opened:
+            if isinstance(item, Stream):
+                await item.aclose()
+        raise failure
+    return list(opened)
+
+
+def _whole_as_frames(call: Call, results: list[Any], writer: ChunkWriter) -> list[bytes]:
+    parsed = [call.choice(result) for result in results]
+    frames = [writer.role(i) for i in range(len(parsed))]
+    for index, (choice, _) in enumerate(parsed):
+        frames.extend(writer.delta(index, delta) for delta in deltas_of(choice))
+    frames.extend(writer.delta(i, {}, choice.finish_reason) for i, (choice, _) in enumerate(parsed))
+    if call.include_usage:
+        frames.append(writer.usage(call.usage(parsed)))
+    frames.append(sse.DONE)
+    return frames
+
+
+def _prompt_chars(payload: dict[str, Any]) -> int:
+    if "prompt" in payload:
+        return len(payload["prompt"])
+    total = 0
+    for message in payload.get("messages", ()):
+        content = message.get("content")
+        total += len(content) if isinstance(content, str) else 256
+    return total

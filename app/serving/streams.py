@@ -1,0 +1,151 @@
+"""Turning upstream streams into the client's SSE: chunk framing, fan-in of n choices, in-band errors."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import AsyncGenerator, AsyncIterator, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from app.convert.results import Usage, new_id
+from app.convert.stream import Delta, StreamState
+from app.errors import GatewayError, UpstreamError, render_sse
+from app.sse import DONE, frame
+from app.upstream.client import Stream
+
+log = logging.getLogger("app.streams")
+
+
+@dataclass
+class ChunkWriter:
+    """Frames deltas as `chat.completion.chunk` (or legacy `text_completion`) events."""
+
+    model: str
+    created: int
+    chat: bool = True
+
+    def __post_init__(self) -> None:
+        self.id = new_id("chatcmpl-" if self.chat else "cmpl-")
+
+    def _chunk(self, choices: list[dict[str, Any]]) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "object": "chat.completion.chunk" if self.chat else "text_completion",
+            "created": self.created,
+            "model": self.model,
+            "choices": choices,
+        }
+
+    def delta(self, index: int, delta: Delta, finish_reason: str | None = None) -> bytes:
+        if self.chat:
+            choice = {"index": index, "delta": delta, "logprobs": None, "finish_reason": finish_reason}
+        else:
+            text = delta.get("content") or ""
+            choice = {"index": index, "text": text, "logprobs": None, "finish_reason": finish_reason}
+        return frame(self._chunk([choice]))
+
+    def role(self, index: int) -> bytes:
+        return self.delta(index, {"role": "assistant", "content": ""})
+
+    def usage(self, usage: Usage) -> bytes:
+        return frame({**self._chunk([]), "usage": usage.to_dict()})
+
+
+Event = tuple[int, bytes | None]
+
+
+async def _pump(index: int, stream: Stream, queue: asyncio.Queue[Event | BaseException]) -> None:
+    try:
+        async for data in stream:
+            await queue.put((index, data))
+        await queue.put((index, None))
+    except BaseException as exc:  # handed to the consumer, which decides
+        await queue.put(exc)
+    finally:
+        await stream.aclose()
+
+
+async def _merged(streams: Sequence[Stream]) -> AsyncGenerator[Event, None]:
+    """(choice index, event data) from every stream as it arrives; data None ends that stream."""
+    if len(streams) == 1:
+        try:
+            async for data in streams[0]:
+                yield 0, data
+            yield 0, None
+        finally:
+            await streams[0].aclose()
+        return
+    queue: asyncio.Queue[Event | BaseException] = asyncio.Queue()
+    tasks = [asyncio.create_task(_pump(i, s, queue)) for i, s in enumerate(streams)]
+    try:
+        for _ in range(len(streams)):
+            while True:
+                item = await queue.get()
+                if isinstance(item, BaseException):
+                    raise item
+                yield item
+                if item[1] is None:
+                    break
+    finally:
+        for task in tasks:
+            task.cancel()
+
+
+async def translate(
+    streams: Sequence[Stream],
+    states: Sequence[StreamState],
+    writer: ChunkWriter,
+    include_usage: bool,
+    prompt_usage: Usage,
+) -> AsyncIterator[bytes]:
+    """The client's SSE body: role, deltas as they arrive, finish reasons, optional usage, [DONE]."""
+    for index in range(len(states)):
+        yield writer.role(index)
+    merged = _merged(streams)
+    try:
+        async for index, data in merged:
+            state = states[index]
+            if data is None:
+                if not state.done:
+                    raise UpstreamError(
+                        "Workers AI ended the stream before it finished.", code="upstream_stream_truncated"
+                    )
+                continue
+            if state.done:
+                continue
+            for delta in state.feed(data):
+                yield writer.delta(index, delta)
+            if all(s.done for s in states):
+                break  # [DONE] everywhere, or stop sequences cut every answer: close the upstream
+    except GatewayError as error:
+        log.warning("stream failed after it started: %s", error.message)
+        yield render_sse(error)
+        return
+    finally:
+        await merged.aclose()
+    for frame_ in finish_frames(states, writer, include_usage, prompt_usage):
+        yield frame_
+
+
+def finish_frames(
+    states: Sequence[StreamState], writer: ChunkWriter, include_usage: bool, prompt_usage: Usage
+) -> list[bytes]:
+    frames: list[bytes] = []
+    usages: list[Usage] = []
+    for index, state in enumerate(states):
+        held, finish_reason = state.finish()
+        frames.extend(writer.delta(index, delta) for delta in held)
+        frames.append(writer.delta(index, {}, finish_reason))
+        usages.append(state.usage or Usage(prompt_usage.prompt_tokens, (state.completion_chars + 3) // 4))
+    if include_usage:  # the prompt is counted once, however many choices were asked for
+        completion = sum(u.completion_tokens for u in usages)
+        frames.append(writer.usage(Usage(usages[0].prompt_tokens, completion)))
+    frames.append(DONE)
+    return frames
+
+
+async def replay(frames: list[bytes]) -> AsyncIterator[bytes]:
+    """An answer that was computed whole, sent as a stream."""
+    for item in frames:
+        yield item

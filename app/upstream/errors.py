@@ -1,0 +1,149 @@
+"""Workers AI failures -> GatewayError, through one table (never by matching message text)."""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime, timedelta
+from typing import NamedTuple
+
+import orjson
+
+from app.errors import UpstreamError
+
+
+class Mapping(NamedTuple):
+    status: int
+    type: str
+    code: str
+
+
+_BAD_REQUEST = Mapping(400, "invalid_request_error", "invalid_request")
+_FORBIDDEN = Mapping(403, "invalid_request_error", "model_access_denied")
+_NOT_FOUND = Mapping(404, "invalid_request_error", "model_not_found")
+_TOO_LARGE = Mapping(413, "invalid_request_error", "request_too_large")
+_DAILY_QUOTA = Mapping(429, "requests", "daily_limit_exceeded")
+_BUSY = Mapping(429, "requests", "rate_limit_exceeded")
+_UPSTREAM = Mapping(502, "upstream_error", "upstream_error")
+_TIMEOUT = Mapping(504, "upstream_error", "upstream_timeout")
+
+# Workers AI internal codes (reference workers-ai-api.md section 8). 429s never say `insufficient_quota`
+# and nothing maps to 401 here: OneAPI disables a channel on either (clients-and-peers.md section 0).
+CODES: dict[int, Mapping] = {
+    5006: _BAD_REQUEST,
+    5004: _BAD_REQUEST,
+    3030: Mapping(400, "invalid_request_error", "context_length_exceeded"),
+    5007: _NOT_FOUND._replace(status=400),
+    3003: _BAD_REQUEST,
+    3039: _BAD_REQUEST,
+    5016: Mapping(403, "invalid_request_error", "model_terms_not_accepted"),
+    5018: _FORBIDDEN,
+    3041: _FORBIDDEN,
+    3023: Mapping(403, "invalid_request_error", "account_blocked"),
+    5035: Mapping(403, "invalid_request_error", "paid_plan_required"),
+    3042: _NOT_FOUND,
+    7003: Mapping(404, "invalid_request_error", "upstream_route_not_found"),
+    7000: Mapping(404, "invalid_request_error", "upstream_route_not_found"),
+    3006: _TOO_LARGE,
+    3007: _TIMEOUT,
+    3008: Mapping(408, "upstream_error", "upstream_aborted"),
+    4006: _DAILY_QUOTA,
+    3036: _DAILY_QUOTA,
+    3040: _BUSY,
+}
+
+# When the body names no code, the HTTP status decides.
+STATUSES: dict[int, Mapping] = {
+    400: _BAD_REQUEST,
+    403: _FORBIDDEN,
+    404: _NOT_FOUND,
+    408: Mapping(408, "upstream_error", "upstream_timeout"),
+    413: _TOO_LARGE,
+    429: _BUSY,
+}
+
+AUTH_CODE = 10000
+BUSY_RETRY_AFTER = 2
+_NOISE = re.compile(r"^(?:(?:AiError|InferenceUpstreamError|Error):\s*)+|\s*\([0-9a-f-]{8,36}\)\s*$")
+
+
+def clean_message(message: str) -> str:
+    """Workers AI's explanation without the `AiError: ` prefixes and the request id suffix."""
+    return _NOISE.sub("", message.strip()) or "unknown error"
+
+
+def seconds_to_utc_midnight(now: datetime | None = None) -> int:
+    now = now or datetime.now(UTC)
+    midnight = (now + timedelta(days=1)).replace(hour=0, minute=0, second=0, microsecond=0)
+    return max(1, int((midnight - now).total_seconds()))
+
+
+def from_envelope(status: int, body: bytes, *, client_token: bool) -> UpstreamError:
+    """Map an error answer (any status, or 200 with success:false) to the error the client sees."""
+    try:
+        parsed = orjson.loads(body) if body else None
+    except orjson.JSONDecodeError:
+        parsed = None
+    if not isinstance(parsed, dict):
+        return UpstreamError(
+            f"Workers AI answered HTTP {status} with a body that is not JSON.",
+            code="upstream_bad_response",
+        )
+    errors = parsed.get("errors") or []
+    first = errors[0] if errors and isinstance(errors[0], dict) else {}
+    if not first and isinstance(parsed.get("error"), dict):  # an OpenAI-style error (/ai/v1, vLLM)
+        first = parsed["error"]
+    code = first.get("code")
+    message = clean_message(str(first.get("message") or parsed.get("error") or f"HTTP {status}"))
+    if code == AUTH_CODE or (status == 401 and code is None):
+        return _auth_error(message, client_token=client_token)
+    # A known code decides; an unknown code is Workers AI's own failure (502); no code: the HTTP status.
+    if isinstance(code, int):
+        mapping = CODES.get(code, _UPSTREAM)
+    else:
+        mapping = STATUSES.get(status, _UPSTREAM)
+    label = f"Workers AI error {code}" if isinstance(code, int) else f"Workers AI error (HTTP {status})"
+    return UpstreamError(
+        f"{label}: {message}",
+        status_code=mapping.status,
+        error_type=mapping.type,
+        code=mapping.code,
+        headers=_retry_after(mapping),
+    )
+
+
+def _auth_error(message: str, *, client_token: bool) -> UpstreamError:
+    if client_token:
+        # Passthrough: the client's own Cloudflare token was refused; that is the client's to fix.
+        return UpstreamError(
+            f"Cloudflare rejected the API token you sent ({message}). Send a token with Workers AI "
+            "permissions, as `TOKEN` or `ACCOUNT_ID:TOKEN`.",
+            status_code=401,
+            error_type="invalid_request_error",
+            code="invalid_api_key",
+        )
+    return UpstreamError(
+        f"Cloudflare rejected the gateway's own API token ({message}). This is a server configuration "
+        "problem: the operator must set a valid CF_API_TOKEN with Workers AI permissions.",
+        code="upstream_auth_failed",
+    )
+
+
+def _retry_after(mapping: Mapping) -> dict[str, str]:
+    if mapping is _DAILY_QUOTA:
+        return {"Retry-After": str(seconds_to_utc_midnight())}
+    if mapping is _BUSY:
+        return {"Retry-After": str(BUSY_RETRY_AFTER)}
+    return {}
+
+
+def timeout_error() -> UpstreamError:
+    return UpstreamError(
+        "Workers AI did not answer in time.",
+        status_code=504,
+        error_type="upstream_error",
+        code="upstream_timeout",
+    )
+
+
+def connection_error(reason: str) -> UpstreamError:
+    return UpstreamError(f"Could not reach Workers AI: {reason}", code="upstream_unreachable")
