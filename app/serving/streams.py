@@ -10,9 +10,10 @@ from typing import Any
 
 from app.convert.results import Usage, new_id
 from app.convert.stream import Delta, StreamState
-from app.errors import GatewayError, UpstreamError, render_sse
+from app.errors import GatewayError, render_sse
 from app.sse import DONE, frame
 from app.upstream.client import Stream
+from app.upstream.errors import stream_truncated
 
 log = logging.getLogger("app.streams")
 
@@ -108,9 +109,7 @@ async def translate(
             state = states[index]
             if data is None:
                 if not state.done:
-                    raise UpstreamError(
-                        "Workers AI ended the stream before it finished.", code="upstream_stream_truncated"
-                    )
+                    raise stream_truncated()
                 continue
             if state.done:
                 continue

@@ -62,7 +62,7 @@ class Stream:
         except TimeoutError as exc:
             raise errors.timeout_error() from exc
         except aiohttp.ClientError as exc:
-            raise errors.connection_error("the stream was cut: " + type(exc).__name__) from exc
+            raise errors.stream_truncated(f" (the connection broke: {type(exc).__name__})") from exc
 
     async def aclose(self) -> None:
         self._response.close()

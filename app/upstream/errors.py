@@ -145,5 +145,9 @@ def timeout_error() -> UpstreamError:
     )
 
 
+def stream_truncated(how: str = "") -> UpstreamError:
+    return UpstreamError(f"Workers AI ended the stream before it finished{how}.", code="upstream_stream_truncated")
+
+
 def connection_error(reason: str) -> UpstreamError:
     return UpstreamError(f"Could not reach Workers AI: {reason}", code="upstream_unreachable")

@@ -1,0 +1,53 @@
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import openai
+import pytest
+
+from tests.servers import Emulator, emulator, gateway
+
+TEST_KEY = "test-gateway-key"
+CF_TOKEN = "cf-test-token"
+ACCOUNT = "0123456789abcdef0123456789abcdef"
+
+
+@pytest.fixture(scope="session")
+def upstream() -> Iterator[Emulator]:
+    """One Workers AI emulator for the whole run; requires CF_TOKEN like the real API requires a token."""
+    with emulator(token=CF_TOKEN) as url:
+        yield Emulator(url)
+
+
+@pytest.fixture(scope="session")
+def managed(upstream: Emulator) -> Iterator[tuple[str, Path]]:
+    """The gateway in managed mode: server credentials, clients present TEST_KEY."""
+    env = {
+        "CF_API_BASE": upstream.api_base,
+        "CF_ACCOUNT_ID": ACCOUNT,
+        "CF_API_TOKEN": CF_TOKEN,
+        "GATEWAY_API_KEYS": f"other-key,{TEST_KEY}",
+        "LOG_LEVEL": "info",
+        "MAX_BODY_BYTES": "2000000",
+    }
+    with gateway(env) as served:
+        yield served
+
+
+@pytest.fixture(scope="session")
+def gateway_url(managed: tuple[str, Path]) -> str:
+    return managed[0]
+
+
+@pytest.fixture
+def client(gateway_url: str) -> Iterator[openai.OpenAI]:
+    """The official OpenAI client pointed at the gateway (no retries, so every error is seen)."""
+    with openai.OpenAI(base_url=f"{gateway_url}/v1", api_key=TEST_KEY, max_retries=0) as client:
+        yield client
+
+
+@pytest.fixture(autouse=True)
+def clean_upstream(request: pytest.FixtureRequest) -> None:
+    if "upstream" in request.fixturenames:
+        request.getfixturevalue("upstream").reset()

@@ -1,0 +1,115 @@
+"""Start the emulator and the gateway as real processes on loopback ports, the way users start them."""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+BIN = Path(sys.executable).parent
+CLEARED = ("CF_", "GATEWAY_", "MODEL_ALIASES", "DEFAULT_MAX_TOKENS", "HOST", "PORT", "WORKERS", "LOG_LEVEL")
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def wait_until_up(url: str, process: subprocess.Popen[bytes], log: Path, timeout: float = 20.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"{url} exited early:\n{log.read_text()}")
+        try:
+            with urllib.request.urlopen(url, timeout=1):
+                return
+        except (urllib.error.URLError, ConnectionError, TimeoutError):
+            time.sleep(0.05)
+    raise RuntimeError(f"{url} did not come up:\n{log.read_text()}")
+
+
+@contextmanager
+def running(args: list[str], health_url: str, env: dict[str, str] | None = None) -> Iterator[Path]:
+    """A server process, stopped (and its log kept) at the end."""
+    workdir = Path(tempfile.mkdtemp(prefix="wag-"))  # no stray .env is read from the repo
+    log = workdir / "server.log"
+    full_env = {k: v for k, v in os.environ.items() if not k.startswith(CLEARED)}
+    full_env.update(env or {})
+    with log.open("wb") as out:
+        process = subprocess.Popen(args, cwd=workdir, env=full_env, stdout=out, stderr=subprocess.STDOUT)
+        try:
+            wait_until_up(health_url, process, log)
+            yield log
+        finally:
+            process.terminate()
+            try:
+                process.wait(10)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+
+
+@contextmanager
+def emulator(**options: str) -> Iterator[str]:
+    port = free_port()
+    args = [str(BIN / "workers-ai-gateway"), "emulator", "--port", str(port)]
+    for name, value in options.items():
+        args += [f"--{name.replace('_', '-')}", value]
+    with running(args, f"http://127.0.0.1:{port}/__emulator/health"):
+        yield f"http://127.0.0.1:{port}"
+
+
+@contextmanager
+def gateway(env: dict[str, str]) -> Iterator[tuple[str, Path]]:
+    port = free_port()
+    args = [str(BIN / "workers-ai-gateway"), "serve", "--port", str(port)]
+    with running(args, f"http://127.0.0.1:{port}/health", env) as log:
+        yield f"http://127.0.0.1:{port}", log
+
+
+class Emulator:
+    """The emulator's control API: faults to inject, and what reached it."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self.api_base = f"{url}/client/v4"
+
+    def _call(self, method: str, path: str, body: Any = None) -> Any:
+        data = json.dumps(body).encode() if body is not None else None
+        request = urllib.request.Request(
+            f"{self.url}{path}", data=data, method=method, headers={"Content-Type": "application/json"}
+        )
+        with urllib.request.urlopen(request, timeout=5) as response:
+            raw = response.read()
+            return json.loads(raw) if raw else None
+
+    def fault(self, **fault: Any) -> None:
+        fault.setdefault("model", "*")
+        self._call("POST", "/__emulator/faults", fault)
+
+    def reset(self) -> None:
+        self._call("DELETE", "/__emulator/faults")
+        self._call("DELETE", "/__emulator/requests")
+
+    def requests(self) -> list[dict[str, Any]]:
+        result: list[dict[str, Any]] = self._call("GET", "/__emulator/requests")
+        return result
+
+    def last_run(self) -> dict[str, Any]:
+        """The body of the last run call that reached the emulator."""
+        runs = [r for r in self.requests() if "/ai/run/" in r["path"]]
+        assert runs, "no run call reached the emulator"
+        body: dict[str, Any] = runs[-1]["body_json"]
+        return body
