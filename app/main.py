@@ -16,7 +16,7 @@ from app.catalog import Catalog
 from app.config import Settings
 from app.errors import GatewayError, InvalidRequest, error_body, render
 from app.middleware import BodyLimit
-from app.routers import chat, health, models
+from app.routers import chat, embeddings, health, models
 from app.routers.body import param_of
 from app.serving.models import ModelDirectory
 from app.upstream.client import Credentials, WorkersAI
@@ -55,7 +55,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.catalog = catalog
     app.state.models = ModelDirectory(catalog, ttl=settings.models_cache_seconds)
     app.state.credentials = Credentials(settings.cf_account_id, settings.cf_api_token) if settings.managed else None
-    for router in (chat.router, models.router, health.router):
+    for router in (chat.router, embeddings.router, models.router, health.router):
         app.include_router(router)
     _install_error_handlers(app)
     app.add_middleware(

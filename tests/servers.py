@@ -107,6 +107,11 @@ class Emulator:
         result: list[dict[str, Any]] = self._call("GET", "/__emulator/requests")
         return result
 
+    def streams(self) -> dict[str, int]:
+        """How the emulator's event streams ended: completed, cut, disconnected."""
+        result: dict[str, int] = self._call("GET", "/__emulator/streams")
+        return result
+
     def last_run(self) -> dict[str, Any]:
         """The body of the last run call that reached the emulator."""
         runs = [r for r in self.requests() if "/ai/run/" in r["path"]]

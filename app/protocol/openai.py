@@ -113,3 +113,11 @@ class CompletionRequest(SamplingParams):
     prompt: str | list[str] = Field(description="Text to complete (a list of one string is accepted).")
     echo: bool = False
     suffix: str | None = None
+
+
+class EmbeddingRequest(_Wire):
+    model: str = Field(min_length=1)
+    input: str | list[str] | list[int] | list[list[int]] = Field(description="Text, or a list of texts.")
+    encoding_format: Literal["float", "base64"] = "float"
+    dimensions: int | None = Field(None, ge=1)
+    user: str | None = None

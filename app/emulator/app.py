@@ -1,0 +1,53 @@
+"""create_emulator: the stand-alone Workers AI emulator as a Starlette app."""
+
+from __future__ import annotations
+
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from app.emulator import control, routes
+from app.emulator.envelope import EmulatorError, error_response, route_error
+from app.emulator.state import EmulatorState
+
+ACCOUNT = "/client/v4/accounts/{account}/ai"
+ALL_METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
+
+
+async def _render_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, EmulatorError)
+    return error_response(exc)
+
+
+async def _outside(request: Request) -> Response:
+    return error_response(route_error(request.url.path))
+
+
+def create_emulator(*, token: str | None = None, account_id: str | None = None) -> Starlette:
+    """A Workers AI emulator.
+
+    token: when set, every /client/v4 request must send `Authorization: Bearer <token>` (else 401 / 10000).
+    account_id: when set, any other account id in the path is a 404 / 7003 routing error.
+    """
+    app = Starlette(
+        routes=[
+            Route(f"{ACCOUNT}/run/{{model:path}}", routes.run_model, methods=["POST"]),
+            Route(f"{ACCOUNT}/models/search", routes.models_search, methods=["GET"]),
+            Route(f"{ACCOUNT}/tasks/search", routes.tasks_search, methods=["GET"]),
+            Route(f"{ACCOUNT}/v1/chat/completions", routes.chat_completions, methods=["POST"]),
+            Route(f"{ACCOUNT}/v1/embeddings", routes.embeddings, methods=["POST"]),
+            Route("/client/v4/{rest:path}", routes.unknown_route, methods=ALL_METHODS),
+            Route("/__emulator/faults", control.add_fault, methods=["POST"]),
+            Route("/__emulator/faults", control.list_faults, methods=["GET"]),
+            Route("/__emulator/faults", control.clear_faults, methods=["DELETE"]),
+            Route("/__emulator/requests", control.list_requests, methods=["GET"]),
+            Route("/__emulator/requests", control.clear_requests, methods=["DELETE"]),
+            Route("/__emulator/streams", control.stream_outcomes, methods=["GET"]),
+            Route("/__emulator/health", control.health, methods=["GET"]),
+            Route("/{rest:path}", _outside, methods=ALL_METHODS),
+        ],
+        exception_handlers={EmulatorError: _render_error},
+    )
+    app.state.emulator = EmulatorState(token=token, account_id=account_id)
+    return app

@@ -1,0 +1,58 @@
+"""The test-only control API under /__emulator (never under /client/v4): faults, request log, health."""
+
+from __future__ import annotations
+
+import orjson
+from starlette.requests import Request
+from starlette.responses import Response
+
+from app.emulator.envelope import json_response
+from app.emulator.faults import Fault, FaultSpecError
+from app.emulator.state import EmulatorState
+
+
+def _state(request: Request) -> EmulatorState:
+    state: EmulatorState = request.app.state.emulator
+    return state
+
+
+async def add_fault(request: Request) -> Response:
+    """POST /__emulator/faults: queue a fault (see Fault for the fields); answers the queue."""
+    try:
+        fault = Fault.parse(orjson.loads(await request.body()))
+    except (orjson.JSONDecodeError, FaultSpecError, TypeError) as error:
+        return json_response({"error": str(error)}, 400)
+    faults = _state(request).faults
+    faults.add(fault)
+    return json_response({"queued": fault.to_json(), "pending": faults.pending()}, 201)
+
+
+async def list_faults(request: Request) -> Response:
+    """GET /__emulator/faults: the faults still queued."""
+    return json_response(_state(request).faults.pending())
+
+
+async def clear_faults(request: Request) -> Response:
+    """DELETE /__emulator/faults: drop every queued fault."""
+    _state(request).faults.clear()
+    return json_response({"cleared": True})
+
+
+async def list_requests(request: Request) -> Response:
+    """GET /__emulator/requests: the last 100 requests received under /client/v4, oldest first."""
+    return json_response(_state(request).log.entries())
+
+
+async def clear_requests(request: Request) -> Response:
+    """DELETE /__emulator/requests: forget the logged requests."""
+    _state(request).log.clear()
+    return json_response({"cleared": True})
+
+
+async def stream_outcomes(request: Request) -> Response:
+    """GET /__emulator/streams: how many event streams completed, were cut, or lost their client."""
+    return json_response(_state(request).streams)
+
+
+async def health(request: Request) -> Response:
+    return json_response({"status": "ok"})

@@ -1,0 +1,152 @@
+"""Embeddings, images, speech recognition, translation, text-to-speech and image-to-text."""
+
+from __future__ import annotations
+
+import base64
+import math
+import struct
+import zlib
+
+import orjson
+
+from tests.emulator.conftest import Emulator
+
+
+def test_embeddings_shape_and_determinism(emu: Emulator) -> None:
+    result = emu.run("@cf/baai/bge-small-en-v1.5", {"text": ["a", "b", "a"]}).json()["result"]
+    assert result["shape"] == [3, 384] and result["pooling"] == "mean"
+    first, second, again = result["data"]
+    assert len(first) == 384
+    assert math.isclose(sum(value * value for value in first), 1.0, rel_tol=1e-9)
+    assert first == again and first != second
+    cls = emu.run("@cf/baai/bge-small-en-v1.5", {"text": "a", "pooling": "cls"}).json()["result"]
+    assert cls["pooling"] == "cls" and cls["data"][0] != first
+
+
+def test_embedding_dims_and_gemma_has_no_pooling(emu: Emulator) -> None:
+    for model, dims in (
+        ("@cf/baai/bge-base-en-v1.5", 768),
+        ("@cf/baai/bge-large-en-v1.5", 1024),
+        ("@cf/baai/bge-m3", 1024),
+    ):
+        assert emu.run(model, {"text": "x"}).json()["result"]["shape"] == [1, dims]
+    gemma = emu.run("@cf/google/embeddinggemma-300m", {"text": "x"}).json()["result"]
+    assert gemma["shape"] == [1, 768] and "pooling" not in gemma
+
+
+def test_embedding_limits(emu: Emulator) -> None:
+    assert emu.run("@cf/baai/bge-small-en-v1.5", {"text": ["x"] * 100}).status == 200
+    too_many = emu.run("@cf/baai/bge-small-en-v1.5", {"text": ["x"] * 101})
+    assert too_many.status == 400 and too_many.json()["errors"][0]["code"] == 5006
+    assert "maxItems 100" in too_many.json()["errors"][0]["message"]
+    assert emu.run("@cf/baai/bge-small-en-v1.5", {"text": [""]}).json()["errors"][0]["code"] == 5006
+    long = emu.run("@cf/baai/bge-small-en-v1.5", {"text": "w " * 513})
+    assert long.status == 400 and long.json()["errors"][0]["code"] == 3030
+    assert emu.run("@cf/baai/bge-m3", {"text": "w " * 513}).status == 200
+
+
+def _png_size(data: bytes) -> tuple[int, int]:
+    assert data[:8] == b"\x89PNG\r\n\x1a\n"
+    length, kind = struct.unpack(">I4s", data[8:16])
+    assert kind == b"IHDR" and length == 13
+    ihdr = data[16 : 16 + 13]
+    assert struct.unpack(">I", data[29:33])[0] == zlib.crc32(b"IHDR" + ihdr)
+    assert data.endswith(b"IEND\xaeB`\x82")
+    width, height = struct.unpack(">II", ihdr[:8])
+    return width, height
+
+
+def _jpeg_size(data: bytes) -> tuple[int, int]:
+    assert data[:2] == b"\xff\xd8" and data[-2:] == b"\xff\xd9"
+    offset = 2
+    while data[offset] == 0xFF and data[offset + 1] != 0xC0:
+        offset += 2 + struct.unpack(">H", data[offset + 2 : offset + 4])[0]
+    height, width = struct.unpack(">HH", data[offset + 5 : offset + 9])
+    return width, height
+
+
+def test_sdxl_returns_real_png_of_requested_size(emu: Emulator) -> None:
+    reply = emu.run("@cf/stabilityai/stable-diffusion-xl-base-1.0", {"prompt": "a cat", "width": 512, "height": 768})
+    assert reply.status == 200 and reply.headers["content-type"] == "image/png"
+    assert _png_size(reply.body) == (512, 768)
+    default = emu.run("@cf/lykon/dreamshaper-8-lcm", {"prompt": "a cat"})
+    assert _png_size(default.body) == (1024, 1024)
+
+
+def test_lightning_returns_jpeg(emu: Emulator) -> None:
+    reply = emu.run("@cf/bytedance/stable-diffusion-xl-lightning", {"prompt": "a dog", "width": 640, "height": 320})
+    assert reply.headers["content-type"] == "image/jpeg"
+    assert _jpeg_size(reply.body) == (640, 320)
+
+
+def test_flux_returns_base64_jpeg_in_envelope(emu: Emulator) -> None:
+    reply = emu.run("@cf/black-forest-labs/flux-1-schnell", {"prompt": "a fox", "steps": 4, "width": 300})
+    assert reply.headers["content-type"] == "application/json"
+    image = base64.b64decode(reply.json()["result"]["image"])
+    assert _jpeg_size(image) == (1024, 1024)
+    assert emu.run("@cf/black-forest-labs/flux-1-schnell", {"prompt": "x", "steps": 9}).status == 400
+
+
+def test_image_validation(emu: Emulator) -> None:
+    sdxl = "@cf/stabilityai/stable-diffusion-xl-base-1.0"
+    for bad in ({}, {"prompt": ""}, {"prompt": "x", "width": 100}, {"prompt": "x", "num_steps": 21}):
+        reply = emu.run(sdxl, bad)
+        assert reply.status == 400 and reply.json()["errors"][0]["code"] == 5006, bad
+    img2img = "@cf/runwayml/stable-diffusion-v1-5-img2img"
+    assert emu.run(img2img, {"prompt": "x"}).status == 400
+    assert emu.run(img2img, {"prompt": "x", "image": [1, 2, 3]}).headers["content-type"] == "image/png"
+
+
+def test_whisper_binary_and_json_forms(emu: Emulator) -> None:
+    audio = b"\x00" * 16000 + b"TRANSCRIPT: hello big world\nrest"
+    raw = emu.run("@cf/openai/whisper", data=audio, headers={"Content-Type": "audio/mpeg"}).json()["result"]
+    assert raw["text"] == "hello big world" and raw["word_count"] == 3
+    assert [word["word"] for word in raw["words"]] == ["hello", "big", "world"]
+    assert raw["words"][-1]["end"] > 1.0 and raw["vtt"].startswith("WEBVTT")
+    as_json = emu.run("@cf/openai/whisper-tiny-en", {"audio": list(b"no marker here")}).json()["result"]
+    assert as_json["text"] == "This is a transcription from the Workers AI emulator."
+    empty = emu.run("@cf/openai/whisper", data=b"", headers={"Content-Type": "audio/wav"})
+    assert empty.status == 400
+
+
+def test_whisper_large_v3_turbo(emu: Emulator) -> None:
+    audio = base64.b64encode(b"\x01" * 32000 + b"TRANSCRIPT: bonjour").decode()
+    result = emu.run("@cf/openai/whisper-large-v3-turbo", {"audio": audio}).json()["result"]
+    assert result["text"] == "bonjour"
+    assert result["transcription_info"]["duration"] > 2.0
+    assert result["segments"][0]["text"] == "bonjour" and result["segments"][0]["words"][0]["word"] == "bonjour"
+    translated = emu.run("@cf/openai/whisper-large-v3-turbo", {"audio": audio, "task": "translate"}).json()
+    assert translated["result"]["text"] == "[en] bonjour"
+    assert emu.run("@cf/openai/whisper-large-v3-turbo", {"task": "transcribe"}).status == 400
+
+
+def test_m2m100_translation(emu: Emulator) -> None:
+    result = emu.run("@cf/meta/m2m100-1.2b", {"text": "hi\nthere", "target_lang": "french"}).json()["result"]
+    assert result == {"translated_text": "[fr] hi\nthere"}
+    by_code = emu.run("@cf/meta/m2m100-1.2b", {"text": "x", "source_lang": "english", "target_lang": "es"})
+    assert by_code.json()["result"]["translated_text"] == "[es] x"
+    assert emu.run("@cf/meta/m2m100-1.2b", {"text": "x", "target_lang": "klingon"}).status == 400
+    assert emu.run("@cf/meta/m2m100-1.2b", {"text": "x"}).status == 400
+
+
+def test_melotts_returns_base64_mp3(emu: Emulator) -> None:
+    result = emu.run("@cf/myshell-ai/melotts", {"prompt": "hello there", "lang": "en"}).json()["result"]
+    audio = base64.b64decode(result["audio"])
+    assert audio.startswith(b"ID3") and b"\xff\xfb" in audio[:64]
+    assert emu.run("@cf/myshell-ai/melotts", {"lang": "en"}).status == 400
+
+
+def test_aura_returns_raw_mpeg(emu: Emulator) -> None:
+    reply = emu.run("@cf/deepgram/aura-1", {"text": "hello", "speaker": "luna"})
+    assert reply.headers["content-type"] == "audio/mpeg"
+    assert reply.body.startswith(b"ID3")
+    assert emu.run("@cf/deepgram/aura-1", {"text": "hello", "speaker": "nobody"}).status == 400
+
+
+def test_llava_describes_image(emu: Emulator) -> None:
+    result = emu.run("@cf/llava-hf/llava-1.5-7b-hf", {"image": [1, 2, 3, 4], "prompt": "What is it?"}).json()
+    assert result["result"]["description"].startswith("The image (4 bytes)")
+    assert result["result"]["description"].endswith("What is it?")
+    short = emu.run("@cf/llava-hf/llava-1.5-7b-hf", {"image": [1], "max_tokens": 2}).json()["result"]
+    assert short["description"] == "The image"
+    assert orjson.loads(emu.run("@cf/llava-hf/llava-1.5-7b-hf", {"prompt": "x"}).body)["errors"][0]["code"] == 5006

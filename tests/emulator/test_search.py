@@ -1,0 +1,55 @@
+"""GET /ai/models/search and /ai/tasks/search."""
+
+from __future__ import annotations
+
+from tests.emulator.conftest import Emulator
+
+
+def test_models_search_pagination(emu: Emulator) -> None:
+    everything = emu.ai("GET", "models/search?per_page=1000").json()
+    total = everything["result_info"]["total_count"]
+    assert total == len(everything["result"]) > 40
+    page = emu.ai("GET", "models/search?per_page=10&page=2").json()
+    assert page["success"] is True and list(page) == ["result", "result_info", "success", "errors", "messages"]
+    assert page["result_info"] == {"page": 2, "per_page": 10, "count": 10, "total_count": total}
+    assert [model["name"] for model in page["result"]] == [model["name"] for model in everything["result"][10:20]]
+    past_end = emu.ai("GET", "models/search?per_page=10&page=99").json()
+    assert past_end["result"] == [] and past_end["result_info"]["count"] == 0
+
+
+def test_models_search_task_filter_and_object_shape(emu: Emulator) -> None:
+    body = emu.ai("GET", "models/search?task=Text%20Embeddings").json()
+    names = {model["name"] for model in body["result"]}
+    assert names == {
+        "@cf/baai/bge-small-en-v1.5",
+        "@cf/baai/bge-base-en-v1.5",
+        "@cf/baai/bge-large-en-v1.5",
+        "@cf/baai/bge-m3",
+        "@cf/google/embeddinggemma-300m",
+    }
+    small = next(model for model in body["result"] if model["name"] == "@cf/baai/bge-small-en-v1.5")
+    assert small["source"] == 1 and small["tags"] == []
+    assert small["task"] == {
+        "id": "0137cdcf-162a-4108-94f2-1ca59e8c65ee",
+        "name": "Text Embeddings",
+        "description": small["task"]["description"],
+    }
+    props = {prop["property_id"]: prop["value"] for prop in small["properties"]}
+    assert props["output_dimensions"] == "384"
+    assert props["price"] == [{"unit": "per M input tokens", "price": 0.02, "currency": "USD"}]
+
+
+def test_models_search_text_and_author_filters(emu: Emulator) -> None:
+    llama = emu.ai("GET", "models/search?search=llama-3.3").json()["result"]
+    assert [model["name"] for model in llama] == ["@cf/meta/llama-3.3-70b-instruct-fp8-fast"]
+    props = {prop["property_id"]: prop["value"] for prop in llama[0]["properties"]}
+    assert props["context_window"] == "24000" and props["function_calling"] == "true"
+    openai = emu.ai("GET", "models/search?author=openai").json()["result"]
+    assert {model["name"] for model in openai} >= {"@cf/openai/gpt-oss-120b", "@cf/openai/whisper"}
+    assert all(model["name"].startswith("@cf/openai/") for model in openai)
+
+
+def test_tasks_search(emu: Emulator) -> None:
+    tasks = emu.ai("GET", "tasks/search").json()["result"]
+    assert {"id": "c329a1f9-323d-4e91-b2aa-582dd4188d34", "name": "Text Generation"}.items() <= tasks[0].items()
+    assert len(tasks) == 7
