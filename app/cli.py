@@ -83,13 +83,12 @@ async def _serve_demo(settings: Settings) -> None:
             "cf_api_base": f"http://127.0.0.1:{port}/client/v4",
             "cf_account_id": "demo",
             "cf_api_token": "demo",
-            "demo_mode": True,
         }
     )
     emulator = uvicorn.Server(
         uvicorn.Config(create_emulator(), host="127.0.0.1", port=port, loop=LOOP, log_level="warning", access_log=False)
     )
-    gateway = uvicorn.Server(_gateway_config(create_app(demo), settings))
+    gateway = uvicorn.Server(_gateway_config(create_app(demo, demo=True), settings))
     log.warning("=" * 78)
     log.warning("DEMO MODE: no CF_ACCOUNT_ID / CF_API_TOKEN set. Answers come from the built-in Workers AI")
     log.warning("emulator on 127.0.0.1:%d, not from Cloudflare. See README 'Use real Cloudflare'.", port)

@@ -49,7 +49,6 @@ class Settings(BaseSettings):
     model_aliases: dict[str, str] = Field(
         default_factory=dict, description="JSON object merged over the built-in aliases."
     )
-    demo_mode: bool = Field(False, description="Set by `serve` when it runs against the built-in emulator.")
 
     @field_validator("gateway_api_keys", "cors_origins", mode="before")
     @classmethod

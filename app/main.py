@@ -24,7 +24,8 @@ from app.upstream.client import Credentials, WorkersAI
 log = logging.getLogger("app")
 
 
-def create_app(settings: Settings | None = None) -> FastAPI:
+def create_app(settings: Settings | None = None, *, demo: bool = False) -> FastAPI:
+    """The gateway. `demo` marks a gateway serving from the built-in emulator (it says so everywhere)."""
     settings = settings or Settings()
     catalog = Catalog(settings.model_aliases)
 
@@ -39,7 +40,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         )
         await upstream.start()
         app.state.upstream = upstream
-        _announce(settings)
+        _announce(settings, demo)
         try:
             yield
         finally:
@@ -52,6 +53,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         lifespan=lifespan,
     )
     app.state.settings = settings
+    app.state.demo = demo
     app.state.catalog = catalog
     app.state.models = ModelDirectory(catalog, ttl=settings.models_cache_seconds)
     app.state.credentials = Credentials(settings.cf_account_id, settings.cf_api_token) if settings.managed else None
@@ -114,8 +116,8 @@ def _install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(Exception, unexpected_error)
 
 
-def _announce(settings: Settings) -> None:
-    if settings.demo_mode:
+def _announce(settings: Settings, demo: bool) -> None:
+    if demo:
         log.warning(
             "DEMO MODE: no Cloudflare credentials are set (CF_ACCOUNT_ID / CF_API_TOKEN), so answers come "
             "from the built-in Workers AI emulator at %s, not from Cloudflare.",

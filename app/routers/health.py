@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Response
+from fastapi import APIRouter, Request, Response
 
 from app.deps import SettingsDep
 
@@ -10,7 +10,7 @@ router = APIRouter(tags=["health"])
 
 
 @router.get("/health")
-async def health(settings: SettingsDep) -> Response:
+async def health(request: Request, settings: SettingsDep) -> Response:
     """Always 200 while the process serves; says which mode the gateway runs in."""
-    mode = "demo" if settings.demo_mode else "managed" if settings.managed else "passthrough"
+    mode = "demo" if request.app.state.demo else "managed" if settings.managed else "passthrough"
     return Response(f'{{"status":"ok","mode":"{mode}"}}', media_type="application/json")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import orjson
 from fastapi import APIRouter, Request, Response
 
-from app.deps import CredentialsDep, SettingsDep, UpstreamDep
+from app.deps import CredentialsDep, UpstreamDep
 from app.errors import ModelNotFound
 from app.serving.models import ModelDirectory
 
@@ -22,14 +22,12 @@ def _directory(request: Request) -> ModelDirectory:
 
 
 @router.get("/models")
-async def list_models(
-    request: Request, settings: SettingsDep, upstream: UpstreamDep, creds: CredentialsDep
-) -> Response:
+async def list_models(request: Request, upstream: UpstreamDep, creds: CredentialsDep) -> Response:
     """Every model the gateway serves, Workers AI ids and OpenAI-name aliases, in OpenAI's list shape."""
     directory = _directory(request)
     await directory.refresh(upstream, creds)
     body: dict[str, object] = {"object": "list", "data": directory.listing()}
-    if settings.demo_mode:
+    if request.app.state.demo:
         body["notice"] = DEMO_NOTICE
     return Response(orjson.dumps(body), media_type="application/json")
 
