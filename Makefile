@@ -4,6 +4,7 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+LINTED := app tests $(wildcard bench)
 
 .PHONY: install serve emulator test lint typecheck unit bench clean
 
@@ -22,8 +23,8 @@ emulator: $(STAMP)
 	$(BIN)/workers-ai-gateway emulator
 
 lint: $(STAMP)
-	$(BIN)/ruff check app tests bench
-	$(BIN)/ruff format --check app tests bench
+	$(BIN)/ruff check $(LINTED)
+	$(BIN)/ruff format --check $(LINTED)
 
 typecheck: $(STAMP)
 	$(BIN)/mypy

@@ -128,7 +128,7 @@ def _announce(settings: Settings, demo: bool) -> None:
             "Passthrough mode: no CF_API_TOKEN is set, so each client's Bearer token is used as its "
             "Cloudflare API token."
         )
-    if settings.managed and not settings.gateway_api_keys:
+    if settings.managed and not settings.gateway_api_keys and not demo:
         log.warning(
             "GATEWAY_API_KEYS is empty: this gateway serves anyone who can reach it, on your Cloudflare account."
         )
