@@ -11,9 +11,11 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import Response
 from starlette.exceptions import HTTPException
+from starlette.requests import ClientDisconnect
 
 from app.catalog import Catalog
 from app.config import Settings
+from app.deps import Gateway
 from app.errors import GatewayError, InvalidRequest, error_body, render
 from app.middleware import BodyLimit
 from app.routers import chat, embeddings, health, models
@@ -39,7 +41,14 @@ def create_app(settings: Settings | None = None, *, demo: bool = False) -> FastA
             max_connections=settings.upstream_max_connections,
         )
         await upstream.start()
-        app.state.upstream = upstream
+        app.state.gateway = Gateway(
+            settings,
+            catalog,
+            ModelDirectory(catalog, ttl=settings.models_cache_seconds),
+            upstream,
+            server_credentials=Credentials(settings.cf_account_id, settings.cf_api_token) if settings.managed else None,
+            demo=demo,
+        )
         _announce(settings, demo)
         try:
             yield
@@ -52,11 +61,6 @@ def create_app(settings: Settings | None = None, *, demo: bool = False) -> FastA
         summary="OpenAI-compatible API in front of Cloudflare Workers AI.",
         lifespan=lifespan,
     )
-    app.state.settings = settings
-    app.state.demo = demo
-    app.state.catalog = catalog
-    app.state.models = ModelDirectory(catalog, ttl=settings.models_cache_seconds)
-    app.state.credentials = Credentials(settings.cf_account_id, settings.cf_api_token) if settings.managed else None
     for router in (chat.router, embeddings.router, models.router, health.router):
         app.include_router(router)
     _install_error_handlers(app)
@@ -110,6 +114,10 @@ def _install_error_handlers(app: FastAPI) -> None:
             media_type="application/json",
         )
 
+    async def client_gone(request: Request, exc: Exception) -> Response:
+        return Response(status_code=400)  # nobody is left to read it; not an error worth a traceback
+
+    app.add_exception_handler(ClientDisconnect, client_gone)
     app.add_exception_handler(GatewayError, gateway_error)
     app.add_exception_handler(RequestValidationError, validation_error)
     app.add_exception_handler(HTTPException, http_error)

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Request, Response
 
-from app.deps import SettingsDep
+from app.deps import gateway
 
 router = APIRouter(tags=["health"])
 
 
 @router.get("/health")
-async def health(request: Request, settings: SettingsDep) -> Response:
+async def health(request: Request) -> Response:
     """Always 200 while the process serves; says which mode the gateway runs in."""
-    mode = "demo" if request.app.state.demo else "managed" if settings.managed else "passthrough"
+    gw = gateway(request)
+    mode = "demo" if gw.demo else "managed" if gw.settings.managed else "passthrough"
     return Response(f'{{"status":"ok","mode":"{mode}"}}', media_type="application/json")
