@@ -69,6 +69,7 @@ def _gateway_config(app: object, settings: Settings, **extra: Any) -> uvicorn.Co
         access_log=settings.access_log,
         log_level=settings.log_level,
         server_header=False,
+        proxy_headers=False,  # the gateway does not read client addresses; skip the per-request rewrite
         **extra,
     )
 

@@ -41,7 +41,7 @@ class Settings(BaseSettings):
     upstream_connect_timeout: float = Field(10.0, gt=0)
     upstream_timeout: float = Field(300.0, gt=0, description="Whole-request timeout (non-streaming).")
     upstream_read_timeout: float = Field(120.0, gt=0, description="Longest silence inside a stream.")
-    upstream_max_connections: int = Field(512, ge=1)
+    upstream_max_connections: int = Field(4096, ge=1, description="Pool size; each open stream holds one.")
     models_cache_seconds: int = Field(3600, ge=0, description="How long the upstream model list is kept.")
 
     # Behaviour

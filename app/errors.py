@@ -5,6 +5,9 @@ from __future__ import annotations
 from http import HTTPStatus
 
 import orjson
+from starlette.responses import Response
+
+JSON = "application/json"
 
 
 class GatewayError(Exception):
@@ -89,6 +92,18 @@ def error_body(
     """Render an error raised outside the gateway's own code (unknown route, wrong method, ...)."""
     message = message or HTTPStatus(status_code).phrase
     return render(GatewayError(message, status_code=status_code, error_type=error_type, code=code))
+
+
+def error_response(error: GatewayError) -> Response:
+    return Response(render(error), status_code=error.status_code, media_type=JSON, headers=error.headers)
+
+
+def internal_error_response() -> Response:
+    """A failure of the gateway's own: a plain message, never a stack trace."""
+    body = error_body(
+        500, "The gateway failed to handle this request.", code="internal_error", error_type="server_error"
+    )
+    return Response(body, status_code=500, media_type=JSON)
 
 
 def render(error: GatewayError) -> bytes:

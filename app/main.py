@@ -1,4 +1,4 @@
-"""create_app(settings) -> FastAPI: lifespan, routers, error handlers, middleware. Nothing else."""
+"""create_app(settings) -> the ASGI app: lifespan, routers, error handlers, middleware. Nothing else."""
 
 from __future__ import annotations
 
@@ -16,7 +16,8 @@ from starlette.requests import ClientDisconnect
 from app.catalog import Catalog
 from app.config import Settings
 from app.deps import Gateway
-from app.errors import GatewayError, InvalidRequest, error_body, render
+from app.errors import GatewayError, InvalidRequest, error_body, error_response, internal_error_response
+from app.fastlane import FastLane
 from app.middleware import BodyLimit
 from app.routers import chat, embeddings, health, models
 from app.routers.body import param_of
@@ -26,7 +27,7 @@ from app.upstream.client import Credentials, WorkersAI
 log = logging.getLogger("app")
 
 
-def create_app(settings: Settings | None = None, *, demo: bool = False) -> FastAPI:
+def create_app(settings: Settings | None = None, *, demo: bool = False) -> FastLane:
     """The gateway. `demo` marks a gateway serving from the built-in emulator (it says so everywhere)."""
     settings = settings or Settings()
     catalog = Catalog(settings.model_aliases)
@@ -60,6 +61,8 @@ def create_app(settings: Settings | None = None, *, demo: bool = False) -> FastA
         version="0.1.0",
         summary="OpenAI-compatible API in front of Cloudflare Workers AI.",
         lifespan=lifespan,
+        # FastAPI's built-in OpenTelemetry hooks look providers up on every request; nothing here uses them.
+        telemetry={"tracing": False, "metrics": False, "logs": False, "operation_spans": False},
     )
     for router in (chat.router, embeddings.router, models.router, health.router):
         app.include_router(router)
@@ -73,19 +76,24 @@ def create_app(settings: Settings | None = None, *, demo: bool = False) -> FastA
         max_age=600,
     )
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
-    return app
+    hot = {
+        "/v1/chat/completions": chat.create_chat_completion,
+        "/v1/completions": chat.create_completion,
+        "/v1/embeddings": embeddings.create_embedding,
+    }
+    return FastLane(app, hot, max_body_bytes=settings.max_body_bytes, cors_origins=settings.cors_origins)
 
 
 def _install_error_handlers(app: FastAPI) -> None:
     async def gateway_error(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, GatewayError)
-        return Response(render(exc), status_code=exc.status_code, media_type="application/json", headers=exc.headers)
+        return error_response(exc)
 
     async def validation_error(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, RequestValidationError)
         first = exc.errors()[0] if exc.errors() else {"loc": (), "msg": "invalid request"}
         param = param_of(tuple(first.get("loc", ())))
-        return await gateway_error(request, InvalidRequest(f"Invalid request: {first.get('msg')}.", param=param))
+        return error_response(InvalidRequest(f"Invalid request: {first.get('msg')}.", param=param))
 
     async def http_error(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, HTTPException)
@@ -94,25 +102,12 @@ def _install_error_handlers(app: FastAPI) -> None:
             405: f"Method {request.method} is not allowed for {request.url.path}.",
         }.get(exc.status_code)
         code = {404: "unknown_url", 405: "method_not_allowed"}.get(exc.status_code)
-        return Response(
-            error_body(exc.status_code, message or str(exc.detail), code=code),
-            status_code=exc.status_code,
-            media_type="application/json",
-            headers=exc.headers,
-        )
+        body = error_body(exc.status_code, message or str(exc.detail), code=code)
+        return Response(body, status_code=exc.status_code, media_type="application/json", headers=exc.headers)
 
     async def unexpected_error(request: Request, exc: Exception) -> Response:
         log.exception("unhandled error on %s %s", request.method, request.url.path)
-        return Response(
-            error_body(
-                500,
-                "The gateway failed to handle this request.",
-                code="internal_error",
-                error_type="server_error",
-            ),
-            status_code=500,
-            media_type="application/json",
-        )
+        return internal_error_response()
 
     async def client_gone(request: Request, exc: Exception) -> Response:
         return Response(status_code=400)  # nobody is left to read it; not an error worth a traceback

@@ -1,4 +1,7 @@
-"""Pure ASGI middleware (BaseHTTPMiddleware costs a task per request): body size limit."""
+"""Pure ASGI pieces around the app (BaseHTTPMiddleware would cost a task per request).
+
+`BodyLimit` guards every FastAPI route; the fast lane (`app/fastlane.py`) uses the same two helpers.
+"""
 
 from __future__ import annotations
 
@@ -7,8 +10,45 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from app.errors import PayloadTooLarge, render
 
 
+class TooLarge(Exception):
+    """Raised from `receive` once a body passes the limit."""
+
+
+def declared_too_large(scope: Scope, max_bytes: int) -> bool:
+    for name, value in scope["headers"]:
+        if name == b"content-length":
+            return bool(value.isdigit() and int(value) > max_bytes)
+    return False
+
+
+def limited(receive: Receive, max_bytes: int) -> Receive:
+    """`receive` that raises TooLarge once more than `max_bytes` of body have arrived."""
+    received = 0
+
+    async def limited_receive() -> Message:
+        nonlocal received
+        message = await receive()
+        if message["type"] == "http.request":
+            received += len(message.get("body", b""))
+            if received > max_bytes:
+                raise TooLarge
+        return message
+
+    return limited_receive
+
+
+def too_large_error(max_bytes: int) -> PayloadTooLarge:
+    return PayloadTooLarge(
+        f"The request body is larger than this gateway accepts ({max_bytes} bytes).", code="request_too_large"
+    )
+
+
 class BodyLimit:
-    """Refuses bodies over `max_bytes` with a 413, by Content-Length or while they stream in."""
+    """Refuses bodies over `max_bytes` with a 413, by Content-Length or while they stream in.
+
+    Only `receive` is wrapped: handlers read the whole body before they answer, so the 413 always comes
+    before any response byte, and streamed answers pass through untouched.
+    """
 
     def __init__(self, app: ASGIApp, max_bytes: int) -> None:
         self.app = app
@@ -18,53 +58,12 @@ class BodyLimit:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        for name, value in scope["headers"]:
-            if name == b"content-length":
-                if value.isdigit() and int(value) > self.max_bytes:
-                    await self._reject(send)
-                    return
-                break
-        received = 0
-        started = False
-
-        async def limited_receive() -> Message:
-            nonlocal received
-            message = await receive()
-            if message["type"] == "http.request":
-                received += len(message.get("body", b""))
-                if received > self.max_bytes:
-                    raise _TooLarge
-            return message
-
-        async def tracking_send(message: Message) -> None:
-            nonlocal started
-            started = started or message["type"] == "http.response.start"
-            await send(message)
-
         try:
-            await self.app(scope, limited_receive, tracking_send)
-        except _TooLarge:
-            if not started:
-                await self._reject(send)
-
-    async def _reject(self, send: Send) -> None:
-        error = PayloadTooLarge(
-            f"The request body is larger than this gateway accepts ({self.max_bytes} bytes).",
-            code="request_too_large",
-        )
-        body = render(error)
-        await send(
-            {
-                "type": "http.response.start",
-                "status": 413,
-                "headers": [
-                    (b"content-type", b"application/json"),
-                    (b"content-length", str(len(body)).encode()),
-                ],
-            }
-        )
-        await send({"type": "http.response.body", "body": body})
-
-
-class _TooLarge(Exception):
-    pass
+            if declared_too_large(scope, self.max_bytes):
+                raise TooLarge
+            await self.app(scope, limited(receive, self.max_bytes), send)
+        except TooLarge:
+            body = render(too_large_error(self.max_bytes))
+            headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
+            await send({"type": "http.response.start", "status": 413, "headers": headers})
+            await send({"type": "http.response.body", "body": body})

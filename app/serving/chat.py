@@ -7,7 +7,7 @@ import time
 from typing import Any
 
 import orjson
-from fastapi.responses import Response, StreamingResponse
+from fastapi.responses import Response
 
 from app import sse
 from app.catalog import Model
@@ -24,6 +24,7 @@ from app.convert.results import (
 from app.convert.stream import StreamState, deltas_of
 from app.errors import UpstreamError
 from app.protocol.openai import ChatCompletionRequest, CompletionRequest
+from app.responses import EventStreamResponse
 from app.serving.streams import ChunkWriter, replay, translate
 from app.upstream.client import Credentials, Stream, WorkersAI
 
@@ -118,7 +119,7 @@ async def complete(call: Call, upstream: WorkersAI, creds: Credentials, model_na
     return Response(orjson.dumps(body), media_type=JSON_MEDIA)
 
 
-async def stream(call: Call, upstream: WorkersAI, creds: Credentials, model_name: str) -> StreamingResponse:
+async def stream(call: Call, upstream: WorkersAI, creds: Credentials, model_name: str) -> EventStreamResponse:
     """An SSE answer. Errors before the first byte raise (a real HTTP error); later ones go in-band."""
     writer = ChunkWriter(model_name, int(time.time()), chat=call.chat)
     opened = await _open(call, upstream, creds)
@@ -135,7 +136,7 @@ async def stream(call: Call, upstream: WorkersAI, creds: Credentials, model_name
                 "Workers AI answered some choices as a stream and some whole.", code="upstream_bad_response"
             )
         body = replay(_whole_as_frames(call, opened, writer))
-    return StreamingResponse(body, media_type=sse.MEDIA_TYPE, headers=sse.HEADERS)
+    return EventStreamResponse(body)
 
 
 async def _open(call: Call, upstream: WorkersAI, creds: Credentials) -> list[Any]:

@@ -14,6 +14,7 @@ import orjson
 
 from app.catalog import MODEL_ID
 from app.errors import InvalidRequest
+from app.sse import EventDecoder
 from app.upstream import errors
 
 JSON = "application/json"
@@ -48,17 +49,13 @@ class Stream:
         self._client_token = client_token
 
     async def __aiter__(self) -> AsyncIterator[bytes]:
-        data: list[bytes] = []
+        decoder = EventDecoder()
         try:
-            async for raw in self._response.content:
-                line = raw.rstrip(b"\r\n")
-                if line.startswith(b"data:"):
-                    data.append(line[6:] if line[5:6] == b" " else line[5:])
-                elif not line and data:
-                    yield data[0] if len(data) == 1 else b"\n".join(data)
-                    data = []
-            if data:
-                yield b"\n".join(data)
+            async for chunk in self._response.content.iter_any():
+                for data in decoder.feed(chunk):
+                    yield data
+            for data in decoder.flush():
+                yield data
         except TimeoutError as exc:
             raise errors.timeout_error() from exc
         except aiohttp.ClientError as exc:

@@ -1,0 +1,75 @@
+"""The hot POST routes served straight from ASGI, in front of FastAPI.
+
+FastAPI's middleware stack, routing and dependency solving cost more CPU per request than the gateway's
+own work (the benchmark's profile); the chat, completion and embedding handlers need none of it. They are
+still registered with FastAPI, which documents them and serves every other route (models, health, docs,
+404/405, CORS preflight). Behaviour is the same on both paths: body limit, errors, CORS headers.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable, Mapping
+
+from fastapi import FastAPI
+from starlette.requests import ClientDisconnect, Request
+from starlette.responses import Response
+from starlette.types import Receive, Scope, Send
+
+from app.errors import GatewayError, error_response, internal_error_response
+from app.middleware import TooLarge, declared_too_large, limited, too_large_error
+
+log = logging.getLogger("app")
+Handler = Callable[[Request], Awaitable[Response]]
+
+
+class FastLane:
+    """ASGI entry: POSTs to `routes` go straight to their handler; everything else to `app`."""
+
+    def __init__(
+        self, app: FastAPI, routes: Mapping[str, Handler], *, max_body_bytes: int, cors_origins: list[str]
+    ) -> None:
+        self.app = app
+        self.routes = dict(routes)
+        self.max_body_bytes = max_body_bytes
+        self.any_origin = "*" in cors_origins
+        self.origins = frozenset(cors_origins)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        handler = self.routes.get(scope["path"]) if scope["type"] == "http" and scope["method"] == "POST" else None
+        if handler is None:
+            await self.app(scope, receive, send)
+            return
+        scope["app"] = self.app
+        response = await self._respond(handler, scope, receive)
+        if response is None:
+            return
+        self._add_cors(scope, response)
+        await response(scope, receive, send)
+
+    async def _respond(self, handler: Handler, scope: Scope, receive: Receive) -> Response | None:
+        try:
+            if declared_too_large(scope, self.max_body_bytes):
+                raise TooLarge
+            return await handler(Request(scope, limited(receive, self.max_body_bytes)))
+        except GatewayError as error:
+            return error_response(error)
+        except TooLarge:
+            return error_response(too_large_error(self.max_body_bytes))
+        except ClientDisconnect:
+            return None  # nobody is left to answer
+        except Exception:
+            log.exception("unhandled error on POST %s", scope["path"])
+            return internal_error_response()
+
+    def _add_cors(self, scope: Scope, response: Response) -> None:
+        origin = next((value for name, value in scope["headers"] if name == b"origin"), None)
+        if origin is None:
+            return
+        if self.any_origin:
+            response.raw_headers.append((b"access-control-allow-origin", b"*"))
+        elif origin.decode("latin-1") in self.origins:
+            response.raw_headers.extend([(b"access-control-allow-origin", origin), (b"vary", b"Origin")])
+        else:
+            return
+        response.raw_headers.append((b"access-control-expose-headers", b"Retry-After"))

@@ -1,0 +1,60 @@
+"""An SSE response lighter than Starlette's StreamingResponse (which starts an anyio task group a stream).
+
+Each frame is sent as it is produced. One plain asyncio task listens for the client hanging up and
+cancels the stream, so the upstream connection is closed at once (uvicorn's `send` does not raise after a
+disconnect, so without the listener the gateway would read the upstream answer to its end).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
+
+from starlette.responses import Response
+from starlette.types import Receive, Scope, Send
+
+_HEADERS = [
+    (b"content-type", b"text/event-stream; charset=utf-8"),
+    (b"cache-control", b"no-cache"),
+    (b"x-accel-buffering", b"no"),
+]
+
+
+class EventStreamResponse(Response):
+    """`text/event-stream` whose body is an async iterator of ready-made frames."""
+
+    def __init__(self, frames: AsyncIterator[bytes]) -> None:
+        # Not Response.__init__: that would render a body and a content-length; this body is streamed.
+        self.status_code = 200
+        self.background = None
+        self.raw_headers = list(_HEADERS)
+        self.frames = frames
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        await send({"type": "http.response.start", "status": 200, "headers": self.raw_headers})
+        streaming = asyncio.current_task()
+        assert streaming is not None
+        gone = asyncio.Event()
+        listener = asyncio.create_task(_cancel_on_disconnect(receive, streaming, gone))
+        try:
+            async for frame in self.frames:
+                await send({"type": "http.response.body", "body": frame, "more_body": True})
+            await send({"type": "http.response.body", "body": b"", "more_body": False})
+        except asyncio.CancelledError:
+            if not gone.is_set():
+                raise
+            streaming.uncancel()  # our own cancellation: the client left, the request is simply over
+        finally:
+            listener.cancel()
+            aclose = getattr(self.frames, "aclose", None)
+            if aclose is not None:
+                with contextlib.suppress(Exception):
+                    await aclose()
+
+
+async def _cancel_on_disconnect(receive: Receive, streaming: asyncio.Task[object], gone: asyncio.Event) -> None:
+    while (await receive())["type"] != "http.disconnect":
+        pass
+    gone.set()
+    streaming.cancel()
