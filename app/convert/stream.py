@@ -119,6 +119,8 @@ class StreamState:
         if not text or self._stop.stopped:
             return []
         self.completion_chars += len(text)
+        if self._think.passthrough and not self._stop.stops:  # the common case, kept cheap
+            return [{"content": text}]
         reasoning, content = self._think.feed(text)
         out: list[Delta] = []
         if reasoning:

@@ -103,6 +103,11 @@ class ThinkSplitter:
             text = text[:-keep]
         return text, ""
 
+    @property
+    def passthrough(self) -> bool:
+        """Past the reasoning (or none at all): text goes straight to content."""
+        return not self.thinking and self._answer_started
+
     def _answer(self, text: str) -> str:
         if not self._answer_started:  # the blank lines between </think> and the answer
             text = text.lstrip()

@@ -26,7 +26,7 @@ from app.errors import UpstreamError
 from app.protocol.openai import ChatCompletionRequest, CompletionRequest
 from app.responses import EventStreamResponse
 from app.serving.streams import ChunkWriter, replay, translate
-from app.upstream.client import Credentials, Stream, WorkersAI
+from app.upstream.client import Credentials, Result, Stream, WorkersAI
 
 JSON_MEDIA = "application/json"
 
@@ -110,9 +110,16 @@ class Call:
         return Usage(known[0].prompt_tokens, sum(u.completion_tokens for u in known))
 
 
+async def _run_n(call: Call, upstream: WorkersAI, creds: Credentials) -> list[Result]:
+    """n upstream calls side by side (one is awaited directly: a task per request costs measurable CPU)."""
+    if call.n == 1:
+        return [await upstream.run(creds, call.model.id, call.payload)]
+    return list(await asyncio.gather(*(upstream.run(creds, call.model.id, call.payload) for _ in range(call.n))))
+
+
 async def complete(call: Call, upstream: WorkersAI, creds: Credentials, model_name: str) -> Response:
     """A whole (non-streamed) answer; n > 1 runs n upstream calls side by side."""
-    results = await asyncio.gather(*(upstream.run(creds, call.model.id, call.payload) for _ in range(call.n)))
+    results = await _run_n(call, upstream, creds)
     parsed = [call.choice(result) for result in results]
     render = chat_completion if call.chat else text_completion
     body = render(model_name, [c for c, _ in parsed], call.usage(parsed), int(time.time()))
@@ -141,7 +148,9 @@ async def stream(call: Call, upstream: WorkersAI, creds: Credentials, model_name
 
 async def _open(call: Call, upstream: WorkersAI, creds: Credentials) -> list[Any]:
     if not call.payload.get("stream"):
-        return list(await asyncio.gather(*(upstream.run(creds, call.model.id, call.payload) for _ in range(call.n))))
+        return await _run_n(call, upstream, creds)
+    if call.n == 1:
+        return [await upstream.stream(creds, call.model.id, call.payload)]
     opened = await asyncio.gather(
         *(upstream.stream(creds, call.model.id, call.payload) for _ in range(call.n)), return_exceptions=True
     )

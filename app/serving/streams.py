@@ -5,8 +5,9 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import AsyncGenerator, AsyncIterator, Sequence
-from dataclasses import dataclass
 from typing import Any
+
+import orjson
 
 from app.convert.results import Usage, new_id
 from app.convert.stream import Delta, StreamState
@@ -18,16 +19,21 @@ from app.upstream.errors import stream_truncated
 log = logging.getLogger("app.streams")
 
 
-@dataclass
 class ChunkWriter:
-    """Frames deltas as `chat.completion.chunk` (or legacy `text_completion`) events."""
+    """Frames deltas as `chat.completion.chunk` (or legacy `text_completion`) events.
 
-    model: str
-    created: int
-    chat: bool = True
+    The frame around a content delta is the same every time, so it is built once and only the delta is
+    encoded per chunk (the per-chunk overhead target is 10 microseconds).
+    """
 
-    def __post_init__(self) -> None:
-        self.id = new_id("chatcmpl-" if self.chat else "cmpl-")
+    def __init__(self, model: str, created: int, *, chat: bool = True) -> None:
+        self.model = model
+        self.created = created
+        self.chat = chat
+        self.id = new_id("chatcmpl-" if chat else "cmpl-")
+        head = orjson.dumps(self._chunk([]))[: -len(b'"choices":[]}')]
+        self._head = b"data: " + head + b'"choices":[{"index":'
+        self._tail = b',"logprobs":null,"finish_reason":null}]}\n\n'
 
     def _chunk(self, choices: list[dict[str, Any]]) -> dict[str, Any]:
         return {
@@ -39,6 +45,13 @@ class ChunkWriter:
         }
 
     def delta(self, index: int, delta: Delta, finish_reason: str | None = None) -> bytes:
+        if finish_reason is None:
+            body = (
+                b',"delta":' + orjson.dumps(delta)
+                if self.chat
+                else b',"text":' + orjson.dumps(delta.get("content") or "")
+            )
+            return self._head + str(index).encode() + body + self._tail
         if self.chat:
             choice = {"index": index, "delta": delta, "logprobs": None, "finish_reason": finish_reason}
         else:

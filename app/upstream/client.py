@@ -88,9 +88,7 @@ class WorkersAI:
 
     async def start(self) -> None:
         connector = aiohttp.TCPConnector(limit=self._max_connections, ttl_dns_cache=300, keepalive_timeout=30)
-        self._session = aiohttp.ClientSession(
-            connector=connector, json_serialize=lambda o: orjson.dumps(o).decode(), trust_env=False
-        )
+        self._session = aiohttp.ClientSession(connector=connector, timeout=self._timeout, trust_env=False)
 
     async def close(self) -> None:
         if self._session is not None:
@@ -117,9 +115,7 @@ class WorkersAI:
         body = payload if isinstance(payload, bytes) else orjson.dumps(payload)
         url = self.run_url(creds.account_id, model_id)
         try:
-            async with self.session.post(
-                url, data=body, headers=_headers(creds, content_type), timeout=self._timeout
-            ) as response:
+            async with self.session.post(url, data=body, headers=_headers(creds, content_type)) as response:
                 raw = await response.read()
                 return _result(response.status, response.content_type, raw, creds.from_client)
         except TimeoutError as exc:

@@ -130,3 +130,25 @@ def test_malformed_events_are_skipped_and_errors_in_band_raise() -> None:
     with pytest.raises(GatewayError) as raised:
         state.feed(b'{"errors":[{"code":3040,"message":"AiError: Capacity temporarily exceeded (abcdef12)"}]}')
     assert raised.value.status_code == 429 and "Capacity temporarily exceeded" in raised.value.message
+
+
+def test_chunk_writer_template_matches_the_object_it_stands_for() -> None:
+    from app.serving.streams import ChunkWriter
+
+    for chat in (True, False):
+        writer = ChunkWriter("@cf/meta/llama-3.1-8b-instruct", 1700000000, chat=chat)
+        framed = writer.delta(1, {"content": 'he said "hi"\n'})
+        assert framed.startswith(b"data: ") and framed.endswith(b"\n\n")
+        chunk = orjson.loads(framed[6:])
+        choice = {"index": 1, "logprobs": None, "finish_reason": None}
+        if chat:
+            choice["delta"] = {"content": 'he said "hi"\n'}
+        else:
+            choice["text"] = 'he said "hi"\n'
+        assert chunk == {
+            "id": writer.id,
+            "object": "chat.completion.chunk" if chat else "text_completion",
+            "created": 1700000000,
+            "model": "@cf/meta/llama-3.1-8b-instruct",
+            "choices": [choice],
+        }
