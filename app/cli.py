@@ -75,7 +75,7 @@ def _gateway_config(app: object, settings: Settings, **extra: Any) -> uvicorn.Co
 
 
 async def _serve_demo(settings: Settings) -> None:
-    from app.emulator import create_emulator
+    from app.emulator.app import EMULATOR_KEEP_ALIVE, create_emulator
     from app.main import create_app
 
     port = _free_port()
@@ -87,7 +87,15 @@ async def _serve_demo(settings: Settings) -> None:
         }
     )
     emulator = uvicorn.Server(
-        uvicorn.Config(create_emulator(), host="127.0.0.1", port=port, loop=LOOP, log_level="warning", access_log=False)
+        uvicorn.Config(
+            create_emulator(),
+            host="127.0.0.1",
+            port=port,
+            loop=LOOP,
+            log_level="warning",
+            access_log=False,
+            timeout_keep_alive=EMULATOR_KEEP_ALIVE,
+        )
     )
     gateway = uvicorn.Server(_gateway_config(create_app(demo, demo=True), settings))
     log.warning("=" * 78)
@@ -104,7 +112,7 @@ async def _serve_demo(settings: Settings) -> None:
 
 
 def run_emulator(host: str, port: int, *, token: str | None, account_id: str | None, log_level: str) -> None:
-    from app.emulator import create_emulator
+    from app.emulator.app import EMULATOR_KEEP_ALIVE, create_emulator
 
     logging.basicConfig(level=log_level.upper())
     print(f"Workers AI emulator on http://{host}:{port}/client/v4 (point CF_API_BASE here)", flush=True)
@@ -115,6 +123,7 @@ def run_emulator(host: str, port: int, *, token: str | None, account_id: str | N
         loop=LOOP,
         log_level=log_level,
         access_log=False,
+        timeout_keep_alive=EMULATOR_KEEP_ALIVE,
     )
 
 

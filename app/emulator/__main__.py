@@ -6,7 +6,7 @@ import argparse
 
 import uvicorn
 
-from app.emulator.app import create_emulator
+from app.emulator.app import EMULATOR_KEEP_ALIVE, create_emulator
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -17,7 +17,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--account-id", default=None, help="accept only this account id in paths")
     args = parser.parse_args(argv)
     app = create_emulator(token=args.token, account_id=args.account_id)
-    uvicorn.run(app, host=args.host, port=args.port, log_level="warning")
+    uvicorn.run(app, host=args.host, port=args.port, log_level="warning", timeout_keep_alive=EMULATOR_KEEP_ALIVE)
 
 
 if __name__ == "__main__":

@@ -11,6 +11,10 @@ from app.emulator import control, routes
 from app.emulator.envelope import EmulatorError, error_response, route_error
 from app.emulator.state import EmulatorState
 
+# Idle keep-alive seconds for the emulator's server: longer than the gateway keeps idle upstream connections
+# (30 s), so the gateway never sends a request on a connection the emulator is closing.
+EMULATOR_KEEP_ALIVE = 75
+
 ACCOUNT = "/client/v4/accounts/{account}/ai"
 ALL_METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
 

@@ -1,0 +1,224 @@
+"""`python -m bench` (`make bench`): run every scenario, print the table, write bench/results/latest.*.
+
+Exits 1 when a figure misses its target, the gateway does not start, or an answer is wrong.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import dataclasses
+import os
+import shlex
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+from bench import machine, report
+from bench.context import Bench, Plan, Record
+from bench.drivers import Driver, install_wrk, wrk_path
+from bench.endpoints import ACCOUNT, GATEWAY_KEY, UPSTREAM_TOKEN
+from bench.procs import NoiseMeter, Pinning, Processes, Service, free_port, raise_open_file_limit, wait_healthy
+from bench.scenarios import SCENARIOS
+from bench.stats import Summary
+from bench.stream_client import new_session
+
+ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_OUT = ROOT / "bench" / "results"
+NOISY_PCT = 20  # other processes' CPU, in % of one core, above which a round is called noisy
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
+    parser.add_argument("--quick", action="store_true", help="one short round of everything (smoke test)")
+    parser.add_argument("--rounds", type=int, help="interleaved direct/gateway rounds per figure (default 3)")
+    parser.add_argument("--duration", type=float, help="seconds per load round (default 3; wrk rounds to whole s)")
+    parser.add_argument("--no-install", action="store_true", help="never apt-get install wrk")
+    parser.add_argument("--driver", choices=("auto", "wrk", "asyncio"), default="auto", help="load driver")
+    parser.add_argument("--out", type=Path, default=DEFAULT_OUT, help="directory for latest.json / latest.md")
+    parser.add_argument("--direct-only", action="store_true", help="measure the fake upstream alone")
+    parser.add_argument(
+        "--gateway-cmd",
+        help="command that starts the gateway, with {host} and {port} (default: workers-ai-gateway serve)",
+    )
+    return parser.parse_args(argv)
+
+
+def make_plan(args: argparse.Namespace) -> Plan:
+    plan = Plan.quick() if args.quick else Plan()
+    changes: dict[str, Any] = {}
+    if args.rounds is not None:
+        changes["rounds"] = max(1, args.rounds)
+    if args.duration is not None:
+        changes["duration"] = max(0.5, args.duration)
+    return dataclasses.replace(plan, **changes)
+
+
+def choose_driver(args: argparse.Namespace, pinning: Pinning) -> Driver:
+    wrk = None
+    if args.driver != "asyncio":
+        wrk = wrk_path() if args.no_install else install_wrk()
+        if wrk is None and args.driver == "wrk":
+            raise SystemExit("wrk is not installed and could not be installed")
+    return Driver(wrk, tuple(pinning.prefix(pinning.driver_cpu)))
+
+
+def gateway_argv(args: argparse.Namespace, port: int) -> list[str]:
+    if args.gateway_cmd:
+        return shlex.split(args.gateway_cmd.format(host="127.0.0.1", port=port))
+    exe = Path(sys.executable).parent / "workers-ai-gateway"
+    return [str(exe), "serve", "--host", "127.0.0.1", "--port", str(port)]
+
+
+def gateway_env(upstream: Service) -> dict[str, str]:
+    return {
+        **os.environ,
+        "CF_API_BASE": f"{upstream.base_url}/client/v4",
+        "CF_ACCOUNT_ID": ACCOUNT,
+        "CF_API_TOKEN": UPSTREAM_TOKEN,
+        "GATEWAY_API_KEYS": GATEWAY_KEY,
+        "LOG_LEVEL": "warning",
+    }
+
+
+async def start_services(
+    args: argparse.Namespace, plan: Plan, pinning: Pinning, procs: Processes, record: Record
+) -> tuple[Service, Service | None]:
+    port = free_port()
+    upstream_argv = [
+        sys.executable,
+        "-m",
+        "bench.fake_upstream",
+        "--port",
+        str(port),
+        "--chunks",
+        str(plan.chunks),
+    ]
+    upstream = procs.start(
+        "fake-upstream",
+        upstream_argv,
+        port=port,
+        env=dict(os.environ),
+        cwd=ROOT,
+        pinning=pinning,
+        cpu=pinning.driver_cpu,
+    )
+    await wait_healthy(upstream, "/__bench/health")
+    if args.direct_only:
+        return upstream, None
+    port = free_port()
+    argv = gateway_argv(args, port)
+    record.details["gateway_command"] = argv
+    try:
+        gateway = procs.start(
+            "gateway",
+            argv,
+            port=port,
+            env=gateway_env(upstream),
+            cwd=ROOT,
+            pinning=pinning,
+            cpu=pinning.gateway_cpu,
+        )
+        await wait_healthy(gateway, "/health")
+    except (OSError, RuntimeError) as exc:
+        record.problems.append(f"gateway did not start: {exc}")
+        return upstream, None
+    return upstream, gateway
+
+
+async def run(args: argparse.Namespace, plan: Plan, pinning: Pinning, driver: Driver, procs: Processes) -> Record:
+    record = Record()
+    quiet = NoiseMeter([])
+    await asyncio.sleep(1.0)
+    busy = record.details["box_busy_before_pct"] = quiet.stop()
+    if busy > NOISY_PCT:
+        print(f"[bench] warning: other processes use {busy:.0f}% of a core; figures will be noisy", flush=True)
+    upstream, gateway = await start_services(args, plan, pinning, procs, record)
+    async with new_session(limit=0) as session:
+        bench = Bench(plan, driver, pinning, upstream, gateway, session, record)
+        for name, scenario in SCENARIOS:
+            started = time.monotonic()
+            print(f"[bench] {name} ...", end=" ", flush=True)
+            try:
+                await scenario(bench)
+            except Exception as exc:  # one broken scenario must not lose the others' figures
+                record.problems.append(f"{name} failed: {type(exc).__name__}: {exc}")
+                print(f"FAILED ({type(exc).__name__}: {exc})", flush=True)
+                continue
+            print(f"{time.monotonic() - started:.1f} s", flush=True)
+    record.details["gateway_log_tail"] = gateway.log_tail() if gateway else None
+    return record
+
+
+def run_loop(coro_factory: Any) -> Any:
+    """uvloop when available: the built-in driver and stream client then cost the driver core less."""
+    try:
+        import uvloop
+    except ImportError:
+        return asyncio.run(coro_factory())
+    with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
+        return runner.run(coro_factory())
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    plan = make_plan(args)
+    started = time.time()
+    pinning = Pinning.detect()
+    pinning.pin_self()
+    raise_open_file_limit()
+    driver = choose_driver(args, pinning)
+    print(f"[bench] driver={driver.name} pinning={pinning.enabled} plan={plan}", flush=True)
+    with tempfile.TemporaryDirectory(prefix="bench-logs-") as log_dir, Processes(Path(log_dir)) as procs:
+        try:
+            record = run_loop(lambda: run(args, plan, pinning, driver, procs))
+        except KeyboardInterrupt:
+            print("\n[bench] interrupted; child processes stopped", file=sys.stderr)
+            return 130
+        finally:
+            procs.stop_all()
+    record.figures["errors.total"] = Summary.single(sum(record.errors.values()))
+    noise = [v for key, s in record.figures.items() if key.endswith("foreign_cpu_pct") for v in s.rounds]
+    if noise:
+        record.figures["noise.max_foreign_cpu_pct"] = Summary.single(max(noise))
+    rows = report.build_rows(record.figures)
+    table = report.markdown(rows, title=f"Benchmark ({driver.name}, {plan.rounds} rounds x {plan.duration:g} s)")
+    document = {
+        "generated_at": time.strftime("%Y-%m-%dT%H:%M:%S%z", time.localtime(started)),
+        "elapsed_s": round(time.time() - started, 1),
+        "command": ["python", "-m", "bench", *(argv if argv is not None else sys.argv[1:])],
+        "plan": dataclasses.asdict(plan),
+        "driver": driver.name,
+        "pinning": {
+            "gateway_cpu": pinning.gateway_cpu,
+            "driver_cpu": pinning.driver_cpu,
+            "taskset": pinning.taskset,
+        },
+        "machine": machine.describe(driver.wrk),
+        "gateway_started": "chat.c1.gateway.rps" in record.figures,
+        "passed": not report.failed(rows) and not record.problems,
+        "failed": [row.figure.label for row in report.failed(rows)],
+        "problems": record.problems,
+        "errors": record.errors,
+        "rows": [row.as_dict() for row in rows],
+        "figures": {key: dataclasses.asdict(summary) for key, summary in sorted(record.figures.items())},
+        "details": record.details,
+    }
+    json_path, md_path = report.write(args.out, document, table)
+    print()
+    print(table)
+    if noise and max(noise) > NOISY_PCT:
+        noisy = sum(v > NOISY_PCT for v in noise)
+        print(
+            f"[bench] warning: in {noisy} of {len(noise)} load rounds other processes used over {NOISY_PCT}% of a core"
+        )
+    for problem in record.problems:
+        print(f"[bench] problem: {problem}")
+    print(f"[bench] wrote {json_path} and {md_path} in {document['elapsed_s']} s")
+    return 0 if document["passed"] else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,99 @@
+"""What every scenario shares: the plan (how long, how often), the record of figures, the bench."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import aiohttp
+
+from bench import endpoints
+from bench.drivers import Driver
+from bench.endpoints import Endpoint
+from bench.procs import Pinning, Service
+from bench.stats import Summary
+
+MB = 1024 * 1024
+
+
+@dataclass(frozen=True)
+class Plan:
+    """How long and how often; `quick()` is the smoke-test variant."""
+
+    rounds: int = 3
+    duration: float = 3.0
+    warmup: float = 1.0
+    concurrencies: tuple[int, ...] = (1, 16, 64)
+    chunks: int = 20
+    stream_concurrency: int = 16
+    max_sequential_streams: int = 3000
+    gap_delay_ms: float = 10.0
+    embed_inputs: int = 1000
+    embed_latency_ms: float = 50.0
+    embed_calls: int = 5
+    burst_streams: int = 1000
+    burst_chunk_delay_ms: float = 50.0
+
+    @classmethod
+    def quick(cls) -> Plan:
+        return cls(rounds=1, duration=1.0, warmup=0.5, embed_calls=2)
+
+
+@dataclass
+class Record:
+    figures: dict[str, Summary] = field(default_factory=dict)
+    details: dict[str, Any] = field(default_factory=dict)
+    errors: dict[str, int] = field(default_factory=lambda: {"direct": 0, "gateway": 0})
+    problems: list[str] = field(default_factory=list)
+
+    def put(self, key: str, rounds: list[float]) -> None:
+        self.figures[key] = Summary.of(rounds)
+
+
+@dataclass
+class Bench:
+    """Everything a scenario needs: the plan, the driver, both sides and the shared HTTP session."""
+
+    plan: Plan
+    driver: Driver
+    pinning: Pinning
+    upstream: Service
+    gateway: Service | None
+    session: aiohttp.ClientSession
+    record: Record = field(default_factory=Record)
+    rss_load_peak: int = 0
+
+    @property
+    def direct(self) -> Endpoint:
+        return endpoints.direct(self.upstream.port)
+
+    @property
+    def sides(self) -> list[Endpoint]:
+        sides = [self.direct]
+        if self.gateway is not None:
+            sides.append(endpoints.gateway(self.gateway.port))
+        return sides
+
+    def ordered(self, round_index: int) -> list[Endpoint]:
+        """Alternate which side goes first so slow drift does not favour one of them."""
+        return self.sides if round_index % 2 == 0 else self.sides[::-1]
+
+    @property
+    def pids(self) -> list[int]:
+        """The benchmark's long-running children (the load driver is counted as our own child)."""
+        return [self.upstream.pid] + ([self.gateway.pid] if self.gateway is not None else [])
+
+    def pid_of(self, side: Endpoint) -> int | None:
+        return self.gateway.pid if side.name == "gateway" and self.gateway is not None else None
+
+    async def configure(self, **knobs: float) -> None:
+        async with self.session.post(self.upstream.base_url + "/__bench/config", json=knobs) as resp:
+            resp.raise_for_status()
+
+    async def upstream_stats(self, reset: bool = False) -> dict[str, int]:
+        if reset:
+            async with self.session.post(self.upstream.base_url + "/__bench/reset") as resp:
+                resp.raise_for_status()
+        async with self.session.get(self.upstream.base_url + "/__bench/stats") as resp:
+            stats: dict[str, int] = await resp.json()
+            return stats

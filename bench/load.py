@@ -1,0 +1,114 @@
+"""Closed-loop load rounds: non-streaming chat at each concurrency, and streams/s.
+
+Each round also meters what it cost: gateway and fake-upstream CPU (from /proc), how busy the driver
+core was, and how much CPU processes outside the benchmark used (a shared machine shows up there).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import math
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+
+from bench.context import MB, Bench
+from bench.drivers import LoadResult, Request
+from bench.endpoints import Endpoint
+from bench.procs import CoreMeter, CpuMeter, NoiseMeter, RssSampler
+from bench.stats import Summary, paired_differences
+
+# performance.md B2: the fake upstream at c=16, sharing its core with wrk, on the box the targets were set on.
+REFERENCE_DIRECT_C16_RPS = 23_892
+
+
+@dataclass(frozen=True)
+class LoadRound:
+    """One driver run plus what it cost: gateway and upstream CPU seconds, driver core busy fraction."""
+
+    result: LoadResult
+    gateway_cpu_s: float
+    upstream_cpu_s: float
+    driver_core_busy: float
+    foreign_cpu_pct: float
+
+    def per_1k_ms(self, cpu_s: float) -> float:
+        return cpu_s * 1e6 / self.result.requests if self.result.requests else math.nan
+
+
+async def _load_rounds(
+    bench: Bench, request_of: Callable[[Endpoint], Request], concurrency: int, *, track_rss: bool
+) -> dict[str, list[LoadRound]]:
+    """Warm both sides up, then `rounds` interleaved measured runs of each."""
+    plan = bench.plan
+    for side in bench.sides:
+        await bench.driver.run(request_of(side), connections=concurrency, duration=plan.warmup)
+    rounds: dict[str, list[LoadRound]] = {side.name: [] for side in bench.sides}
+    for round_index in range(plan.rounds):
+        for side in bench.ordered(round_index):
+            pid = bench.pid_of(side)
+            gateway_meter = CpuMeter(pid) if pid is not None else None
+            upstream_meter = CpuMeter(bench.upstream.pid)
+            core = bench.pinning.driver_cpu
+            core_meter = CoreMeter(core) if core is not None else None
+            noise = NoiseMeter(bench.pids)
+            async with contextlib.AsyncExitStack() as stack:
+                sampler = await stack.enter_async_context(RssSampler(pid)) if pid and track_rss else None
+                result = await bench.driver.run(request_of(side), connections=concurrency, duration=plan.duration)
+            if sampler is not None:
+                bench.rss_load_peak = max(bench.rss_load_peak, sampler.peak)
+            rounds[side.name].append(
+                LoadRound(
+                    result=result,
+                    gateway_cpu_s=gateway_meter.stop() if gateway_meter else math.nan,
+                    upstream_cpu_s=upstream_meter.stop(),
+                    driver_core_busy=core_meter.stop() if core_meter else math.nan,
+                    foreign_cpu_pct=noise.stop(),
+                )
+            )
+            bench.record.errors[side.name] += result.errors
+    return rounds
+
+
+def _record_load(bench: Bench, prefix: str, rounds: dict[str, list[LoadRound]]) -> None:
+    rec = bench.record
+    for name, runs in rounds.items():
+        rec.put(f"{prefix}.{name}.rps", [r.result.rps for r in runs])
+        rec.put(f"{prefix}.{name}.p50_ms", [r.result.p50_ms for r in runs])
+        rec.put(f"{prefix}.{name}.p99_ms", [r.result.p99_ms for r in runs])
+        rec.put(f"{prefix}.{name}.driver_core_busy_pct", [r.driver_core_busy * 100 for r in runs])
+        rec.put(f"{prefix}.{name}.upstream_cpu_ms_per_1k", [r.per_1k_ms(r.upstream_cpu_s) for r in runs])
+        rec.put(f"{prefix}.{name}.foreign_cpu_pct", [r.foreign_cpu_pct for r in runs])
+        rec.details[prefix + "." + name] = [asdict(r) for r in runs]
+    if "gateway" not in rounds:
+        return
+    gw, dr = rounds["gateway"], rounds["direct"]
+    rec.put(f"{prefix}.added_p50_ms", paired_differences([r.result.p50_ms for r in gw], [r.result.p50_ms for r in dr]))
+    rec.put(f"{prefix}.added_p99_ms", paired_differences([r.result.p99_ms for r in gw], [r.result.p99_ms for r in dr]))
+    rec.put(f"{prefix}.cpu_ms_per_1k", [r.per_1k_ms(r.gateway_cpu_s) for r in gw])
+    rec.put(f"{prefix}.gateway_core_busy_pct", [r.gateway_cpu_s * 100 / r.result.duration_s for r in gw])
+    # "At least 5x faster than the gateway": CPU per request of the gateway over the fake upstream's.
+    rec.put(
+        f"{prefix}.upstream_speedup",
+        [g.per_1k_ms(g.gateway_cpu_s) / d.per_1k_ms(d.upstream_cpu_s) for g, d in zip(gw, dr, strict=True)],
+    )
+
+
+async def non_streaming(bench: Bench) -> None:
+    await bench.configure(latency_ms=0, chunks=bench.plan.chunks, chunk_delay_ms=0)
+    top = max(bench.plan.concurrencies)
+    for concurrency in bench.plan.concurrencies:
+        rounds = await _load_rounds(bench, Endpoint.chat, concurrency, track_rss=concurrency == top)
+        _record_load(bench, f"chat.c{concurrency}", rounds)
+    direct_c16 = bench.record.figures.get("chat.c16.direct.rps")
+    if direct_c16 is not None:
+        bench.record.put("machine.speed_vs_reference", [v / REFERENCE_DIRECT_C16_RPS for v in direct_c16.rounds])
+    if bench.rss_load_peak:
+        bench.record.figures["rss.load_peak_mb"] = Summary.single(bench.rss_load_peak / MB)
+
+
+async def stream_throughput(bench: Bench) -> None:
+    """Completed 20-chunk streams a second at concurrency 16 (wrk counts a stream when it ends)."""
+    await bench.configure(latency_ms=0, chunks=bench.plan.chunks, chunk_delay_ms=0)
+    concurrency = bench.plan.stream_concurrency
+    rounds = await _load_rounds(bench, Endpoint.stream, concurrency, track_rss=False)
+    _record_load(bench, f"stream.c{concurrency}", rounds)

@@ -1,0 +1,186 @@
+"""Targets, the results table (markdown) and `latest.json` (pure, apart from `write`)."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+from bench.stats import Summary
+
+
+@dataclass(frozen=True)
+class Figure:
+    """A row of the table. `limit` with `op` is a target; without it the row is for information."""
+
+    key: str
+    label: str
+    unit: str
+    op: str | None = None  # "<=" or ">="
+    limit: float | None = None
+
+    @property
+    def target(self) -> str:
+        if self.op is None or self.limit is None:
+            return "-"
+        return f"{self.op} {_number(self.limit, self.unit)}"
+
+    def passes(self, value: float) -> bool | None:
+        if self.op is None or self.limit is None:
+            return None
+        if math.isnan(value):
+            return False
+        return value <= self.limit if self.op == "<=" else value >= self.limit
+
+
+# The issue's targets (2-core machine, one gateway worker on one core), then the bench's own checks,
+# then figures reported for context. Order is the order of the table.
+FIGURES: list[Figure] = [
+    Figure("chat.c1.added_p50_ms", "added latency p50, c=1 (non-streaming)", "ms", "<=", 0.3),
+    Figure("chat.c1.added_p99_ms", "added latency p99, c=1", "ms", "<=", 0.6),
+    Figure("chat.c16.gateway.rps", "throughput, c=16", "req/s", ">=", 3500),
+    Figure("chat.c64.gateway.rps", "throughput, c=64", "req/s", ">=", 3500),
+    Figure("chat.c64.gateway.p99_ms", "p99 latency, c=64", "ms", "<=", 40),
+    Figure("chat.c16.cpu_ms_per_1k", "gateway CPU per 1,000 requests, c=16", "ms", "<=", 250),
+    Figure("chat.c64.cpu_ms_per_1k", "gateway CPU per 1,000 requests, c=64", "ms", "<=", 250),
+    Figure("stream.c1.ttft_overhead_p50_ms", "streaming TTFT overhead p50, c=1", "ms", "<=", 0.3),
+    Figure("stream.c1.per_chunk_overhead_us", "overhead per streamed chunk", "us", "<=", 10),
+    Figure("stream.c16.gateway.rps", "streams/s, c=16 (20 chunks)", "streams/s", ">=", 2000),
+    Figure("rss.idle_mb", "resident memory idle", "MB", "<=", 70),
+    Figure("rss.load_growth_mb", "resident memory growth under load (c=64)", "MB", "<=", 10),
+    Figure("streams1000.gateway.completed", "1,000 concurrent open streams: completed", "streams", ">=", 1000),
+    Figure(
+        "streams1000.gateway.upstream_max_inflight",
+        "1,000 streams: upstream streams open at once",
+        "streams",
+        ">=",
+        1000,
+    ),
+    Figure("rss.streams_peak_mb", "resident memory, 1,000 open streams (peak)", "MB"),
+    Figure("rss.after_streams_mb", "resident memory after 1,000 streams", "MB"),
+    # The bench's own pass lines.
+    Figure(
+        "stream.gap10.added_p99_ms", "p99 gap between chunks (upstream every 10 ms), gateway - direct", "ms", "<=", 5
+    ),
+    Figure("embed.wall_over_one_call", "embeddings 1,000 inputs: wall / one upstream call", "x", "<=", 3),
+    Figure(
+        "embed.upstream_max_inflight", "embeddings 1,000 inputs: upstream calls in flight at once", "calls", ">=", 10
+    ),
+    Figure("chat.c64.upstream_speedup", "validity: gateway CPU / fake upstream CPU per request, c=64", "x", ">=", 5),
+    Figure("errors.total", "validity: errors (non-2xx, socket, broken streams)", "count", "<=", 0),
+    # Context.
+    Figure("noise.max_foreign_cpu_pct", "other processes' CPU on the box, worst load round", "%"),
+    Figure("machine.speed_vs_reference", "machine speed: direct c=16 rps / performance.md's 23,892", "x"),
+    Figure("chat.c1.gateway.rps", "throughput, c=1 (gateway)", "req/s"),
+    Figure("chat.c1.direct.p50_ms", "direct latency p50, c=1", "ms"),
+    Figure("chat.c1.gateway.p50_ms", "gateway latency p50, c=1", "ms"),
+    Figure("chat.c1.gateway.p99_ms", "gateway latency p99, c=1", "ms"),
+    Figure("chat.c1.cpu_ms_per_1k", "gateway CPU per 1,000 requests, c=1", "ms"),
+    Figure("chat.c16.gateway.p99_ms", "p99 latency, c=16", "ms"),
+    Figure("chat.c16.direct.rps", "direct throughput, c=16", "req/s"),
+    Figure("chat.c64.direct.rps", "direct throughput, c=64", "req/s"),
+    Figure("chat.c64.gateway_core_busy_pct", "gateway core busy, c=64", "%"),
+    Figure("chat.c64.gateway.driver_core_busy_pct", "driver core busy, gateway c=64", "%"),
+    Figure("chat.c64.direct.upstream_cpu_ms_per_1k", "fake upstream CPU per 1,000 requests, c=64", "ms"),
+    Figure("stream.c1.ttft_overhead_p99_ms", "streaming TTFT overhead p99, c=1", "ms"),
+    Figure("stream.c1.direct.ttft_p50_ms", "direct TTFT p50, c=1", "ms"),
+    Figure("stream.c1.gateway.ttft_p50_ms", "gateway TTFT p50, c=1", "ms"),
+    Figure("stream.c16.direct.rps", "direct streams/s, c=16", "streams/s"),
+    Figure("stream.c16.cpu_ms_per_1k", "gateway CPU per 1,000 streams, c=16", "ms"),
+    Figure("stream.c16.gateway_core_busy_pct", "gateway core busy, streams c=16", "%"),
+    Figure("stream.c16.gateway.driver_core_busy_pct", "driver core busy, gateway streams c=16", "%"),
+    Figure("stream.gap10.direct.p99_ms", "direct p99 gap, upstream every 10 ms", "ms"),
+    Figure("stream.gap10.gateway.p99_ms", "gateway p99 gap, upstream every 10 ms", "ms"),
+    Figure("stream.gap10.gateway.max_ms", "gateway max gap, upstream every 10 ms", "ms"),
+    Figure("embed.direct.one_call_ms", "embeddings: one 100-input upstream call", "ms"),
+    Figure("embed.gateway.inputs1000_ms", "embeddings: 1,000 inputs through the gateway", "ms"),
+    Figure("embed.gateway_own_ms", "embeddings: gateway wall minus one upstream call", "ms"),
+    Figure("rss.load_peak_mb", "resident memory peak under load (c=64)", "MB"),
+    Figure("streams1000.gateway.peak_open", "1,000 streams: most open at once (client view)", "streams"),
+    Figure("streams1000.gateway.wall_s", "1,000 streams: wall time (each ~1 s upstream)", "s"),
+]
+
+
+@dataclass(frozen=True)
+class Row:
+    figure: Figure
+    summary: Summary | None
+    passed: bool | None
+
+    def as_dict(self) -> dict[str, Any]:
+        s = self.summary
+        return {
+            "key": self.figure.key,
+            "figure": self.figure.label,
+            "unit": self.figure.unit,
+            "target": self.figure.target,
+            "median": _json_number(s.median) if s else None,
+            "min": _json_number(s.low) if s else None,
+            "max": _json_number(s.high) if s else None,
+            "rounds": [_json_number(v) for v in s.rounds] if s else [],
+            "passed": self.passed,
+        }
+
+
+def build_rows(figures: dict[str, Summary], figure_list: list[Figure] = FIGURES) -> list[Row]:
+    """One row per known figure; a target whose figure was not measured fails."""
+    rows = []
+    for figure in figure_list:
+        summary = figures.get(figure.key)
+        passed = figure.passes(summary.median if summary is not None else math.nan)
+        rows.append(Row(figure, summary, passed))
+    return rows
+
+
+def failed(rows: list[Row]) -> list[Row]:
+    return [row for row in rows if row.passed is False]
+
+
+def markdown(rows: list[Row], *, title: str = "Benchmark results") -> str:
+    lines = [
+        f"### {title}",
+        "",
+        "| figure | target | measured (median) | spread (min-max) | result |",
+        "| --- | --- | --- | --- | --- |",
+    ]
+    for row in rows:
+        unit = row.figure.unit
+        if row.summary is None:
+            measured, spread = "not measured", "-"
+        else:
+            measured = _number(row.summary.median, unit)
+            multi = len(row.summary.rounds) > 1
+            spread = f"{_number(row.summary.low, unit)} - {_number(row.summary.high, unit)}" if multi else "-"
+        result = {True: "pass", False: "**FAIL**", None: "info"}[row.passed]
+        lines.append(f"| {row.figure.label} | {row.figure.target} | {measured} | {spread} | {result} |")
+    return "\n".join(lines) + "\n"
+
+
+def write(out_dir: Path, document: dict[str, Any], table: str) -> tuple[Path, Path]:
+    out_dir.mkdir(parents=True, exist_ok=True)
+    json_path, md_path = out_dir / "latest.json", out_dir / "latest.md"
+    json_path.write_bytes(orjson.dumps(document, option=orjson.OPT_INDENT_2 | orjson.OPT_NON_STR_KEYS) + b"\n")
+    md_path.write_text(table)
+    return json_path, md_path
+
+
+def _number(value: float, unit: str) -> str:
+    if math.isnan(value):
+        return "n/a"
+    magnitude = abs(value)
+    if unit in ("req/s", "streams/s", "count", "streams", "calls") or magnitude >= 100:
+        text = f"{value:,.0f}"
+    elif magnitude >= 10:
+        text = f"{value:.1f}"
+    elif magnitude >= 1 or unit in ("x", "%", "MB", "s"):
+        text = f"{value:.2f}"
+    else:
+        text = f"{value:.3f}"
+    return f"{text} {unit}"
+
+
+def _json_number(value: float) -> float | None:
+    return None if math.isnan(value) else round(value, 6)

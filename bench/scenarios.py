@@ -1,0 +1,261 @@
+"""Streaming timing and chunk gaps, embeddings fan-out, memory, and the correctness check.
+
+Figure keys are dotted names (`stream.c1.ttft_overhead_p50_ms`); `report.py` turns the ones with
+targets into rows. Every figure is a `Summary` over rounds (median, min-max).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import math
+import statistics
+import time
+from collections.abc import Awaitable, Callable
+
+import aiohttp
+import orjson
+
+from bench import endpoints
+from bench.context import MB, Bench
+from bench.endpoints import Endpoint
+from bench.load import non_streaming, stream_throughput
+from bench.procs import RssSampler, tree_rss_bytes
+from bench.stats import Summary, paired_differences, percentile
+from bench.stream_client import (
+    StreamSample,
+    new_session,
+    peak_open,
+    run_burst,
+    run_concurrent,
+    run_sequential,
+)
+
+# --- streaming chat --------------------------------------------------------------------------------
+
+
+def _ok(bench: Bench, side: Endpoint, samples: list[StreamSample]) -> list[StreamSample]:
+    good = [s for s in samples if s.ok]
+    bench.record.errors[side.name] += len(samples) - len(good)
+    bad = next((s for s in samples if not s.ok), None)
+    if bad is not None:
+        bench.record.problems.append(f"{side.name} stream failed: status {bad.status}, {bad.error or 'incomplete'}")
+    return good
+
+
+async def stream_timing(bench: Bench) -> None:
+    """Concurrency 1: time to first token and time from first token to [DONE]."""
+    plan, rec = bench.plan, bench.record
+    await bench.configure(latency_ms=0, chunks=plan.chunks, chunk_delay_ms=0)
+    for side in bench.sides:
+        await run_sequential(bench.session, side.stream_request(), duration=plan.warmup, max_streams=500)
+    ttft50: dict[str, list[float]] = {side.name: [] for side in bench.sides}
+    ttft99: dict[str, list[float]] = {side.name: [] for side in bench.sides}
+    span50: dict[str, list[float]] = {side.name: [] for side in bench.sides}
+    for round_index in range(plan.rounds):
+        for side in bench.ordered(round_index):
+            samples = await run_sequential(
+                bench.session,
+                side.stream_request(),
+                duration=plan.duration,
+                max_streams=plan.max_sequential_streams,
+            )
+            good = _ok(bench, side, samples)
+            ttft = [s.ttft * 1000 for s in good]
+            ttft50[side.name].append(percentile(ttft, 50))
+            ttft99[side.name].append(percentile(ttft, 99))
+            span50[side.name].append(percentile([(s.total - s.ttft) * 1000 for s in good], 50))
+    for name in ttft50:
+        rec.put(f"stream.c1.{name}.ttft_p50_ms", ttft50[name])
+        rec.put(f"stream.c1.{name}.ttft_p99_ms", ttft99[name])
+        rec.put(f"stream.c1.{name}.after_first_p50_ms", span50[name])
+    if "gateway" in ttft50:
+        rec.put("stream.c1.ttft_overhead_p50_ms", paired_differences(ttft50["gateway"], ttft50["direct"]))
+        rec.put("stream.c1.ttft_overhead_p99_ms", paired_differences(ttft99["gateway"], ttft99["direct"]))
+        per_chunk = paired_differences(span50["gateway"], span50["direct"])
+        rec.put("stream.c1.per_chunk_overhead_us", [v * 1000 / (plan.chunks - 1) for v in per_chunk])
+
+
+async def stream_gaps(bench: Bench) -> None:
+    """Upstream sends a frame every 10 ms: the gateway must pass each on at once (no buffering)."""
+    plan, rec = bench.plan, bench.record
+    await bench.configure(latency_ms=0, chunks=plan.chunks, chunk_delay_ms=plan.gap_delay_ms)
+    gap99: dict[str, list[float]] = {side.name: [] for side in bench.sides}
+    gap_max: dict[str, list[float]] = {side.name: [] for side in bench.sides}
+    gap_min: dict[str, list[float]] = {side.name: [] for side in bench.sides}
+    try:
+        for round_index in range(plan.rounds):
+            for side in bench.ordered(round_index):
+                samples, _elapsed = await run_concurrent(
+                    bench.session,
+                    side.stream_request(),
+                    concurrency=plan.stream_concurrency,
+                    duration=plan.duration,
+                )
+                gaps = [g * 1000 for s in _ok(bench, side, samples) for g in s.gaps]
+                gap99[side.name].append(percentile(gaps, 99))
+                gap_max[side.name].append(max(gaps, default=math.nan))
+                gap_min[side.name].append(min(gaps, default=math.nan))
+    finally:
+        await bench.configure(chunk_delay_ms=0)
+    if "gateway" in gap99:
+        rec.put("stream.gap10.added_p99_ms", paired_differences(gap99["gateway"], gap99["direct"]))
+    for name in gap99:
+        rec.put(f"stream.gap10.{name}.p99_ms", gap99[name])
+        rec.put(f"stream.gap10.{name}.max_ms", gap_max[name])
+        rec.put(f"stream.gap10.{name}.min_ms", gap_min[name])
+
+
+# --- embeddings fan-out ----------------------------------------------------------------------------
+
+
+async def _timed_post(session: aiohttp.ClientSession, url: str, body: bytes, headers: dict[str, str]) -> float:
+    started = time.perf_counter()
+    async with session.post(url, data=body, headers=headers) as resp:
+        await resp.read()
+        if resp.status != 200:
+            raise RuntimeError(f"POST {url} answered {resp.status}")
+    return (time.perf_counter() - started) * 1000
+
+
+async def embeddings(bench: Bench) -> None:
+    """1,000 inputs through the gateway (10 upstream calls) against one 100-input upstream call."""
+    plan, rec = bench.plan, bench.record
+    await bench.configure(latency_ms=plan.embed_latency_ms, chunks=plan.chunks, chunk_delay_ms=0)
+    direct = bench.direct
+    one_call = direct.embed_body(endpoints.embedding_inputs(100))
+    calls: list[tuple[Endpoint, bytes]] = [(direct, one_call)]
+    if bench.gateway is not None:
+        gateway = endpoints.gateway(bench.gateway.port)
+        calls.append((gateway, gateway.embed_body(endpoints.embedding_inputs(plan.embed_inputs))))
+        await _check_embeddings(bench, gateway, calls[1][1])
+    walls: dict[str, list[float]] = {side.name: [] for side, _ in calls}
+    try:
+        for round_index in range(plan.rounds):
+            for side, body in calls if round_index % 2 == 0 else calls[::-1]:
+                url = side.base_url + side.embed_path
+                times = [
+                    await _timed_post(bench.session, url, body, dict(side.headers)) for _ in range(plan.embed_calls)
+                ]
+                walls[side.name].append(statistics.median(times))
+    finally:
+        await bench.configure(latency_ms=0)
+    rec.put("embed.direct.one_call_ms", walls["direct"])
+    if "gateway" in walls:
+        rec.put(f"embed.gateway.inputs{plan.embed_inputs}_ms", walls["gateway"])
+        pairs = list(zip(walls["gateway"], walls["direct"], strict=True))
+        rec.put("embed.wall_over_one_call", [g / d for g, d in pairs])
+        rec.put("embed.gateway_own_ms", [g - d for g, d in pairs])
+
+
+async def _check_embeddings(bench: Bench, gateway: Endpoint, body: bytes) -> None:
+    await bench.upstream_stats(reset=True)
+    async with bench.session.post(gateway.base_url + gateway.embed_path, data=body, headers=dict(gateway.headers)) as r:
+        status, raw = r.status, await r.read()
+    stats = await bench.upstream_stats()
+    bench.record.details["embed.upstream"] = stats
+    bench.record.figures["embed.upstream_max_inflight"] = Summary.single(stats["max_inflight"])
+    if status != 200:
+        bench.record.problems.append(f"embeddings: gateway answered {status}: {raw[:300]!r}")
+        bench.record.errors["gateway"] += 1
+        return
+    data = orjson.loads(raw).get("data", [])
+    if len(data) != bench.plan.embed_inputs or len(data[0].get("embedding", [])) != 384:
+        bench.record.problems.append(f"embeddings: expected {bench.plan.embed_inputs} vectors of 384")
+
+
+# --- memory ----------------------------------------------------------------------------------------
+
+
+async def idle_memory(bench: Bench) -> None:
+    """Resident memory after a short warm-up of the chat paths, once the gateway is quiet."""
+    if bench.gateway is None:
+        return
+    for side in bench.sides:
+        await bench.driver.run(side.chat(), connections=4, duration=1)
+        await run_sequential(bench.session, side.stream_request(), duration=0.5, max_streams=200)
+    await asyncio.sleep(0.5)
+    samples = []
+    for _ in range(5):
+        samples.append(tree_rss_bytes(bench.gateway.pid) / MB)
+        await asyncio.sleep(0.1)
+    bench.record.figures["rss.idle_mb"] = Summary.single(statistics.median(samples))
+
+
+async def open_streams(bench: Bench) -> None:
+    """1,000 streams open at once (the upstream holds each ~1 s); all must finish."""
+    plan, rec = bench.plan, bench.record
+    await bench.configure(latency_ms=0, chunks=plan.chunks, chunk_delay_ms=plan.burst_chunk_delay_ms)
+    try:
+        async with new_session(limit=0, timeout=120) as session:
+            for side in bench.sides:
+                await _burst(bench, session, side)
+    finally:
+        await bench.configure(chunk_delay_ms=0)
+    if bench.gateway is not None and "rss.load_peak_mb" in rec.figures and "rss.idle_mb" in rec.figures:
+        growth = rec.figures["rss.load_peak_mb"].median - rec.figures["rss.idle_mb"].median
+        rec.figures["rss.load_growth_mb"] = Summary.single(growth)
+
+
+async def _burst(bench: Bench, session: aiohttp.ClientSession, side: Endpoint) -> None:
+    rec, count = bench.record, bench.plan.burst_streams
+    await bench.upstream_stats(reset=True)
+    pid = bench.pid_of(side)
+    started = time.perf_counter()
+    if pid is None:
+        samples = await run_burst(session, side.stream_request(), count=count)
+    else:
+        async with RssSampler(pid) as sampler:
+            samples = await run_burst(session, side.stream_request(), count=count)
+        rec.figures["rss.streams_peak_mb"] = Summary.single(sampler.peak / MB)
+    elapsed = time.perf_counter() - started
+    stats = await bench.upstream_stats()
+    completed = len(_ok(bench, side, samples))
+    prefix = f"streams{count}.{side.name}"
+    rec.figures[f"{prefix}.completed"] = Summary.single(completed)
+    rec.figures[f"{prefix}.peak_open"] = Summary.single(peak_open(samples))
+    rec.figures[f"{prefix}.upstream_max_inflight"] = Summary.single(stats["max_inflight"])
+    rec.figures[f"{prefix}.wall_s"] = Summary.single(elapsed)
+    if pid is not None:
+        await asyncio.sleep(1.0)
+        rec.figures["rss.after_streams_mb"] = Summary.single(tree_rss_bytes(pid) / MB)
+
+
+# --- correctness check before measuring ------------------------------------------------------------
+
+
+async def check_gateway(bench: Bench) -> None:
+    """One answer of each kind through the gateway, so a broken gateway is not measured as fast."""
+    if bench.gateway is None:
+        return
+    gateway = endpoints.gateway(bench.gateway.port)
+    async with bench.session.post(
+        gateway.base_url + gateway.chat_path, data=gateway.chat_body, headers=dict(gateway.headers)
+    ) as r:
+        status, raw = r.status, await r.read()
+    if status != 200:
+        bench.record.problems.append(f"chat: gateway answered {status}: {raw[:300]!r}")
+    else:
+        content = orjson.loads(raw)["choices"][0]["message"]["content"]
+        if not content:
+            bench.record.problems.append("chat: empty message content")
+    samples = await run_sequential(bench.session, gateway.stream_request(), duration=10, max_streams=1)
+    sample = samples[0]
+    if not sample.ok or len(sample.content_times) != bench.plan.chunks:
+        bench.record.problems.append(
+            f"stream: status {sample.status}, done={sample.done}, {len(sample.content_times)} text chunks"
+            f" (want {bench.plan.chunks}), error={sample.error}"
+        )
+
+
+Scenario = Callable[[Bench], Awaitable[None]]
+
+SCENARIOS: list[tuple[str, Scenario]] = [
+    ("check", check_gateway),
+    ("idle memory", idle_memory),
+    ("non-streaming chat", non_streaming),
+    ("streaming timing (c=1)", stream_timing),
+    ("streaming throughput (c=16)", stream_throughput),
+    ("chunk gaps (10 ms upstream)", stream_gaps),
+    ("embeddings fan-out", embeddings),
+    ("open streams", open_streams),
+]
