@@ -32,7 +32,7 @@ class Plan:
     embed_latency_ms: float = 50.0
     embed_calls: int = 5
     burst_streams: int = 1000
-    burst_chunk_delay_ms: float = 50.0
+    burst_chunk_delay_ms: float = 150.0  # 20 chunks: each stream held ~3 s, longer than opening 1,000 takes
 
     @classmethod
     def quick(cls) -> Plan:

@@ -100,7 +100,7 @@ FIGURES: list[Figure] = [
     Figure("embed.gateway_own_ms", "embeddings: gateway wall minus one upstream call", "ms"),
     Figure("rss.load_peak_mb", "resident memory peak under load (c=64)", "MB"),
     Figure("streams1000.gateway.peak_open", "1,000 streams: most open at once (client view)", "streams"),
-    Figure("streams1000.gateway.wall_s", "1,000 streams: wall time (each ~1 s upstream)", "s"),
+    Figure("streams1000.gateway.wall_s", "1,000 streams: wall time (each ~3 s upstream)", "s"),
 ]
 
 

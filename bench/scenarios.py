@@ -182,7 +182,7 @@ async def idle_memory(bench: Bench) -> None:
 
 
 async def open_streams(bench: Bench) -> None:
-    """1,000 streams open at once (the upstream holds each ~1 s); all must finish."""
+    """1,000 streams open at once (the upstream holds each ~3 s); all must finish."""
     plan, rec = bench.plan, bench.record
     await bench.configure(latency_ms=0, chunks=plan.chunks, chunk_delay_ms=plan.burst_chunk_delay_ms)
     try:
