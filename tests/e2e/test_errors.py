@@ -292,3 +292,13 @@ def test_upstream_timeout_and_unreachable_upstream(upstream: Emulator) -> None:
     with gateway(dead) as (url, _):
         answer = chat(url, headers={})
         assert answer.status == 502 and answer.error["code"] == "upstream_unreachable"
+
+
+@pytest.mark.parametrize("extra", [{"echo": True}, {"suffix": "end"}])
+def test_unsupported_legacy_completion_options_are_refused(
+    gateway_url: str, upstream: Emulator, extra: dict[str, object]
+) -> None:
+    body = {"model": LLAMA, "prompt": "hi", **extra}
+    answer = call("POST", f"{gateway_url}/v1/completions", body, AUTH)
+    assert answer.status == 400 and answer.error["param"] == next(iter(extra))
+    assert upstream.requests() == []
