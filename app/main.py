@@ -19,6 +19,8 @@ from app.deps import Gateway
 from app.errors import GatewayError, InvalidRequest, error_body, error_response, internal_error_response
 from app.fastlane import FastLane
 from app.middleware import BodyLimit
+from app.openapi import document_bodies
+from app.protocol.openai import ChatCompletionRequest, CompletionRequest, EmbeddingRequest
 from app.routers import chat, embeddings, health, models
 from app.routers.body import param_of
 from app.serving.models import ModelDirectory
@@ -81,6 +83,14 @@ def create_app(settings: Settings | None = None, *, demo: bool = False) -> FastL
         "/v1/completions": chat.create_completion,
         "/v1/embeddings": embeddings.create_embedding,
     }
+    document_bodies(
+        app,
+        {
+            "/v1/chat/completions": ChatCompletionRequest,
+            "/v1/completions": CompletionRequest,
+            "/v1/embeddings": EmbeddingRequest,
+        },
+    )
     return FastLane(app, hot, max_body_bytes=settings.max_body_bytes, cors_origins=settings.cors_origins)
 
 

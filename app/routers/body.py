@@ -46,8 +46,3 @@ async def read_json(request: Request, model: type[Wire]) -> Wire:
         return model.model_validate_json(body)
     except ValidationError as error:
         raise invalid(error) from None
-
-
-def body_schema(model: type[BaseModel]) -> dict[str, Any]:
-    """OpenAPI text for a body the handler reads itself (FastAPI cannot see it)."""
-    return {"requestBody": {"required": True, "content": {"application/json": {"schema": model.model_json_schema()}}}}

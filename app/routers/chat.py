@@ -7,13 +7,13 @@ from fastapi import APIRouter, Request, Response
 from app.catalog import Task
 from app.deps import authenticate, gateway
 from app.protocol.openai import ChatCompletionRequest, CompletionRequest
-from app.routers.body import body_schema, read_json
+from app.routers.body import read_json
 from app.serving import chat
 
 router = APIRouter(prefix="/v1", tags=["text"])
 
 
-@router.post("/chat/completions", openapi_extra=body_schema(ChatCompletionRequest))
+@router.post("/chat/completions")
 async def create_chat_completion(request: Request) -> Response:
     """Chat with a Workers AI text model, whole or streamed (`stream: true`), with tools, JSON mode,
     reasoning and images for vision models."""
@@ -27,7 +27,7 @@ async def create_chat_completion(request: Request) -> Response:
     return await chat.complete(call, gw.upstream, creds, model.id)
 
 
-@router.post("/completions", openapi_extra=body_schema(CompletionRequest))
+@router.post("/completions")
 async def create_completion(request: Request) -> Response:
     """Legacy text completion of a prompt, whole or streamed."""
     gw = gateway(request)

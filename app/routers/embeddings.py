@@ -11,12 +11,12 @@ from app.catalog import Task
 from app.convert.embeddings import batches, embedding_list, texts_of, vectors_of
 from app.deps import authenticate, gateway
 from app.protocol.openai import EmbeddingRequest
-from app.routers.body import body_schema, read_json
+from app.routers.body import read_json
 
 router = APIRouter(prefix="/v1", tags=["embeddings"])
 
 
-@router.post("/embeddings", openapi_extra=body_schema(EmbeddingRequest))
+@router.post("/embeddings")
 async def create_embedding(request: Request) -> Response:
     """Embed text with a Workers AI embedding model; more than 100 inputs run as concurrent batches."""
     gw = gateway(request)

@@ -39,3 +39,15 @@ def test_retrieve_model_and_alias(client: openai.OpenAI) -> None:
 
 def test_models_need_the_key(gateway_url: str) -> None:
     assert call("GET", f"{gateway_url}/v1/models").status == 401
+
+
+def test_openapi_documents_the_request_bodies(gateway_url: str) -> None:
+    schema = call("GET", f"{gateway_url}/openapi.json").json()
+    body = schema["paths"]["/v1/chat/completions"]["post"]["requestBody"]["content"]["application/json"]["schema"]
+    assert body == {"$ref": "#/components/schemas/ChatCompletionRequest"}
+    components = schema["components"]["schemas"]
+    assert "messages" in components["ChatCompletionRequest"]["properties"]
+    text = str(schema)
+    for ref in {part.split("'")[0] for part in text.split("#/components/schemas/")[1:]}:
+        assert ref in components  # every reference resolves
+    assert "#/$defs" not in text
