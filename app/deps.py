@@ -36,10 +36,11 @@ def gateway(request: Request) -> Gateway:
 
 
 def bearer_token(request: Request) -> str | None:
-    header = request.headers.get("authorization")
+    # Straight from the raw ASGI headers: building Starlette's Headers showed up in the profile.
+    header = next((value for name, value in request.scope["headers"] if name == b"authorization"), None)
     if not header:
         return None
-    scheme, _, token = header.partition(" ")
+    scheme, _, token = header.decode("latin-1").partition(" ")
     return token.strip() or None if scheme.lower() == "bearer" else None
 
 

@@ -129,7 +129,11 @@ class WorkersAI:
         url = self.run_url(creds.account_id, model_id)
         try:
             response = await self.session.post(
-                url, data=orjson.dumps(payload), headers=_headers(creds, JSON), timeout=self._stream_timeout
+                url,
+                data=orjson.dumps(payload),
+                # No compressed streams: a compressor may hold events back until it has a block to send.
+                headers={**_headers(creds, JSON), "Accept-Encoding": "identity", "Accept": EVENT_STREAM},
+                timeout=self._stream_timeout,
             )
         except TimeoutError as exc:
             raise errors.timeout_error() from exc

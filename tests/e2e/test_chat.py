@@ -287,3 +287,10 @@ def test_legacy_completions(client: openai.OpenAI, upstream: Emulator) -> None:
     streamed = list(client.completions.create(model=LLAMA, prompt="Repeat after me: old style", stream=True))
     assert "".join(c.choices[0].text for c in streamed if c.choices) == "old style"
     assert streamed[-1].choices[0].finish_reason == "stop"
+
+
+def test_streams_are_asked_for_uncompressed(client: openai.OpenAI, upstream: Emulator) -> None:
+    list(client.chat.completions.create(model=LLAMA, messages=say("Repeat after me: x"), stream=True))
+    headers = upstream.requests()[-1]["headers"]
+    assert headers["accept-encoding"] == "identity" and headers["accept"] == "text/event-stream"
+    assert headers["authorization"] == "Bearer cf-test-token"
