@@ -66,13 +66,13 @@ class ChunkWriter:
         return frame({**self._chunk([]), "usage": usage.to_dict()})
 
 
-Event = tuple[int, bytes | None]
+Batch = tuple[int, list[bytes] | None]  # (choice index, events read together); None ends that stream
 
 
-async def _pump(index: int, stream: Stream, queue: asyncio.Queue[Event | BaseException]) -> None:
+async def _pump(index: int, stream: Stream, queue: asyncio.Queue[Batch | BaseException]) -> None:
     try:
-        async for data in stream:
-            await queue.put((index, data))
+        async for batch in stream:
+            await queue.put((index, batch))
         await queue.put((index, None))
     except BaseException as exc:  # handed to the consumer, which decides
         await queue.put(exc)
@@ -80,17 +80,17 @@ async def _pump(index: int, stream: Stream, queue: asyncio.Queue[Event | BaseExc
         await stream.aclose()
 
 
-async def _merged(streams: Sequence[Stream]) -> AsyncGenerator[Event, None]:
-    """(choice index, event data) from every stream as it arrives; data None ends that stream."""
+async def _merged(streams: Sequence[Stream]) -> AsyncGenerator[Batch, None]:
+    """Batches of event data from every stream as they arrive."""
     if len(streams) == 1:
         try:
-            async for data in streams[0]:
-                yield 0, data
+            async for batch in streams[0]:
+                yield 0, batch
             yield 0, None
         finally:
             await streams[0].aclose()
         return
-    queue: asyncio.Queue[Event | BaseException] = asyncio.Queue()
+    queue: asyncio.Queue[Batch | BaseException] = asyncio.Queue()
     tasks = [asyncio.create_task(_pump(i, s, queue)) for i, s in enumerate(streams)]
     try:
         for _ in range(len(streams)):
@@ -118,16 +118,19 @@ async def translate(
         yield writer.role(index)
     merged = _merged(streams)
     try:
-        async for index, data in merged:
+        async for index, batch in merged:
             state = states[index]
-            if data is None:
+            if batch is None:
                 if not state.done:
                     raise stream_truncated()
                 continue
-            if state.done:
-                continue
-            for delta in state.feed(data):
-                yield writer.delta(index, delta)
+            frames: list[bytes] = []
+            for data in batch:
+                if state.done:
+                    break
+                frames.extend(writer.delta(index, delta) for delta in state.feed(data))
+            if frames:  # what arrived together leaves together: one write instead of one per event
+                yield b"".join(frames)
             if all(s.done for s in states):
                 break  # [DONE] everywhere, or stop sequences cut every answer: close the upstream
     except GatewayError as error:

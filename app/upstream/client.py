@@ -42,20 +42,24 @@ class Binary:
 
 
 class Stream:
-    """An open SSE answer. Iterating yields each event's data (bytes); `aclose` releases the connection."""
+    """An open SSE answer. Iterating yields, for each read from the socket, the data of the events it
+    completed (a list, so events that arrived together can leave together); `aclose` releases the
+    connection."""
 
     def __init__(self, response: aiohttp.ClientResponse, client_token: bool) -> None:
         self._response = response
         self._client_token = client_token
 
-    async def __aiter__(self) -> AsyncIterator[bytes]:
+    async def __aiter__(self) -> AsyncIterator[list[bytes]]:
         decoder = EventDecoder()
         try:
             async for chunk in self._response.content.iter_any():
-                for data in decoder.feed(chunk):
-                    yield data
-            for data in decoder.flush():
-                yield data
+                events = decoder.feed(chunk)
+                if events:
+                    yield events
+            events = decoder.flush()
+            if events:
+                yield events
         except TimeoutError as exc:
             raise errors.timeout_error() from exc
         except aiohttp.ClientError as exc:
