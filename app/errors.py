@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from http import HTTPStatus
+from collections.abc import Mapping
 
 import orjson
 from starlette.responses import Response
@@ -24,7 +24,7 @@ class GatewayError(Exception):
         error_type: str | None = None,
         param: str | None = None,
         code: str | int | None = None,
-        headers: dict[str, str] | None = None,
+        headers: Mapping[str, str] | None = None,
     ) -> None:
         super().__init__(message)
         self.message = message
@@ -34,7 +34,7 @@ class GatewayError(Exception):
             self.error_type = error_type
         self.param = param
         self.code = code
-        self.headers = headers or {}
+        self.headers = dict(headers or {})
 
     def to_dict(self) -> dict[str, object]:
         return {
@@ -82,28 +82,16 @@ class UpstreamError(GatewayError):
     error_type = "upstream_error"
 
 
-def error_body(
-    status_code: int,
-    message: str | None = None,
-    *,
-    code: str | None = None,
-    error_type: str = "invalid_request_error",
-) -> bytes:
-    """Render an error raised outside the gateway's own code (unknown route, wrong method, ...)."""
-    message = message or HTTPStatus(status_code).phrase
-    return render(GatewayError(message, status_code=status_code, error_type=error_type, code=code))
+class InternalError(GatewayError):
+    """A failure of the gateway's own: a plain message, never a stack trace."""
+
+    def __init__(self) -> None:
+        super().__init__("The gateway failed to handle this request.", code="internal_error")
 
 
 def error_response(error: GatewayError) -> Response:
+    """The one way an error leaves the gateway: OpenAI's JSON, its status and headers."""
     return Response(render(error), status_code=error.status_code, media_type=JSON, headers=error.headers)
-
-
-def internal_error_response() -> Response:
-    """A failure of the gateway's own: a plain message, never a stack trace."""
-    body = error_body(
-        500, "The gateway failed to handle this request.", code="internal_error", error_type="server_error"
-    )
-    return Response(body, status_code=500, media_type=JSON)
 
 
 def render(error: GatewayError) -> bytes:

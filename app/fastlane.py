@@ -16,7 +16,7 @@ from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
 from starlette.types import Receive, Scope, Send
 
-from app.errors import GatewayError, error_response, internal_error_response
+from app.errors import GatewayError, InternalError, error_response
 from app.middleware import TooLarge, declared_too_large, limited, too_large_error
 
 log = logging.getLogger("app")
@@ -60,7 +60,7 @@ class FastLane:
             return None  # nobody is left to answer
         except Exception:
             log.exception("unhandled error on POST %s", scope["path"])
-            return internal_error_response()
+            return error_response(InternalError())
 
     def _add_cors(self, scope: Scope, response: Response) -> None:
         origin = next((value for name, value in scope["headers"] if name == b"origin"), None)

@@ -16,7 +16,7 @@ from starlette.requests import ClientDisconnect
 from app.catalog import Catalog
 from app.config import Settings
 from app.deps import Gateway
-from app.errors import GatewayError, InvalidRequest, error_body, error_response, internal_error_response
+from app.errors import GatewayError, InternalError, InvalidRequest, error_response
 from app.fastlane import FastLane
 from app.middleware import BodyLimit
 from app.openapi import document_bodies
@@ -112,12 +112,13 @@ def _install_error_handlers(app: FastAPI) -> None:
             405: f"Method {request.method} is not allowed for {request.url.path}.",
         }.get(exc.status_code)
         code = {404: "unknown_url", 405: "method_not_allowed"}.get(exc.status_code)
-        body = error_body(exc.status_code, message or str(exc.detail), code=code)
-        return Response(body, status_code=exc.status_code, media_type="application/json", headers=exc.headers)
+        return error_response(
+            InvalidRequest(message or str(exc.detail), status_code=exc.status_code, code=code, headers=exc.headers)
+        )
 
     async def unexpected_error(request: Request, exc: Exception) -> Response:
         log.exception("unhandled error on %s %s", request.method, request.url.path)
-        return internal_error_response()
+        return error_response(InternalError())
 
     async def client_gone(request: Request, exc: Exception) -> Response:
         return Response(status_code=400)  # nobody is left to read it; not an error worth a traceback

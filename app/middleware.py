@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from app.errors import PayloadTooLarge, render
+from app.errors import PayloadTooLarge, error_response
 
 
 class TooLarge(Exception):
@@ -63,7 +63,4 @@ class BodyLimit:
                 raise TooLarge
             await self.app(scope, limited(receive, self.max_bytes), send)
         except TooLarge:
-            body = render(too_large_error(self.max_bytes))
-            headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
-            await send({"type": "http.response.start", "status": 413, "headers": headers})
-            await send({"type": "http.response.body", "body": body})
+            await error_response(too_large_error(self.max_bytes))(scope, receive, send)
