@@ -10,6 +10,7 @@ import orjson
 
 from app.catalog import Model
 from app.convert.params import max_tokens_for, sampling
+from app.convert.text import prompt_chars, tokens_for_chars
 from app.errors import InvalidRequest
 from app.protocol.openai import ChatCompletionRequest, ChatMessage, ContentPart, ToolCall
 
@@ -29,11 +30,11 @@ def chat_payload(
 ) -> dict[str, Any]:
     """The Workers AI body for a chat request."""
     messages = [_message(message, i, model) for i, message in enumerate(request.messages)]
-    prompt_chars = sum(len(m["content"]) if isinstance(m["content"], str) else 1000 for m in messages)
+    prompt_tokens = tokens_for_chars(prompt_chars({"messages": messages}))
     requested = request.max_completion_tokens or request.max_tokens
     payload: dict[str, Any] = {
         "messages": messages,
-        "max_tokens": max_tokens_for(model, requested, default_max_tokens, prompt_chars),
+        "max_tokens": max_tokens_for(model, requested, default_max_tokens, prompt_tokens),
         **sampling(request, model),
     }
     payload.update(_tools(request, model))

@@ -15,12 +15,12 @@ def _clamp(value: float, low: float, high: float) -> float:
     return min(max(value, low), high)
 
 
-def max_tokens_for(model: Model, requested: int | None, default: int, prompt_chars: int) -> int:
+def max_tokens_for(model: Model, requested: int | None, default: int, prompt_tokens: int) -> int:
     """The client's limit or the gateway default (Workers AI's own default is only 256), kept inside the
     context window so a long prompt plus a default budget does not fail upstream."""
     tokens = requested or default
     if model.context_window:
-        room = model.context_window - (prompt_chars + 3) // 4 - 8
+        room = model.context_window - prompt_tokens - 8
         tokens = min(tokens, max(room, MIN_OUTPUT_TOKENS))
     return max(tokens, 1)
 

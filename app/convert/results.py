@@ -134,9 +134,9 @@ def parse_chat_result(
     return choice, usage
 
 
-def estimate_usage(prompt_chars: int, choices: list[Choice]) -> Usage:
+def estimate_usage(prompt_tokens: int, choices: list[Choice]) -> Usage:
     completion = sum(estimate_tokens((c.content or "") + (c.reasoning or "")) for c in choices)
-    return Usage((prompt_chars + 3) // 4, completion)
+    return Usage(prompt_tokens, completion)
 
 
 def message_of(choice: Choice) -> dict[str, Any]:

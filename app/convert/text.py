@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 THINK_OPEN = "<think>"
 THINK_CLOSE = "</think>"
 
@@ -37,9 +39,26 @@ def partial_suffix(text: str, markers: tuple[str, ...]) -> int:
     return best
 
 
-def estimate_tokens(text: str) -> int:
+IMAGE_CHARS = 1000  # what a non-text content part counts for in a prompt-size estimate
+
+
+def tokens_for_chars(chars: int) -> int:
     """A cheap token estimate (about four characters a token) for when Workers AI reports no usage."""
-    return (len(text) + 3) // 4 if text else 0
+    return (chars + 3) // 4
+
+
+def estimate_tokens(text: str) -> int:
+    return tokens_for_chars(len(text))
+
+
+def prompt_chars(payload: dict[str, Any]) -> int:
+    """How much text a Workers AI payload sends: its `prompt`, or the content of its `messages`."""
+    if "prompt" in payload:
+        return len(payload["prompt"])
+    return sum(
+        len(content) if isinstance(content, str) else IMAGE_CHARS
+        for content in (message.get("content") for message in payload.get("messages", ()))
+    )
 
 
 class StopFilter:

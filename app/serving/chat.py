@@ -22,6 +22,7 @@ from app.convert.results import (
     text_completion,
 )
 from app.convert.stream import StreamState, deltas_of
+from app.convert.text import estimate_tokens, prompt_chars, tokens_for_chars
 from app.errors import InvalidRequest, UpstreamError
 from app.protocol.openai import ChatCompletionRequest, CompletionRequest
 from app.responses import EventStreamResponse
@@ -52,7 +53,7 @@ class Call:
         self.tools = tools
         self.chat = chat
         self.include_usage = include_usage
-        self.prompt_usage = Usage(_prompt_chars(payload) // 4, 0)
+        self.prompt_tokens = tokens_for_chars(prompt_chars(payload))  # the estimate, if Workers AI gives none
 
     @classmethod
     def for_chat(cls, request: ChatCompletionRequest, model: Model, default_max_tokens: int) -> Call:
@@ -79,7 +80,7 @@ class Call:
         prompt = request.prompt if isinstance(request.prompt, str) else "".join(request.prompt)
         payload: dict[str, Any] = {
             "prompt": prompt,
-            "max_tokens": max_tokens_for(model, request.max_tokens, default_max_tokens, len(prompt)),
+            "max_tokens": max_tokens_for(model, request.max_tokens, default_max_tokens, estimate_tokens(prompt)),
             **sampling(request, model),
         }
         if request.stream and model.streams:
@@ -111,7 +112,7 @@ class Call:
         """Prompt counted once, completions summed; estimated where Workers AI reported nothing."""
         known = [u for _, u in parsed if u is not None]
         if len(known) < len(parsed):
-            return estimate_usage(_prompt_chars(self.payload), [c for c, _ in parsed])
+            return estimate_usage(self.prompt_tokens, [c for c, _ in parsed])
         return Usage(known[0].prompt_tokens, sum(u.completion_tokens for u in known))
 
 
@@ -138,7 +139,7 @@ async def stream(call: Call, upstream: WorkersAI, creds: Credentials, model_name
     if all(isinstance(item, Stream) for item in opened):
         states = [StreamState(call.model, max_tokens=call.max_tokens, stops=call.stops) for _ in opened]
         streams = [item for item in opened if isinstance(item, Stream)]
-        body = translate(streams, states, writer, call.include_usage, call.prompt_usage)
+        body = translate(streams, states, writer, call.include_usage, call.prompt_tokens)
     else:  # JSON mode, or a model that answers JSON even when asked to stream
         if any(isinstance(item, Stream) for item in opened):
             for item in opened:
@@ -178,13 +179,3 @@ def _whole_as_frames(call: Call, results: list[Any], writer: ChunkWriter) -> lis
         frames.append(writer.usage(call.usage(parsed)))
     frames.append(sse.DONE)
     return frames
-
-
-def _prompt_chars(payload: dict[str, Any]) -> int:
-    if "prompt" in payload:
-        return len(payload["prompt"])
-    total = 0
-    for message in payload.get("messages", ()):
-        content = message.get("content")
-        total += len(content) if isinstance(content, str) else 256
-    return total

@@ -11,6 +11,7 @@ import orjson
 
 from app.convert.results import Usage, new_id
 from app.convert.stream import Delta, StreamState
+from app.convert.text import tokens_for_chars
 from app.errors import GatewayError, render_sse
 from app.sse import DONE, frame
 from app.upstream.client import Stream
@@ -111,7 +112,7 @@ async def translate(
     states: Sequence[StreamState],
     writer: ChunkWriter,
     include_usage: bool,
-    prompt_usage: Usage,
+    prompt_tokens: int,
 ) -> AsyncIterator[bytes]:
     """The client's SSE body: role, deltas as they arrive, finish reasons, optional usage, [DONE]."""
     for index in range(len(states)):
@@ -139,12 +140,12 @@ async def translate(
         return
     finally:
         await merged.aclose()
-    for frame_ in finish_frames(states, writer, include_usage, prompt_usage):
+    for frame_ in finish_frames(states, writer, include_usage, prompt_tokens):
         yield frame_
 
 
 def finish_frames(
-    states: Sequence[StreamState], writer: ChunkWriter, include_usage: bool, prompt_usage: Usage
+    states: Sequence[StreamState], writer: ChunkWriter, include_usage: bool, prompt_tokens: int
 ) -> list[bytes]:
     frames: list[bytes] = []
     usages: list[Usage] = []
@@ -152,7 +153,7 @@ def finish_frames(
         held, finish_reason = state.finish()
         frames.extend(writer.delta(index, delta) for delta in held)
         frames.append(writer.delta(index, {}, finish_reason))
-        usages.append(state.usage or Usage(prompt_usage.prompt_tokens, (state.completion_chars + 3) // 4))
+        usages.append(state.usage or Usage(prompt_tokens, tokens_for_chars(state.completion_chars)))
     if include_usage:  # the prompt is counted once, however many choices were asked for
         completion = sum(u.completion_tokens for u in usages)
         frames.append(writer.usage(Usage(usages[0].prompt_tokens, completion)))
