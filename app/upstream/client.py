@@ -1,22 +1,26 @@
-"""The only code that speaks HTTP to Cloudflare: one pooled aiohttp session for the app's lifetime.
+"""The only code that speaks HTTP to Cloudflare: `WorkersAI`, over one connection pool for the app's life.
 
-aiohttp rather than httpx: 0.10-0.15 ms of CPU per request against 0.8-1.5 ms (performance.md B2).
+The pool (`pool.py`) is ours rather than aiohttp's or httpx's: 45-75 us of CPU a request against aiohttp's
+190-250 us and httpx's ~1,000 us (`python -m bench.clients`; performance.md B2).
 """
 
 from __future__ import annotations
 
 import contextlib
+import socket
+import ssl
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlencode
 
-import aiohttp
 import orjson
 
 from app.catalog import MODEL_ID
 from app.errors import InvalidRequest
 from app.sse import EventDecoder
 from app.upstream import errors
+from app.upstream.pool import ConnectionPool, StreamingResponse
 
 JSON = "application/json"
 EVENT_STREAM = "text/event-stream"
@@ -47,13 +51,13 @@ class Stream:
     completed (a list, so events that arrived together can leave together); `aclose` releases the
     connection."""
 
-    def __init__(self, response: aiohttp.ClientResponse) -> None:
+    def __init__(self, response: StreamingResponse) -> None:
         self._response = response
 
     async def __aiter__(self) -> AsyncIterator[list[bytes]]:
         decoder = EventDecoder()
         try:
-            async for chunk in self._response.content.iter_any():
+            async for chunk in self._response:
                 events = decoder.feed(chunk)
                 if events:
                     yield events
@@ -62,11 +66,11 @@ class Stream:
                 yield events
         except TimeoutError as exc:
             raise errors.timeout_error() from exc
-        except aiohttp.ClientError as exc:
-            raise errors.stream_truncated(f" (the connection broke: {type(exc).__name__})") from exc
+        except OSError as exc:
+            raise errors.stream_truncated(f" ({_reason(exc).rstrip('.')})") from exc
 
     async def aclose(self) -> None:
-        self._response.close()
+        await self._response.aclose()
 
 
 Result = dict[str, Any] | list[Any] | Binary
@@ -85,55 +89,60 @@ class WorkersAI:
         max_connections: int = 4096,
     ) -> None:
         self.base_url = base_url.rstrip("/")
-        self._timeout = aiohttp.ClientTimeout(total=timeout, connect=connect_timeout)
-        self._stream_timeout = aiohttp.ClientTimeout(total=None, connect=connect_timeout, sock_read=read_timeout)
+        self._timeout = timeout
+        self._read_timeout = read_timeout
+        self._connect_timeout = connect_timeout
         self._max_connections = max_connections
-        self._session: aiohttp.ClientSession | None = None
+        self._pool: ConnectionPool | None = None
 
     async def start(self) -> None:
-        connector = aiohttp.TCPConnector(limit=self._max_connections, ttl_dns_cache=300, keepalive_timeout=30)
-        self._session = aiohttp.ClientSession(connector=connector, timeout=self._timeout, trust_env=False)
+        self._pool = ConnectionPool(
+            self.base_url, max_connections=self._max_connections, connect_timeout=self._connect_timeout
+        )
 
     async def close(self) -> None:
-        if self._session is not None:
-            await self._session.close()
-            self._session = None
+        if self._pool is not None:
+            await self._pool.close()
+            self._pool = None
 
     @property
-    def session(self) -> aiohttp.ClientSession:
-        if self._session is None:
+    def pool(self) -> ConnectionPool:
+        if self._pool is None:
             raise RuntimeError("WorkersAI.start() was not awaited")
-        return self._session
+        return self._pool
 
-    def run_url(self, account_id: str, model_id: str) -> str:
+    @staticmethod
+    def run_path(account_id: str, model_id: str) -> str:
         # The id goes into the path unescaped, as Cloudflare expects; MODEL_ID admits no character that
         # could leave `ai/run/` ('.', '/', '?', '#', '%' and whitespace are all confined or refused).
         if not MODEL_ID.fullmatch(model_id):
             raise InvalidRequest(f"Invalid model id `{model_id}`.", param="model", code="invalid_model")
-        return f"{self.base_url}/accounts/{account_id}/ai/run/{model_id}"
+        return f"/accounts/{account_id}/ai/run/{model_id}"
 
     async def run(
         self, creds: Credentials, model_id: str, payload: dict[str, Any] | bytes, *, content_type: str = JSON
     ) -> Result:
         """Run a model and return its unwrapped `result` (or the raw body of a binary answer)."""
         body = payload if isinstance(payload, bytes) else orjson.dumps(payload)
-        url = self.run_url(creds.account_id, model_id)
+        path = self.run_path(creds.account_id, model_id)
         with _transport_errors():
-            async with self.session.post(url, data=body, headers=_headers(creds, content_type)) as response:
-                raw = await response.read()
-        return _result(response.status, response.content_type, raw, creds.from_client)
+            response = await self.pool.request(
+                "POST", path, _headers(creds, content_type, _ACCEPT_COMPRESSED), body, timeout=self._timeout
+            )
+        return _result(response.status, response.content_type, response.body, creds.from_client)
 
     async def stream(self, creds: Credentials, model_id: str, payload: dict[str, Any]) -> Stream | Result:
         """Run a model with `stream: true`. Errors before the first byte raise; a model that answers
         JSON instead of SSE (gpt-oss over /ai/run) returns its result like `run`."""
-        url = self.run_url(creds.account_id, model_id)
+        path = self.run_path(creds.account_id, model_id)
         with _transport_errors():
-            response = await self.session.post(
-                url,
-                data=orjson.dumps(payload),
-                # No compressed streams: a compressor may hold events back until it has a block to send.
-                headers={**_headers(creds, JSON), "Accept-Encoding": "identity", "Accept": EVENT_STREAM},
-                timeout=self._stream_timeout,
+            response = await self.pool.stream(
+                "POST",
+                path,
+                _headers(creds, JSON, _ACCEPT_EVENTS),
+                orjson.dumps(payload),
+                timeout=self._read_timeout,
+                read_timeout=self._read_timeout,
             )
         if response.status < 300 and response.content_type == EVENT_STREAM:
             return Stream(response)
@@ -141,19 +150,20 @@ class WorkersAI:
             with _transport_errors():
                 raw = await response.read()
         finally:
-            response.release()
+            await response.aclose()
         return _result(response.status, response.content_type, raw, creds.from_client)
 
     async def search_models(self, creds: Credentials, *, per_page: int = 100) -> list[dict[str, Any]]:
         """Every model `/ai/models/search` lists for the account (all pages)."""
-        url = f"{self.base_url}/accounts/{creds.account_id}/ai/models/search"
+        path = f"/accounts/{creds.account_id}/ai/models/search"
         found: list[dict[str, Any]] = []
         for page in range(1, 51):
-            params = {"page": str(page), "per_page": str(per_page), "hide_experimental": "false"}
+            query = urlencode({"page": page, "per_page": per_page, "hide_experimental": "false"})
             with _transport_errors():
-                async with self.session.get(url, params=params, headers=_headers(creds, None)) as response:
-                    raw = await response.read()
-            result = _result(response.status, response.content_type, raw, creds.from_client)
+                response = await self.pool.request(
+                    "GET", f"{path}?{query}", _headers(creds, None, _ACCEPT_COMPRESSED), timeout=self._timeout
+                )
+            result = _result(response.status, response.content_type, response.body, creds.from_client)
             batch = result if isinstance(result, list) else []
             found.extend(item for item in batch if isinstance(item, dict))
             if len(batch) < per_page:
@@ -161,19 +171,38 @@ class WorkersAI:
         return found
 
 
+# Compressed answers for buffered calls (an embeddings batch shrinks several times); none for streams,
+# where a compressor may hold events back until it has a block to send.
+_ACCEPT_COMPRESSED = {"Accept-Encoding": "gzip, deflate"}
+_ACCEPT_EVENTS = {"Accept-Encoding": "identity", "Accept": EVENT_STREAM}
+
+
 @contextlib.contextmanager
 def _transport_errors() -> Iterator[None]:
-    """aiohttp's failures -> the client's errors, translated in this one place."""
+    """The pool's failures -> the client's errors, translated in this one place."""
     try:
         yield
     except TimeoutError as exc:
         raise errors.timeout_error() from exc
-    except aiohttp.ClientError as exc:
-        raise errors.connection_error(type(exc).__name__) from exc
+    except OSError as exc:
+        raise errors.connection_error(_reason(exc)) from exc
 
 
-def _headers(creds: Credentials, content_type: str | None) -> dict[str, str]:
-    headers = {"Authorization": f"Bearer {creds.token}"}
+def _reason(exc: OSError) -> str:
+    """Why a connection failed, in words that name no address (the client sees them)."""
+    if isinstance(exc, ssl.SSLError):
+        return f"TLS failed ({type(exc).__name__})."
+    if isinstance(exc, socket.gaierror):
+        return "its host name did not resolve."
+    if isinstance(exc, ConnectionRefusedError):
+        return "the connection was refused."
+    if type(exc) in (ConnectionError, ConnectionResetError) and exc.args and isinstance(exc.args[0], str):
+        return f"{exc.args[0]}."  # the pool's own words
+    return f"the connection failed ({type(exc).__name__})."
+
+
+def _headers(creds: Credentials, content_type: str | None, extra: dict[str, str]) -> dict[str, str]:
+    headers = {"Authorization": f"Bearer {creds.token}", **extra}
     if content_type:
         headers["Content-Type"] = content_type
     return headers
