@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -53,6 +54,10 @@ def create_app(settings: Settings | None = None, *, demo: bool = False) -> FastL
             demo=demo,
         )
         _announce(settings, demo)
+        # Everything built so far (modules, routes, schemas: ~100k objects) lives as long as the process.
+        # Frozen, it is no longer walked by every full collection, which took p99 at c=64 from 59-72 ms
+        # to 26-38 ms in the benchmark.
+        gc.freeze()
         try:
             yield
         finally:

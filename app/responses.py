@@ -14,6 +14,8 @@ from collections.abc import AsyncIterator
 from starlette.responses import Response
 from starlette.types import Receive, Scope, Send
 
+from app.sse import DONE
+
 _HEADERS = [
     (b"content-type", b"text/event-stream; charset=utf-8"),
     (b"cache-control", b"no-cache"),
@@ -39,7 +41,12 @@ class EventStreamResponse(Response):
         listener = asyncio.create_task(_cancel_on_disconnect(receive, streaming, gone))
         try:
             async for frame in self.frames:
-                await send({"type": "http.response.body", "body": frame, "more_body": True})
+                # [DONE] goes out with the end of the body (one write, and a client that stops reading at
+                # [DONE] finds the response complete, so its connection stays reusable).
+                last = frame.endswith(DONE)
+                await send({"type": "http.response.body", "body": frame, "more_body": not last})
+                if last:
+                    return
             await send({"type": "http.response.body", "body": b"", "more_body": False})
         except asyncio.CancelledError:
             if not gone.is_set():

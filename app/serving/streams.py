@@ -140,8 +140,7 @@ async def translate(
         return
     finally:
         await merged.aclose()
-    for frame_ in finish_frames(states, writer, include_usage, prompt_tokens):
-        yield frame_
+    yield b"".join(finish_frames(states, writer, include_usage, prompt_tokens))
 
 
 def finish_frames(
@@ -162,6 +161,5 @@ def finish_frames(
 
 
 async def replay(frames: list[bytes]) -> AsyncIterator[bytes]:
-    """An answer that was computed whole, sent as a stream."""
-    for item in frames:
-        yield item
+    """An answer that was computed whole, sent as a stream (in one write)."""
+    yield b"".join(frames)
