@@ -225,8 +225,11 @@ async def _lifespan(receive: Receive, send: Send) -> None:
 
 
 def main(argv: list[str] | None = None) -> None:
-    """Run the fake upstream the way the gateway runs: uvicorn, uvloop, httptools, no access log."""
+    """Run the fake upstream on uvloop, served by `bench/asgi_server.py` (or uvicorn, to compare)."""
     import uvicorn
+    import uvloop
+
+    from bench.asgi_server import serve
 
     defaults = Knobs.from_env()
     parser = argparse.ArgumentParser(prog="python -m bench.fake_upstream", description=__doc__)
@@ -235,8 +238,12 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--latency-ms", type=float, default=defaults.latency_ms)
     parser.add_argument("--chunks", type=int, default=defaults.chunks)
     parser.add_argument("--chunk-delay-ms", type=float, default=defaults.chunk_delay_ms)
+    parser.add_argument("--server", choices=("minimal", "uvicorn"), default="minimal")
     args = parser.parse_args(argv)
     app = FakeUpstream(Knobs(args.latency_ms, args.chunks, args.chunk_delay_ms))
+    if args.server == "minimal":
+        uvloop.run(serve(app, args.host, args.port))
+        return
     uvicorn.run(
         app,
         host=args.host,

@@ -17,9 +17,6 @@ from bench.endpoints import Endpoint
 from bench.procs import CoreMeter, CpuMeter, NoiseMeter, RssSampler
 from bench.stats import Summary, paired_differences
 
-# performance.md B2: the fake upstream at c=16, sharing its core with wrk, on the box the targets were set on.
-REFERENCE_DIRECT_C16_RPS = 23_892
-
 
 @dataclass(frozen=True)
 class LoadRound:
@@ -99,9 +96,6 @@ async def non_streaming(bench: Bench) -> None:
     for concurrency in bench.plan.concurrencies:
         rounds = await _load_rounds(bench, Endpoint.chat, concurrency, track_rss=concurrency == top)
         _record_load(bench, f"chat.c{concurrency}", rounds)
-    direct_c16 = bench.record.figures.get("chat.c16.direct.rps")
-    if direct_c16 is not None:
-        bench.record.put("machine.speed_vs_reference", [v / REFERENCE_DIRECT_C16_RPS for v in direct_c16.rounds])
     if bench.rss_load_peak:
         bench.record.figures["rss.load_peak_mb"] = Summary.single(bench.rss_load_peak / MB)
 

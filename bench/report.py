@@ -73,7 +73,6 @@ FIGURES: list[Figure] = [
     Figure("errors.total", "validity: errors (non-2xx, socket, broken streams)", "count", "<=", 0),
     # Context.
     Figure("noise.max_foreign_cpu_pct", "other processes' CPU on the box, worst load round", "%"),
-    Figure("machine.speed_vs_reference", "machine speed: direct c=16 rps / performance.md's 23,892", "x"),
     Figure("chat.c1.gateway.rps", "throughput, c=1 (gateway)", "req/s"),
     Figure("chat.c1.direct.p50_ms", "direct latency p50, c=1", "ms"),
     Figure("chat.c1.gateway.p50_ms", "gateway latency p50, c=1", "ms"),

@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import socket
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 
 import aiohttp
 import orjson
-import uvicorn
 
 from bench import endpoints
+from bench.asgi_server import serve
 from bench.drivers import run_asyncio
 from bench.fake_upstream import CHAT_TEXT, EMBEDDING_DIM, FakeUpstream, Knobs
 from bench.stream_client import new_session, run_burst, time_stream
@@ -19,20 +20,20 @@ from bench.stream_client import new_session, run_burst, time_stream
 
 @asynccontextmanager
 async def serving(app: FakeUpstream) -> AsyncIterator[int]:
+    """The fake upstream as the benchmark runs it: on bench/asgi_server.py, over loopback."""
     sock = socket.socket()
     sock.bind(("127.0.0.1", 0))
     port: int = sock.getsockname()[1]
-    config = uvicorn.Config(app, lifespan="off", log_level="warning", ws="none", access_log=False)
-    server = uvicorn.Server(config)
-    task = asyncio.create_task(server.serve(sockets=[sock]))
-    while not server.started:
-        await asyncio.sleep(0.01)
+    sock.close()
+    started = asyncio.Event()
+    task = asyncio.create_task(serve(app, "127.0.0.1", port, started=started))
+    await started.wait()
     try:
         yield port
     finally:
-        server.should_exit = True
-        await task
-        sock.close()
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
 
 
 def run(
