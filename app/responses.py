@@ -34,19 +34,27 @@ class EventStreamResponse(Response):
         self.frames = frames
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        await send({"type": "http.response.start", "status": 200, "headers": self.raw_headers})
         streaming = asyncio.current_task()
         assert streaming is not None
         gone = asyncio.Event()
         listener = asyncio.create_task(_cancel_on_disconnect(receive, streaming, gone))
+        started = False
         try:
             async for frame in self.frames:
+                if not started:
+                    # The head goes out right before the first frame (the upstream already answered, so the
+                    # status is known): the two writes reach the client together and it wakes once, not
+                    # twice, before its first token.
+                    started = True
+                    await send({"type": "http.response.start", "status": 200, "headers": self.raw_headers})
                 # [DONE] goes out with the end of the body (one write, and a client that stops reading at
                 # [DONE] finds the response complete, so its connection stays reusable).
                 last = frame.endswith(DONE)
                 await send({"type": "http.response.body", "body": frame, "more_body": not last})
                 if last:
                     return
+            if not started:
+                await send({"type": "http.response.start", "status": 200, "headers": self.raw_headers})
             await send({"type": "http.response.body", "body": b"", "more_body": False})
         except asyncio.CancelledError:
             if not gone.is_set():

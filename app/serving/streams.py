@@ -82,15 +82,7 @@ async def _pump(index: int, stream: Stream, queue: asyncio.Queue[Batch | BaseExc
 
 
 async def _merged(streams: Sequence[Stream]) -> AsyncGenerator[Batch, None]:
-    """Batches of event data from every stream as they arrive."""
-    if len(streams) == 1:
-        try:
-            async for batch in streams[0]:
-                yield 0, batch
-            yield 0, None
-        finally:
-            await streams[0].aclose()
-        return
+    """Batches of event data from every stream as they arrive (n > 1; one stream is read directly)."""
     queue: asyncio.Queue[Batch | BaseException] = asyncio.Queue()
     tasks = [asyncio.create_task(_pump(i, s, queue)) for i, s in enumerate(streams)]
     try:
@@ -107,6 +99,15 @@ async def _merged(streams: Sequence[Stream]) -> AsyncGenerator[Batch, None]:
             task.cancel()
 
 
+async def _single(stream: Stream) -> AsyncGenerator[Batch, None]:
+    try:
+        async for batch in stream:
+            yield 0, batch
+        yield 0, None
+    finally:
+        await stream.aclose()
+
+
 async def translate(
     streams: Sequence[Stream],
     states: Sequence[StreamState],
@@ -114,33 +115,36 @@ async def translate(
     include_usage: bool,
     prompt_tokens: int,
 ) -> AsyncIterator[bytes]:
-    """The client's SSE body: role, deltas as they arrive, finish reasons, optional usage, [DONE]."""
-    for index in range(len(states)):
-        yield writer.role(index)
-    merged = _merged(streams)
+    """The client's SSE body: role, deltas as they arrive, finish reasons, optional usage, [DONE].
+
+    What arrives together leaves together (one write instead of one per event), and the role chunks
+    leave with the first deltas: the client wakes once before its first token, not twice."""
+    pending = b"".join(writer.role(index) for index in range(len(states)))
+    source = _single(streams[0]) if len(streams) == 1 else _merged(streams)
     try:
-        async for index, batch in merged:
+        async for index, batch in source:
             state = states[index]
             if batch is None:
                 if not state.done:
                     raise stream_truncated()
                 continue
-            frames: list[bytes] = []
+            frames = [pending] if pending else []
             for data in batch:
                 if state.done:
                     break
                 frames.extend(writer.delta(index, delta) for delta in state.feed(data))
-            if frames:  # what arrived together leaves together: one write instead of one per event
+            if len(frames) > (1 if pending else 0):
+                pending = b""
                 yield b"".join(frames)
             if all(s.done for s in states):
                 break  # [DONE] everywhere, or stop sequences cut every answer: close the upstream
     except GatewayError as error:
         log.warning("stream failed after it started: %s", error.message)
-        yield render_sse(error)
+        yield pending + render_sse(error)
         return
     finally:
-        await merged.aclose()
-    yield b"".join(finish_frames(states, writer, include_usage, prompt_tokens))
+        await source.aclose()
+    yield pending + b"".join(finish_frames(states, writer, include_usage, prompt_tokens))
 
 
 def finish_frames(

@@ -56,8 +56,9 @@ class Stream:
 
     async def __aiter__(self) -> AsyncIterator[list[bytes]]:
         decoder = EventDecoder()
+        read_some = self._response.read_some
         try:
-            async for chunk in self._response:
+            while (chunk := await read_some()) is not None:
                 events = decoder.feed(chunk)
                 if events:
                     yield events

@@ -216,15 +216,23 @@ class StreamingResponse:
         return b"".join(parts)
 
     async def __aiter__(self) -> AsyncIterator[bytes]:
+        while (data := await self.read_some()) is not None:
+            yield data
+
+    async def read_some(self) -> bytes | None:
+        """The body bytes that arrived since the last call (waiting for some), or None at its end; the
+        connection goes back to the pool then. (A coroutine, not a generator: one layer less a chunk.)"""
         conn = self._conn
         if conn is None:
-            return
-        self._arm(conn)
-        while (data := await conn.read_some()) is not None:
-            yield self._decoder.decompress(data) if self._decoder is not None else data
-        if self._decoder is not None and (tail := self._decoder.flush()):
-            yield tail
-        await self.aclose()
+            return None
+        if self._timer is None:
+            self._arm(conn)
+        data = await conn.read_some()
+        if data is None:
+            tail = self._decoder.flush() if self._decoder is not None else b""
+            await self.aclose()
+            return tail or None
+        return self._decoder.decompress(data) if self._decoder is not None else data
 
     def _arm(self, conn: _Connection) -> None:
         """A read timeout that costs nothing per chunk: one timer that, when it fires, checks how long the
