@@ -278,6 +278,7 @@ class ConnectionPool:
         connect_timeout: float = 10.0,
         keepalive: float = 30.0,
         user_agent: str = "workers-ai-gateway",
+        tls: ssl.SSLContext | None = None,
     ) -> None:
         url = urlsplit(base_url)
         if url.scheme not in ("http", "https") or not url.hostname:
@@ -285,7 +286,9 @@ class ConnectionPool:
         self.host = url.hostname
         self.port = url.port or (443 if url.scheme == "https" else 80)
         self.path_prefix = url.path.rstrip("/")
-        self._ssl: ssl.SSLContext | None = ssl.create_default_context() if url.scheme == "https" else None
+        self._ssl: ssl.SSLContext | None = None
+        if url.scheme == "https":  # the system's CA store, host name checked (`tls` replaces it in tests)
+            self._ssl = tls or ssl.create_default_context()
         default_port = self.port == (443 if url.scheme == "https" else 80)
         host = f"[{self.host}]" if ":" in self.host else self.host
         self._fixed_headers = f"Host: {host if default_port else f'{host}:{self.port}'}\r\nUser-Agent: {user_agent}\r\n"

@@ -5,7 +5,10 @@ from __future__ import annotations
 
 import asyncio
 import gzip
+import ssl
+import subprocess
 from collections.abc import Awaitable, Callable
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -19,8 +22,9 @@ class Scripted:
     """A loopback server: reads each request (head and Content-Length body) and lets `reply` answer it.
     `reply` returns False to close the connection afterwards. Counts connections and requests."""
 
-    def __init__(self, reply: Reply) -> None:
+    def __init__(self, reply: Reply, *, tls: ssl.SSLContext | None = None) -> None:
         self.reply = reply
+        self.tls = tls
         self.connections = 0
         self.open_now = 0
         self.most_open = 0
@@ -29,7 +33,7 @@ class Scripted:
         self._server: asyncio.Server | None = None
 
     async def __aenter__(self) -> Scripted:
-        self._server = await asyncio.start_server(self._serve, "127.0.0.1", 0)
+        self._server = await asyncio.start_server(self._serve, "127.0.0.1", 0, ssl=self.tls)
         self.port = self._server.sockets[0].getsockname()[1]
         return self
 
@@ -336,5 +340,31 @@ def test_unreachable_origin_raises_os_error() -> None:
         with pytest.raises(OSError):
             await pool.request("POST", "/x", {}, b"{}", timeout=5)
         await pool.close()
+
+    run(main())
+
+
+def test_https_origin_is_verified_and_spoken_to_over_tls(tmp_path: Path) -> None:
+    """Workers AI is HTTPS: the pool speaks TLS, checks the certificate against the trust store and the
+    host name, and refuses a certificate it cannot verify."""
+    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
+    request = ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=localhost"]
+    names = ["-addext", "subjectAltName=DNS:localhost", "-keyout", str(key), "-out", str(cert)]
+    subprocess.run([*request, *names], check=True, capture_output=True)
+    server_tls = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    server_tls.load_cert_chain(cert, key)
+    trusting = ssl.create_default_context(cafile=str(cert))
+
+    async def main() -> None:
+        async with Scripted(answer(b'{"tls":true}'), tls=server_tls) as server:
+            url = f"https://localhost:{server.port}/client/v4"
+            pool = ConnectionPool(url, tls=trusting)
+            assert (await pool.request("POST", "/x", {}, b"{}", timeout=5)).body == b'{"tls":true}'
+            assert b"Host: localhost:%d" % server.port in server.requests[0]
+            await pool.close()
+            strict = ConnectionPool(url)  # the system store does not know this self-signed certificate
+            with pytest.raises(ssl.SSLCertVerificationError):
+                await strict.request("POST", "/x", {}, b"{}", timeout=5)
+            await strict.close()
 
     run(main())
