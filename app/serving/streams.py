@@ -128,14 +128,14 @@ async def translate(
                 if not state.done:
                     raise stream_truncated()
                 continue
-            frames = [pending] if pending else []
+            frames: list[bytes] = []
             for data in batch:
                 if state.done:
                     break
                 frames.extend(writer.delta(index, delta) for delta in state.feed(data))
-            if len(frames) > (1 if pending else 0):
+            if frames:
+                yield pending + b"".join(frames)
                 pending = b""
-                yield b"".join(frames)
             if all(s.done for s in states):
                 break  # [DONE] everywhere, or stop sequences cut every answer: close the upstream
     except GatewayError as error:

@@ -83,10 +83,12 @@ class _Connection(asyncio.Protocol):
         while not self.head_done:
             await self._wait()
 
-    async def read_all(self) -> bytes:
+    async def wait_complete(self) -> None:
         while not self.complete:
             await self._wait()
         self._busy = False
+
+    def body(self) -> bytes:
         return b"".join(self._chunks)
 
     async def read_some(self) -> bytes | None:
@@ -304,18 +306,9 @@ class ConnectionPool:
         self, method: str, path: str, headers: dict[str, str], body: bytes = b"", *, timeout: float
     ) -> Response:
         """Send a request and read the whole answer within `timeout` seconds."""
-        loop = asyncio.get_running_loop()
-        conn = await self._acquire(loop)
-        timer = loop.call_later(timeout, conn.fail, TimeoutError())
-        try:
-            conn.send(self._head(method, path, headers, body) + body, streaming=False)
-            raw = await conn.read_all()
-        except BaseException:
-            conn.close()
-            raise
-        finally:
-            timer.cancel()
-            self.release(conn)
+        conn = await self._exchange(method, path, headers, body, timeout=timeout, streaming=False)
+        raw = conn.body()
+        self.release(conn)
         decoder = _decoder(conn.headers.get("content-encoding", ""))
         if decoder is not None:
             raw = _inflate(decoder, raw)
@@ -326,19 +319,27 @@ class ConnectionPool:
     ) -> StreamingResponse:
         """Send a request and return once the answer's head arrived (within `timeout`); the body is read by
         iterating the result, each read within `read_timeout`."""
+        conn = await self._exchange(method, path, headers, body, timeout=timeout, streaming=True)
+        return StreamingResponse(self, conn, read_timeout)
+
+    async def _exchange(
+        self, method: str, path: str, headers: dict[str, str], body: bytes, *, timeout: float, streaming: bool
+    ) -> _Connection:
+        """Send on a pooled connection and wait, within `timeout`, for the answer's head (streaming) or all
+        of it. On any failure, cancellation included, the connection is dropped, never reused."""
         loop = asyncio.get_running_loop()
         conn = await self._acquire(loop)
         timer = loop.call_later(timeout, conn.fail, TimeoutError())
         try:
-            conn.send(self._head(method, path, headers, body) + body, streaming=True)
-            await conn.wait_head()
-            return StreamingResponse(self, conn, read_timeout)
+            conn.send(self._head(method, path, headers, body) + body, streaming=streaming)
+            await (conn.wait_head() if streaming else conn.wait_complete())
         except BaseException:
             conn.close()
             self.release(conn)
             raise
         finally:
             timer.cancel()
+        return conn
 
     def _head(self, method: str, path: str, headers: dict[str, str], body: bytes) -> bytes:
         lines = "".join(f"{name}: {_checked(value)}\r\n" for name, value in headers.items())
