@@ -1,8 +1,9 @@
 """An SSE response lighter than Starlette's StreamingResponse (which starts an anyio task group a stream).
 
-Each frame is sent as it is produced. One plain asyncio task listens for the client hanging up and
-cancels the stream, so the upstream connection is closed at once (uvicorn's `send` does not raise after a
-disconnect, so without the listener the gateway would read the upstream answer to its end).
+Each frame is sent as it is produced. From the first frame on, one plain asyncio task listens for the
+client hanging up and cancels the stream, so the upstream connection is closed at once (uvicorn's `send`
+does not raise after a disconnect, so without the listener the gateway would read the upstream answer to
+its end).
 """
 
 from __future__ import annotations
@@ -37,15 +38,12 @@ class EventStreamResponse(Response):
         streaming = asyncio.current_task()
         assert streaming is not None
         gone = asyncio.Event()
-        listener = asyncio.create_task(_cancel_on_disconnect(receive, streaming, gone))
-        started = False
+        listener: asyncio.Task[None] | None = None
         try:
             async for frame in self.frames:
-                if not started:
-                    # The head goes out right before the first frame (the upstream already answered, so the
-                    # status is known): the two writes reach the client together and it wakes once, not
-                    # twice, before its first token.
-                    started = True
+                if listener is None:
+                    # The head goes out right before the first frame: the upstream already answered, so
+                    # the status is known.
                     await send({"type": "http.response.start", "status": 200, "headers": self.raw_headers})
                 # [DONE] goes out with the end of the body (one write, and a client that stops reading at
                 # [DONE] finds the response complete, so its connection stays reusable).
@@ -53,7 +51,11 @@ class EventStreamResponse(Response):
                 await send({"type": "http.response.body", "body": frame, "more_body": not last})
                 if last:
                     return
-            if not started:
+                if listener is None:
+                    # Started after the first frame, so its cost stays out of the time to first token; a
+                    # client gone before that is noticed here, at once.
+                    listener = asyncio.create_task(_cancel_on_disconnect(receive, streaming, gone))
+            if listener is None:
                 await send({"type": "http.response.start", "status": 200, "headers": self.raw_headers})
             await send({"type": "http.response.body", "body": b"", "more_body": False})
         except asyncio.CancelledError:
@@ -61,7 +63,8 @@ class EventStreamResponse(Response):
                 raise
             streaming.uncancel()  # our own cancellation: the client left, the request is simply over
         finally:
-            listener.cancel()
+            if listener is not None:
+                listener.cancel()
             aclose = getattr(self.frames, "aclose", None)
             if aclose is not None:
                 with contextlib.suppress(Exception):

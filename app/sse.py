@@ -32,7 +32,13 @@ class EventDecoder:
         if b"\r" in buffer:
             buffer = buffer.replace(b"\r\n", b"\n")
         *events, self._buffer = buffer.split(b"\n\n")
-        return [data for event in events if (data := _data(event)) is not None]
+        found = []
+        for event in events:
+            if event.startswith(b"data: ") and b"\n" not in event:  # one `data:` line: nearly every event
+                found.append(event[6:])
+            elif (data := _data(event)) is not None:
+                found.append(data)
+        return found
 
     def flush(self) -> list[bytes]:
         """The last event of a stream that ended without its blank line."""
@@ -42,7 +48,5 @@ class EventDecoder:
 
 
 def _data(event: bytes) -> bytes | None:
-    if event.startswith(b"data: ") and b"\n" not in event:
-        return event[6:]
     lines = [line[6:] if line[5:6] == b" " else line[5:] for line in event.split(b"\n") if line.startswith(b"data:")]
     return b"\n".join(lines) if lines else None

@@ -13,10 +13,12 @@ from app.errors import GatewayError
 from app.upstream.errors import from_envelope
 
 Delta = dict[str, Any]
+_PLAIN_KEYS = frozenset(("response", "p"))  # a native text event: its text, and Cloudflare's padding `p`
 
 
 class StreamState:
-    """Translates one upstream stream. `feed` takes each event's data and returns the deltas to send."""
+    """Translates one upstream stream: `feed_batch` takes the data of events that arrived together and
+    returns the deltas to send."""
 
     def __init__(self, model: Model, *, max_tokens: int, stops: tuple[str, ...]) -> None:
         self.max_tokens = max_tokens
@@ -32,16 +34,37 @@ class StreamState:
         self._usage_cumulative = False
         self._native_usage = False
 
-    def feed(self, data: bytes) -> list[Delta]:
-        if data == b"[DONE]":
-            self.done = True
-            return []
-        try:
-            event = orjson.loads(data)
-        except orjson.JSONDecodeError:
-            return []  # a malformed event is dropped; the rest of the answer still arrives
-        if not isinstance(event, dict):
-            return []
+    def feed_batch(self, batch: list[bytes]) -> list[Delta]:
+        """The deltas of events that arrived together, up to the end of the answer.
+
+        Nearly every event is native text (`{"response": "...", "p": "..."}`) on an answer with no
+        reasoning to split off and no stop sequence to watch: that case is handled inline, in a third of
+        the general path's time (the per-chunk overhead target is 10 microseconds)."""
+        out: list[Delta] = []
+        plain = self._plain()
+        for data in batch:
+            if self.done:
+                break
+            if data == b"[DONE]":
+                self.done = True
+                break
+            try:
+                event = orjson.loads(data)
+            except orjson.JSONDecodeError:
+                continue  # a malformed event is dropped; the rest of the answer still arrives
+            if type(event) is not dict:
+                continue
+            text = event.get("response")
+            if plain and type(text) is str and event.keys() <= _PLAIN_KEYS:
+                if text:
+                    self.completion_chars += len(text)
+                    out.append({"content": text})
+                continue
+            out.extend(self._event(event, data))
+            plain = self._plain()  # a reasoning block may have just closed
+        return out
+
+    def _event(self, event: dict[str, Any], data: bytes) -> list[Delta]:
         if "error" in event or "errors" in event:
             raise _in_band_error(data)
         choices = event.get("choices")
@@ -115,11 +138,15 @@ class StreamState:
         self._usage_sum = self._usage_sum + usage
         self.usage = usage if self._usage_cumulative else self._usage_sum
 
+    def _plain(self) -> bool:
+        """Text goes to content as it is: no reasoning to split off, no stop sequence to watch for."""
+        return self._think.passthrough and not self._stop.stops
+
     def _text(self, text: str) -> list[Delta]:
         if not text or self._stop.stopped:
             return []
         self.completion_chars += len(text)
-        if self._think.passthrough and not self._stop.stops:  # the common case, kept cheap
+        if self._plain():
             return [{"content": text}]
         reasoning, content = self._think.feed(text)
         out: list[Delta] = []

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncGenerator, AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Sequence
 from typing import Any
 
 import orjson
@@ -45,14 +45,17 @@ class ChunkWriter:
             "choices": choices,
         }
 
+    def frames(self, index: int, deltas: list[Delta]) -> list[bytes]:
+        """One frame per delta of choice `index` (deltas that arrived together are framed in one call)."""
+        head = self._head + str(index).encode() + (b',"delta":' if self.chat else b',"text":')
+        tail, dumps = self._tail, orjson.dumps
+        if self.chat:
+            return [head + dumps(delta) + tail for delta in deltas]
+        return [head + dumps(delta.get("content") or "") + tail for delta in deltas]
+
     def delta(self, index: int, delta: Delta, finish_reason: str | None = None) -> bytes:
         if finish_reason is None:
-            body = (
-                b',"delta":' + orjson.dumps(delta)
-                if self.chat
-                else b',"text":' + orjson.dumps(delta.get("content") or "")
-            )
-            return self._head + str(index).encode() + body + self._tail
+            return self.frames(index, [delta])[0]
         if self.chat:
             choice = {"index": index, "delta": delta, "logprobs": None, "finish_reason": finish_reason}
         else:
@@ -70,42 +73,45 @@ class ChunkWriter:
 Batch = tuple[int, list[bytes] | None]  # (choice index, events read together); None ends that stream
 
 
-async def _pump(index: int, stream: Stream, queue: asyncio.Queue[Batch | BaseException]) -> None:
-    try:
-        async for batch in stream:
-            await queue.put((index, batch))
-        await queue.put((index, None))
-    except BaseException as exc:  # handed to the consumer, which decides
-        await queue.put(exc)
-    finally:
-        await stream.aclose()
+class _One:
+    """The batches of a single stream (n = 1, nearly every request), read directly."""
+
+    def __init__(self, stream: Stream) -> None:
+        self._stream = stream
+
+    async def next(self) -> Batch:
+        return 0, await self._stream.next_batch()
+
+    async def aclose(self) -> None:
+        await self._stream.aclose()
 
 
-async def _merged(streams: Sequence[Stream]) -> AsyncGenerator[Batch, None]:
-    """Batches of event data from every stream as they arrive (n > 1; one stream is read directly)."""
-    queue: asyncio.Queue[Batch | BaseException] = asyncio.Queue()
-    tasks = [asyncio.create_task(_pump(i, s, queue)) for i, s in enumerate(streams)]
-    try:
-        for _ in range(len(streams)):
-            while True:
-                item = await queue.get()
-                if isinstance(item, BaseException):
-                    raise item
-                yield item
-                if item[1] is None:
-                    break
-    finally:
-        for task in tasks:
+class _Merged:
+    """The batches of n streams as they arrive, each read by its own task."""
+
+    def __init__(self, streams: Sequence[Stream]) -> None:
+        self._queue: asyncio.Queue[Batch | BaseException] = asyncio.Queue()
+        self._tasks = [asyncio.create_task(self._pump(i, s)) for i, s in enumerate(streams)]
+
+    async def _pump(self, index: int, stream: Stream) -> None:
+        try:
+            while (batch := await stream.next_batch()) is not None:
+                await self._queue.put((index, batch))
+            await self._queue.put((index, None))
+        except BaseException as exc:  # handed to the consumer, which decides
+            await self._queue.put(exc)
+        finally:
+            await stream.aclose()
+
+    async def next(self) -> Batch:
+        item = await self._queue.get()
+        if isinstance(item, BaseException):
+            raise item
+        return item
+
+    async def aclose(self) -> None:
+        for task in self._tasks:
             task.cancel()
-
-
-async def _single(stream: Stream) -> AsyncGenerator[Batch, None]:
-    try:
-        async for batch in stream:
-            yield 0, batch
-        yield 0, None
-    finally:
-        await stream.aclose()
 
 
 async def translate(
@@ -120,23 +126,22 @@ async def translate(
     What arrives together leaves together (one write instead of one per event), and the role chunks
     leave with the first deltas: the client wakes once before its first token, not twice."""
     pending = b"".join(writer.role(index) for index in range(len(states)))
-    source = _single(streams[0]) if len(streams) == 1 else _merged(streams)
+    source = _One(streams[0]) if len(streams) == 1 else _Merged(streams)
+    ended = 0
     try:
-        async for index, batch in source:
+        while ended < len(states):
+            index, batch = await source.next()
             state = states[index]
             if batch is None:
                 if not state.done:
                     raise stream_truncated()
+                ended += 1
                 continue
-            frames: list[bytes] = []
-            for data in batch:
-                if state.done:
-                    break
-                frames.extend(writer.delta(index, delta) for delta in state.feed(data))
-            if frames:
-                yield pending + b"".join(frames)
+            deltas = state.feed_batch(batch)
+            if deltas:
+                yield pending + b"".join(writer.frames(index, deltas))
                 pending = b""
-            if all(s.done for s in states):
+            if state.done and all(s.done for s in states):
                 break  # [DONE] everywhere, or stop sequences cut every answer: close the upstream
     except GatewayError as error:
         log.warning("stream failed after it started: %s", error.message)
@@ -154,7 +159,7 @@ def finish_frames(
     usages: list[Usage] = []
     for index, state in enumerate(states):
         held, finish_reason = state.finish()
-        frames.extend(writer.delta(index, delta) for delta in held)
+        frames.extend(writer.frames(index, held))
         frames.append(writer.delta(index, {}, finish_reason))
         usages.append(state.usage or Usage(prompt_tokens, tokens_for_chars(state.completion_chars)))
     if include_usage:  # the prompt is counted once, however many choices were asked for

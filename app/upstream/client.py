@@ -9,7 +9,7 @@ from __future__ import annotations
 import contextlib
 import socket
 import ssl
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlencode
@@ -47,24 +47,26 @@ class Binary:
 
 
 class Stream:
-    """An open SSE answer. Iterating yields, for each read from the socket, the data of the events it
-    completed (a list, so events that arrived together can leave together); `aclose` releases the
-    connection."""
+    """An open SSE answer. `next_batch` returns, for each read from the socket, the data of the events it
+    completed (a list, so events that arrived together can leave together), and None at the end;
+    `aclose` releases the connection. (A coroutine per read, not an async generator: one layer less.)"""
 
     def __init__(self, response: StreamingResponse) -> None:
         self._response = response
+        self._decoder = EventDecoder()
+        self._ended = False
 
-    async def __aiter__(self) -> AsyncIterator[list[bytes]]:
-        decoder = EventDecoder()
-        read_some = self._response.read_some
+    async def next_batch(self) -> list[bytes] | None:
         try:
-            while (chunk := await read_some()) is not None:
-                events = decoder.feed(chunk)
+            while not self._ended:
+                chunk = await self._response.read_some()
+                if chunk is None:
+                    self._ended = True
+                    return self._decoder.flush() or None
+                events = self._decoder.feed(chunk)
                 if events:
-                    yield events
-            events = decoder.flush()
-            if events:
-                yield events
+                    return events
+            return None
         except TimeoutError as exc:
             raise errors.timeout_error() from exc
         except OSError as exc:

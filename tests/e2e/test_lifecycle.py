@@ -14,10 +14,9 @@ from tests.http import call
 from tests.servers import Emulator, gateway
 
 
-def test_client_disconnect_closes_the_upstream_stream(gateway_url: str, upstream: Emulator) -> None:
-    before = upstream.streams()
-    upstream.fault(chunk_delay_ms=100)
-    words = " ".join(f"w{i}" for i in range(60))  # 60 events at 100 ms: about 6 s if nobody hangs up
+def _open_stream(gateway_url: str) -> http.client.HTTPConnection:
+    """Starts a long streamed answer (60 events) and returns the connection, the response not yet read."""
+    words = " ".join(f"w{i}" for i in range(60))
     body = {
         "model": "@cf/meta/llama-3.1-8b-instruct",
         "stream": True,
@@ -31,15 +30,36 @@ def test_client_disconnect_closes_the_upstream_stream(gateway_url: str, upstream
         json.dumps(body),
         {"Authorization": f"Bearer {TEST_KEY}", "Content-Type": "application/json"},
     )
+    return connection
+
+
+def _wait_for_upstream_disconnect(upstream: Emulator, before: dict[str, int], within: float) -> None:
+    started = time.monotonic()
+    while upstream.streams()["disconnected"] == before["disconnected"]:
+        assert time.monotonic() - started < within, "the gateway kept reading from Workers AI after the client left"
+        time.sleep(0.05)
+    assert upstream.streams()["completed"] == before["completed"]
+
+
+def test_client_disconnect_closes_the_upstream_stream(gateway_url: str, upstream: Emulator) -> None:
+    before = upstream.streams()
+    upstream.fault(chunk_delay_ms=100)  # 60 events at 100 ms: about 6 s if nobody hangs up
+    connection = _open_stream(gateway_url)
     response = connection.getresponse()
     assert response.status == 200
     assert response.read1(1024).startswith(b"data: ")  # the stream has started
-    started = time.monotonic()
     connection.close()  # the client goes away mid-stream
-    while upstream.streams()["disconnected"] == before["disconnected"]:
-        assert time.monotonic() - started < 4, "the gateway kept reading from Workers AI after the client left"
-        time.sleep(0.05)
-    assert upstream.streams()["completed"] == before["completed"]
+    _wait_for_upstream_disconnect(upstream, before, within=4)
+
+
+def test_client_gone_before_the_first_token_is_noticed_at_the_first_token(
+    gateway_url: str, upstream: Emulator
+) -> None:
+    before = upstream.streams()
+    upstream.fault(latency_ms=500, chunk_delay_ms=100)  # half a second of silence, then about 6 s of events
+    connection = _open_stream(gateway_url)
+    connection.close()  # gone before Workers AI said anything
+    _wait_for_upstream_disconnect(upstream, before, within=3)
 
 
 def test_demo_mode_serves_from_the_built_in_emulator() -> None:

@@ -14,7 +14,7 @@ def feed_all(state: StreamState, events: list[object]) -> list[dict[str, object]
     out = []
     for event in events:
         data = event if isinstance(event, bytes) else orjson.dumps(event)
-        out.extend(state.feed(data))
+        out.extend(state.feed_batch([data]))
     return out
 
 
@@ -117,6 +117,28 @@ def test_reasoning_stream_without_opening_tag() -> None:
     assert reasoning.strip() == "Hmm ok" and content == "Yes"
 
 
+def test_events_read_together_translate_as_one_by_one() -> None:
+    """A batch (what one socket read completed) gives the deltas the events give one at a time: the
+    reasoning block closing mid-batch hands the rest to content, and nothing after [DONE] counts."""
+    events = [{"response": t, "p": "pad"} for t in ["Hmm", " ok", "</think>", "\n\n", "Yes", " sir"]]
+    raw = [orjson.dumps(e) for e in events] + [b"[DONE]", orjson.dumps({"response": "late"})]
+    model = CATALOG.resolve("@cf/deepseek-ai/deepseek-r1-distill-qwen-32b")
+    together = StreamState(model, max_tokens=100, stops=())
+    one_by_one = StreamState(model, max_tokens=100, stops=())
+    expected = [d for data in raw for d in one_by_one.feed_batch([data])]
+    assert together.feed_batch(raw) == expected
+    assert [d.get("content") for d in expected if "content" in d] == ["Yes", " sir"]
+    assert together.done
+    assert together.completion_chars == one_by_one.completion_chars == len("Hmm ok</think>\n\nYes sir")
+
+
+def test_text_without_usage_is_counted_for_the_estimate() -> None:
+    state = StreamState(CATALOG.resolve("@cf/meta/llama-3.1-8b-instruct"), max_tokens=100, stops=())
+    deltas = state.feed_batch([orjson.dumps({"response": t, "p": "x"}) for t in ["four", "more"]] + [b"[DONE]"])
+    assert deltas == [{"content": "four"}, {"content": "more"}]
+    assert state.usage is None and state.completion_chars == 8
+
+
 def test_stop_sequence_in_a_stream_ends_it() -> None:
     state = StreamState(CATALOG.resolve("@cf/meta/llama-3.1-8b-instruct"), max_tokens=100, stops=("STOP",))
     deltas = feed_all(state, [{"response": t} for t in ["one", " ST", "OP", " two"]])
@@ -126,9 +148,9 @@ def test_stop_sequence_in_a_stream_ends_it() -> None:
 
 def test_malformed_events_are_skipped_and_errors_in_band_raise() -> None:
     state = StreamState(CATALOG.resolve("@cf/meta/llama-3.1-8b-instruct"), max_tokens=100, stops=())
-    assert state.feed(b"{not json") == []
+    assert state.feed_batch([b"{not json"]) == []
     with pytest.raises(GatewayError) as raised:
-        state.feed(b'{"errors":[{"code":3040,"message":"AiError: Capacity temporarily exceeded (abcdef12)"}]}')
+        state.feed_batch([b'{"errors":[{"code":3040,"message":"AiError: Capacity temporarily exceeded (abcdef12)"}]}'])
     assert raised.value.status_code == 429 and "Capacity temporarily exceeded" in raised.value.message
 
 
