@@ -5,9 +5,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 import orjson
-from starlette.responses import Response
 
-JSON = "application/json"
+from app.responses import JSONBytes
 
 
 class GatewayError(Exception):
@@ -89,9 +88,9 @@ class InternalError(GatewayError):
         super().__init__("The gateway failed to handle this request.", code="internal_error")
 
 
-def error_response(error: GatewayError) -> Response:
+def error_response(error: GatewayError) -> JSONBytes:
     """The one way an error leaves the gateway: OpenAI's JSON, its status and headers."""
-    return Response(render(error), status_code=error.status_code, media_type=JSON, headers=error.headers)
+    return JSONBytes(render(error), error.status_code, error.headers)
 
 
 def render(error: GatewayError) -> bytes:

@@ -17,10 +17,39 @@ from starlette.responses import Response
 from starlette.types import Receive, Scope, Send
 
 from app.errors import GatewayError, InternalError, error_response
-from app.middleware import TooLarge, declared_too_large, limited, too_large_error
+from app.middleware import TooLarge, declared_too_large, too_large_error
 
 log = logging.getLogger("app")
 Handler = Callable[[Request], Awaitable[Response]]
+
+
+class ReadRequest(Request):
+    """A request whose body was already read. Starlette's `body()` goes through `stream()` and its
+    receive wrappers: 7 us a request on the bench machine, against well under 1 us for one `receive`."""
+
+    def __init__(self, scope: Scope, body: bytes) -> None:
+        super().__init__(scope)
+        self._read = body
+
+    async def body(self) -> bytes:
+        return self._read
+
+
+async def read_body(receive: Receive, max_bytes: int) -> bytes:
+    """The whole request body; TooLarge past `max_bytes`, ClientDisconnect if the client leaves first."""
+    parts: list[bytes] = []
+    size = 0
+    while True:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            raise ClientDisconnect
+        part: bytes = message.get("body", b"")
+        size += len(part)
+        if size > max_bytes:
+            raise TooLarge
+        parts.append(part)
+        if not message.get("more_body", False):
+            return parts[0] if len(parts) == 1 else b"".join(parts)
 
 
 class FastLane:
@@ -51,7 +80,7 @@ class FastLane:
         try:
             if declared_too_large(scope, self.max_body_bytes):
                 raise TooLarge
-            return await handler(Request(scope, limited(receive, self.max_body_bytes)))
+            return await handler(ReadRequest(scope, await read_body(receive, self.max_body_bytes)))
         except GatewayError as error:
             return error_response(error)
         except TooLarge:

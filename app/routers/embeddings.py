@@ -11,6 +11,7 @@ from app.catalog import Task
 from app.convert.embeddings import batches, embedding_list, texts_of, vectors_of
 from app.deps import authenticate, gateway
 from app.protocol.openai import EmbeddingRequest
+from app.responses import JSONBytes
 from app.routers.body import read_json
 
 router = APIRouter(prefix="/v1", tags=["embeddings"])
@@ -30,4 +31,4 @@ async def create_embedding(request: Request) -> Response:
         vector for group, result in zip(groups, results, strict=True) for vector in vectors_of(result, len(group))
     ]
     answer = embedding_list(model.id, vectors, texts, body.encoding_format)
-    return Response(orjson.dumps(answer), media_type="application/json")
+    return JSONBytes(orjson.dumps(answer))

@@ -7,6 +7,7 @@ from fastapi import APIRouter, Request, Response
 
 from app.deps import authenticate, gateway
 from app.errors import ModelNotFound
+from app.responses import JSONBytes
 
 router = APIRouter(prefix="/v1", tags=["models"])
 DEMO_NOTICE = (
@@ -24,7 +25,7 @@ async def list_models(request: Request) -> Response:
     body: dict[str, object] = {"object": "list", "data": gw.models.listing()}
     if gw.demo:
         body["notice"] = DEMO_NOTICE
-    return Response(orjson.dumps(body), media_type="application/json")
+    return JSONBytes(orjson.dumps(body))
 
 
 @router.get("/models/{model_id:path}")
@@ -35,4 +36,4 @@ async def retrieve_model(model_id: str, request: Request) -> Response:
     item = gw.models.get(model_id)
     if item is None:
         raise ModelNotFound(model_id)
-    return Response(orjson.dumps(item), media_type="application/json")
+    return JSONBytes(orjson.dumps(item))

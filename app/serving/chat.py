@@ -25,11 +25,9 @@ from app.convert.stream import StreamState, deltas_of
 from app.convert.text import estimate_tokens, prompt_chars, tokens_for_chars
 from app.errors import InvalidRequest, UpstreamError
 from app.protocol.openai import ChatCompletionRequest, CompletionRequest
-from app.responses import EventStreamResponse
+from app.responses import EventStreamResponse, JSONBytes
 from app.serving.streams import ChunkWriter, replay, translate
 from app.upstream.client import Credentials, Result, Stream, WorkersAI
-
-JSON_MEDIA = "application/json"
 
 
 class Call:
@@ -129,7 +127,7 @@ async def complete(call: Call, upstream: WorkersAI, creds: Credentials, model_na
     parsed = [call.choice(result) for result in results]
     render = chat_completion if call.chat else text_completion
     body = render(model_name, [c for c, _ in parsed], call.usage(parsed), int(time.time()))
-    return Response(orjson.dumps(body), media_type=JSON_MEDIA)
+    return JSONBytes(orjson.dumps(body))
 
 
 async def stream(call: Call, upstream: WorkersAI, creds: Credentials, model_name: str) -> EventStreamResponse:

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import http.client
+import json
+import time
 from collections.abc import Iterator
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import openai
 import pytest
@@ -192,6 +196,40 @@ def test_oversize_body_is_413(gateway_url: str, upstream: Emulator) -> None:
     answer = chat(gateway_url, big)
     assert answer.status == 413 and answer.error["code"] == "request_too_large"
     assert upstream.requests() == []
+
+
+def _chunked_post(gateway_url: str, pieces: list[bytes], pause: float = 0.0) -> tuple[int, bytes]:
+    """POST with `Transfer-Encoding: chunked` (no Content-Length to refuse it by), one chunk a piece,
+    `pause` seconds apart (so the server gets them in separate reads)."""
+
+    def paced() -> Iterator[bytes]:
+        for index, piece in enumerate(pieces):
+            if index and pause:
+                time.sleep(pause)
+            yield piece
+
+    parts = urlsplit(gateway_url)
+    connection = http.client.HTTPConnection(parts.hostname, parts.port, timeout=30)
+    try:
+        connection.request("POST", "/v1/chat/completions", paced(), AUTH, encode_chunked=True)
+        response = connection.getresponse()
+        return response.status, response.read()
+    finally:
+        connection.close()
+
+
+def test_oversize_body_without_a_length_is_413_as_it_arrives(gateway_url: str, upstream: Emulator) -> None:
+    head = b'{"model":"%s","messages":[{"role":"user","content":"' % LLAMA.encode()
+    status, body = _chunked_post(gateway_url, [head] + [b"x" * 500_000] * 5 + [b'"}]}'])
+    assert status == 413 and json.loads(body)["error"]["code"] == "request_too_large"
+    assert upstream.requests() == []
+
+
+def test_body_in_several_chunks_is_read_whole(gateway_url: str) -> None:
+    raw = json.dumps({**CHAT, "messages": [{"role": "user", "content": "Repeat after me: in pieces"}]}).encode()
+    thirds = [raw[: len(raw) // 3], raw[len(raw) // 3 : 2 * len(raw) // 3], raw[2 * len(raw) // 3 :]]
+    status, body = _chunked_post(gateway_url, thirds, pause=0.05)
+    assert status == 200 and json.loads(body)["choices"][0]["message"]["content"] == "in pieces"
 
 
 def test_unknown_route_and_wrong_method(gateway_url: str) -> None:

@@ -52,9 +52,7 @@ def test_client_disconnect_closes_the_upstream_stream(gateway_url: str, upstream
     _wait_for_upstream_disconnect(upstream, before, within=4)
 
 
-def test_client_gone_before_the_first_token_is_noticed_at_the_first_token(
-    gateway_url: str, upstream: Emulator
-) -> None:
+def test_client_gone_before_the_first_token_is_noticed_at_the_first_token(gateway_url: str, upstream: Emulator) -> None:
     before = upstream.streams()
     upstream.fault(latency_ms=500, chunk_delay_ms=100)  # half a second of silence, then about 6 s of events
     connection = _open_stream(gateway_url)
