@@ -91,6 +91,11 @@ class _Connection(asyncio.Protocol):
     def body(self) -> bytes:
         return b"".join(self._chunks)
 
+    @property
+    def ready(self) -> bool:
+        """`read_some` would return without waiting."""
+        return bool(self._chunks) or self.complete or self._error is not None
+
     async def read_some(self) -> bytes | None:
         """What arrived since the last call (waiting for something), or None once the body ended."""
         while not self._chunks:
@@ -227,8 +232,8 @@ class StreamingResponse:
         conn = self._conn
         if conn is None:
             return None
-        if self._timer is None:
-            self._arm(conn)
+        if self._timer is None and not conn.ready:
+            self._arm(conn)  # the first wait starts the read timeout (bytes already here need none)
         data = await conn.read_some()
         if data is None:
             tail = self._decoder.flush() if self._decoder is not None else b""
