@@ -135,6 +135,7 @@ async def run(args: argparse.Namespace, plan: Plan, pinning: Pinning, driver: Dr
     busy = record.details["box_busy_before_pct"] = quiet.stop()
     if busy > NOISY_PCT:
         print(f"[bench] warning: other processes use {busy:.0f}% of a core; figures will be noisy", flush=True)
+    _probe_speed(record, pinning, "before")
     upstream, gateway = await start_services(args, plan, pinning, procs, record)
     async with new_session(limit=0) as session:
         bench = Bench(plan, driver, pinning, upstream, gateway, session, record)
@@ -149,7 +150,14 @@ async def run(args: argparse.Namespace, plan: Plan, pinning: Pinning, driver: Dr
                 continue
             print(f"{time.monotonic() - started:.1f} s", flush=True)
     record.details["gateway_log_tail"] = gateway.log_tail() if gateway else None
+    _probe_speed(record, pinning, "after")
     return record
+
+
+def _probe_speed(record: Record, pinning: Pinning, when: str) -> None:
+    speed = machine.speed_probe(pinning.prefix(pinning.gateway_cpu))
+    if speed is not None:
+        record.figures[f"machine.speed_{when}_us"] = Summary.single(speed)
 
 
 def run_loop(coro_factory: Any) -> Any:

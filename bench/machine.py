@@ -1,14 +1,21 @@
-"""What the figures were measured on: CPU, cores, memory, Python and the versions that matter."""
+"""What the figures were measured on: CPU, cores, memory, Python and the versions that matter, and how
+fast the gateway's core ran a fixed workload before and after (a shared VM's speed drifts by tens of
+percent between runs minutes apart; this number says how fast the machine was while it was measured)."""
 
 from __future__ import annotations
 
 import contextlib
 import os
 import platform
+import statistics
 import subprocess
+import sys
+import time
 from importlib import metadata
 from pathlib import Path
 from typing import Any
+
+import orjson
 
 PACKAGES = (
     "fastapi",
@@ -81,4 +88,35 @@ def _git_commit() -> str | None:
         )
         if out.returncode == 0:
             return out.stdout.strip()
+    return None
+
+
+def reference_work(calls: int = 400) -> float:
+    """Median microseconds of one call of a fixed workload in the gateway's mix (small dicts, strings,
+    orjson), independent of the gateway's code so that it measures only the machine."""
+
+    def unit() -> int:
+        total = 0
+        for i in range(100):
+            record = {"id": i, "text": f"token {i}", "items": [i, i + 1, i + 2]}
+            total += len(orjson.dumps(record)) + len(orjson.loads(orjson.dumps(record))["text"]) + sum(record["items"])
+        return total
+
+    times = []
+    for _ in range(calls):
+        started = time.perf_counter()
+        unit()
+        times.append(time.perf_counter() - started)
+    return statistics.median(times) * 1e6
+
+
+def speed_probe(prefix: list[str]) -> float | None:
+    """`reference_work` in a child process run with `prefix` (taskset to the gateway's core)."""
+    code = "from bench.machine import reference_work; print(reference_work())"
+    root = Path(__file__).resolve().parent.parent
+    with contextlib.suppress(OSError, subprocess.SubprocessError, ValueError):
+        out = subprocess.run(
+            [*prefix, sys.executable, "-c", code], capture_output=True, text=True, timeout=60, cwd=root, check=True
+        )
+        return float(out.stdout)
     return None

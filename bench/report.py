@@ -73,6 +73,10 @@ FIGURES: list[Figure] = [
     Figure("errors.total", "validity: errors (non-2xx, socket, broken streams)", "count", "<=", 0),
     # Context.
     Figure("noise.max_foreign_cpu_pct", "other processes' CPU on the box, worst load round", "%"),
+    Figure(
+        "machine.speed_before_us", "machine speed: fixed workload on the gateway core, before (lower is faster)", "us"
+    ),
+    Figure("machine.speed_after_us", "machine speed: fixed workload on the gateway core, after", "us"),
     Figure("chat.c1.gateway.rps", "throughput, c=1 (gateway)", "req/s"),
     Figure("chat.c1.direct.p50_ms", "direct latency p50, c=1", "ms"),
     Figure("chat.c1.gateway.p50_ms", "gateway latency p50, c=1", "ms"),

@@ -98,8 +98,10 @@ class WorkersAI:
         self._max_connections = max_connections
         self._pool: ConnectionPool | None = None
 
-    async def start(self) -> None:
-        self._pool = ConnectionPool(
+    async def start(self, pool: ConnectionPool | None = None) -> None:
+        """Opens the connection pool (`pool`: a stand-in with the same interface, as the bench's in-process
+        instruction count uses)."""
+        self._pool = pool or ConnectionPool(
             self.base_url, max_connections=self._max_connections, connect_timeout=self._connect_timeout
         )
 
