@@ -17,7 +17,7 @@ from starlette.responses import Response
 from starlette.types import Receive, Scope, Send
 
 from app.errors import GatewayError, InternalError, error_response
-from app.middleware import TooLarge, declared_too_large, too_large_error
+from app.middleware import TooLarge, declared_too_large, read_body, too_large_error
 
 log = logging.getLogger("app")
 Handler = Callable[[Request], Awaitable[Response]]
@@ -33,23 +33,6 @@ class ReadRequest(Request):
 
     async def body(self) -> bytes:
         return self._read
-
-
-async def read_body(receive: Receive, max_bytes: int) -> bytes:
-    """The whole request body; TooLarge past `max_bytes`, ClientDisconnect if the client leaves first."""
-    parts: list[bytes] = []
-    size = 0
-    while True:
-        message = await receive()
-        if message["type"] == "http.disconnect":
-            raise ClientDisconnect
-        part: bytes = message.get("body", b"")
-        size += len(part)
-        if size > max_bytes:
-            raise TooLarge
-        parts.append(part)
-        if not message.get("more_body", False):
-            return parts[0] if len(parts) == 1 else b"".join(parts)
 
 
 class FastLane:

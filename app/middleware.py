@@ -1,10 +1,13 @@
 """Pure ASGI pieces around the app (BaseHTTPMiddleware would cost a task per request).
 
-`BodyLimit` guards every FastAPI route; the fast lane (`app/fastlane.py`) uses the same two helpers.
+`BodyLimit` guards every FastAPI route by wrapping `receive`; the fast lane (`app/fastlane.py`) reads
+the body itself with `read_body`. Both refuse a declared Content-Length over the limit before reading,
+and a body without one as soon as it passes the limit.
 """
 
 from __future__ import annotations
 
+from starlette.requests import ClientDisconnect
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app.errors import PayloadTooLarge, error_response
@@ -35,6 +38,23 @@ def limited(receive: Receive, max_bytes: int) -> Receive:
         return message
 
     return limited_receive
+
+
+async def read_body(receive: Receive, max_bytes: int) -> bytes:
+    """The whole request body; TooLarge past `max_bytes`, ClientDisconnect if the client leaves first."""
+    parts: list[bytes] = []
+    size = 0
+    while True:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            raise ClientDisconnect
+        part: bytes = message.get("body", b"")
+        size += len(part)
+        if size > max_bytes:
+            raise TooLarge
+        parts.append(part)
+        if not message.get("more_body", False):
+            return parts[0] if len(parts) == 1 else b"".join(parts)
 
 
 def too_large_error(max_bytes: int) -> PayloadTooLarge:
