@@ -16,6 +16,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+import aiohttp
+
 from bench import machine, report
 from bench.context import Bench, Plan, Record
 from bench.drivers import Driver, install_wrk, wrk_path
@@ -23,7 +25,7 @@ from bench.endpoints import ACCOUNT, GATEWAY_KEY, UPSTREAM_TOKEN
 from bench.procs import NoiseMeter, Pinning, Processes, Service, free_port, raise_open_file_limit, wait_healthy
 from bench.scenarios import SCENARIOS
 from bench.stats import Summary
-from bench.stream_client import new_session
+from bench.stream_client import StreamClient
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_OUT = ROOT / "bench" / "results"
@@ -137,8 +139,9 @@ async def run(args: argparse.Namespace, plan: Plan, pinning: Pinning, driver: Dr
         print(f"[bench] warning: other processes use {busy:.0f}% of a core; figures will be noisy", flush=True)
     _probe_speed(record, pinning, "before")
     upstream, gateway = await start_services(args, plan, pinning, procs, record)
-    async with new_session(limit=0) as session:
-        bench = Bench(plan, driver, pinning, upstream, gateway, session, record)
+    connector = aiohttp.TCPConnector(limit=0, keepalive_timeout=2)
+    async with aiohttp.ClientSession(connector=connector) as session, StreamClient() as streams:
+        bench = Bench(plan, driver, pinning, upstream, gateway, session, streams, record)
         for name, scenario in SCENARIOS:
             started = time.monotonic()
             print(f"[bench] {name} ...", end=" ", flush=True)

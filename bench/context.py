@@ -12,6 +12,7 @@ from bench.drivers import Driver
 from bench.endpoints import Endpoint
 from bench.procs import Pinning, Service
 from bench.stats import Summary
+from bench.stream_client import StreamClient
 
 MB = 1024 * 1024
 
@@ -52,7 +53,8 @@ class Record:
 
 @dataclass
 class Bench:
-    """Everything a scenario needs: the plan, the driver, both sides and the shared HTTP session."""
+    """Everything a scenario needs: the plan, the driver, both sides, an HTTP session for control calls and
+    embeddings, and the SSE client that times streams."""
 
     plan: Plan
     driver: Driver
@@ -60,6 +62,7 @@ class Bench:
     upstream: Service
     gateway: Service | None
     session: aiohttp.ClientSession
+    streams: StreamClient
     record: Record = field(default_factory=Record)
     rss_load_peak: int = 0
 

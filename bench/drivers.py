@@ -17,6 +17,7 @@ import shutil
 import subprocess
 import tempfile
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import cast
@@ -158,10 +159,12 @@ async def run_wrk(
 class ResponseParser:
     """Incremental HTTP/1.1 response framing (Content-Length or chunked, no trailers).
 
-    `feed` returns the status codes of the responses that the new bytes completed.
+    `feed` returns the status codes of the responses that the new bytes completed; `on_body`, if given,
+    gets each piece of body as it completes (a whole chunk of a chunked body).
     """
 
-    def __init__(self) -> None:
+    def __init__(self, on_body: Callable[[bytes], None] | None = None) -> None:
+        self._on_body = on_body
         self._buf = bytearray()
         self._status: int | None = None
         self._remaining: int | None = None  # None while chunked
@@ -195,6 +198,8 @@ class ResponseParser:
         assert self._remaining is not None
         if len(self._buf) < self._remaining:
             return False
+        if self._on_body is not None and self._remaining:
+            self._on_body(bytes(self._buf[: self._remaining]))
         del self._buf[: self._remaining]
         return True
 
@@ -208,6 +213,8 @@ class ResponseParser:
             frame = line_end + 2 + size + 2
             if len(buf) < frame:
                 return False
+            if self._on_body is not None and size:
+                self._on_body(bytes(buf[line_end + 2 : line_end + 2 + size]))
             del buf[:frame]
             if size == 0:
                 return True

@@ -22,8 +22,8 @@ from bench.load import non_streaming, stream_throughput
 from bench.procs import RssSampler, tree_rss_bytes
 from bench.stats import Summary, paired_differences, percentile
 from bench.stream_client import (
+    StreamClient,
     StreamSample,
-    new_session,
     peak_open,
     run_burst,
     run_concurrent,
@@ -47,14 +47,14 @@ async def stream_timing(bench: Bench) -> None:
     plan, rec = bench.plan, bench.record
     await bench.configure(latency_ms=0, chunks=plan.chunks, chunk_delay_ms=0)
     for side in bench.sides:
-        await run_sequential(bench.session, side.stream_request(), duration=plan.warmup, max_streams=500)
+        await run_sequential(bench.streams, side.stream_request(), duration=plan.warmup, max_streams=500)
     ttft50: dict[str, list[float]] = {side.name: [] for side in bench.sides}
     ttft99: dict[str, list[float]] = {side.name: [] for side in bench.sides}
     span50: dict[str, list[float]] = {side.name: [] for side in bench.sides}
     for round_index in range(plan.rounds):
         for side in bench.ordered(round_index):
             samples = await run_sequential(
-                bench.session,
+                bench.streams,
                 side.stream_request(),
                 duration=plan.duration,
                 max_streams=plan.max_sequential_streams,
@@ -86,7 +86,7 @@ async def stream_gaps(bench: Bench) -> None:
         for round_index in range(plan.rounds):
             for side in bench.ordered(round_index):
                 samples, _elapsed = await run_concurrent(
-                    bench.session,
+                    bench.streams,
                     side.stream_request(),
                     concurrency=plan.stream_concurrency,
                     duration=plan.duration,
@@ -172,7 +172,7 @@ async def idle_memory(bench: Bench) -> None:
         return
     for side in bench.sides:
         await bench.driver.run(side.chat(), connections=4, duration=1)
-        await run_sequential(bench.session, side.stream_request(), duration=0.5, max_streams=200)
+        await run_sequential(bench.streams, side.stream_request(), duration=0.5, max_streams=200)
     await asyncio.sleep(0.5)
     samples = []
     for _ in range(5):
@@ -186,9 +186,9 @@ async def open_streams(bench: Bench) -> None:
     plan, rec = bench.plan, bench.record
     await bench.configure(latency_ms=0, chunks=plan.chunks, chunk_delay_ms=plan.burst_chunk_delay_ms)
     try:
-        async with new_session(limit=0, timeout=120) as session:
+        async with StreamClient(timeout=120) as client:
             for side in bench.sides:
-                await _burst(bench, session, side)
+                await _burst(bench, client, side)
     finally:
         await bench.configure(chunk_delay_ms=0)
     if bench.gateway is not None and "rss.load_peak_mb" in rec.figures and "rss.idle_mb" in rec.figures:
@@ -196,16 +196,16 @@ async def open_streams(bench: Bench) -> None:
         rec.figures["rss.load_growth_mb"] = Summary.single(growth)
 
 
-async def _burst(bench: Bench, session: aiohttp.ClientSession, side: Endpoint) -> None:
+async def _burst(bench: Bench, client: StreamClient, side: Endpoint) -> None:
     rec, count = bench.record, bench.plan.burst_streams
     await bench.upstream_stats(reset=True)
     pid = bench.pid_of(side)
     started = time.perf_counter()
     if pid is None:
-        samples = await run_burst(session, side.stream_request(), count=count)
+        samples = await run_burst(client, side.stream_request(), count=count)
     else:
         async with RssSampler(pid) as sampler:
-            samples = await run_burst(session, side.stream_request(), count=count)
+            samples = await run_burst(client, side.stream_request(), count=count)
         rec.figures["rss.streams_peak_mb"] = Summary.single(sampler.peak / MB)
     elapsed = time.perf_counter() - started
     stats = await bench.upstream_stats()
@@ -238,7 +238,7 @@ async def check_gateway(bench: Bench) -> None:
         content = orjson.loads(raw)["choices"][0]["message"]["content"]
         if not content:
             bench.record.problems.append("chat: empty message content")
-    samples = await run_sequential(bench.session, gateway.stream_request(), duration=10, max_streams=1)
+    samples = await run_sequential(bench.streams, gateway.stream_request(), duration=10, max_streams=1)
     sample = samples[0]
     if not sample.ok or len(sample.content_times) != bench.plan.chunks:
         bench.record.problems.append(

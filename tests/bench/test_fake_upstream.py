@@ -15,7 +15,7 @@ from bench import endpoints
 from bench.asgi_server import serve
 from bench.drivers import run_asyncio
 from bench.fake_upstream import CHAT_TEXT, EMBEDDING_DIM, FakeUpstream, Knobs
-from bench.stream_client import new_session, run_burst, time_stream
+from bench.stream_client import StreamClient, run_burst
 
 
 @asynccontextmanager
@@ -41,7 +41,7 @@ def run(
 ) -> None:
     async def main() -> None:
         app = FakeUpstream(knobs or Knobs(chunks=5))
-        async with serving(app) as port, new_session(timeout=10) as session:
+        async with serving(app) as port, aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=10)) as session:
             await test(port, session, app)
 
     asyncio.run(main())
@@ -109,7 +109,8 @@ def test_knobs_change_at_run_time_and_stats_count_requests() -> None:
             assert await r.json() == {"latency_ms": 0.0, "chunks": 2, "chunk_delay_ms": 1}
         async with session.post(base + "/config", json={"nonsense": 1}) as r:
             assert r.status == 400
-        sample = await time_stream(session, endpoints.direct(port).stream_request())
+        async with StreamClient(timeout=10) as streams:
+            sample = await streams.time(endpoints.direct(port).stream_request())
         assert sample.ok and len(sample.content_times) == 2 and len(sample.gaps) == 1
         async with session.get(base + "/stats") as r:
             assert await r.json() == {"requests": 1, "max_inflight": 1}
@@ -119,7 +120,8 @@ def test_knobs_change_at_run_time_and_stats_count_requests() -> None:
 
 def test_burst_streams_are_all_open_at_once() -> None:
     async def check(port: int, session: aiohttp.ClientSession, app: FakeUpstream) -> None:
-        samples = await run_burst(session, endpoints.direct(port).stream_request(), count=20)
+        async with StreamClient(timeout=10) as streams:
+            samples = await run_burst(streams, endpoints.direct(port).stream_request(), count=20)
         assert all(sample.ok for sample in samples)
         assert app.max_inflight == 20
 
