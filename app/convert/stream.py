@@ -13,7 +13,6 @@ from app.errors import GatewayError
 from app.upstream.errors import from_envelope
 
 Delta = dict[str, Any]
-_PLAIN_KEYS = frozenset(("response", "p"))  # a native text event: its text, and Cloudflare's padding `p`
 
 
 class StreamState:
@@ -42,6 +41,7 @@ class StreamState:
         the general path's time (the per-chunk overhead target is 10 microseconds)."""
         out: list[Delta] = []
         plain = self._plain()
+        chars = 0
         for data in batch:
             if self.done:
                 break
@@ -55,13 +55,15 @@ class StreamState:
             if type(event) is not dict:
                 continue
             text = event.get("response")
-            if plain and type(text) is str and event.keys() <= _PLAIN_KEYS:
+            # {"response": str} or {"response": str, "p": padding}, and nothing else
+            if plain and type(text) is str and ((size := len(event)) == 1 or (size == 2 and "p" in event)):
                 if text:
-                    self.completion_chars += len(text)
+                    chars += len(text)
                     out.append({"content": text})
                 continue
             out.extend(self._event(event, data))
             plain = self._plain()  # a reasoning block may have just closed
+        self.completion_chars += chars
         return out
 
     def _event(self, event: dict[str, Any], data: bytes) -> list[Delta]:

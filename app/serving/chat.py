@@ -171,7 +171,7 @@ def _whole_as_frames(call: Call, results: list[Any], writer: ChunkWriter) -> lis
     parsed = [call.choice(result) for result in results]
     frames = [writer.role(i) for i in range(len(parsed))]
     for index, (choice, _) in enumerate(parsed):
-        frames.extend(writer.frames(index, deltas_of(choice)))
+        frames.append(writer.frames(index, deltas_of(choice)))
     frames.extend(writer.delta(i, {}, choice.finish_reason) for i, (choice, _) in enumerate(parsed))
     if call.include_usage:
         frames.append(writer.usage(call.usage(parsed)))

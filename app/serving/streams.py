@@ -45,17 +45,22 @@ class ChunkWriter:
             "choices": choices,
         }
 
-    def frames(self, index: int, deltas: list[Delta]) -> list[bytes]:
-        """One frame per delta of choice `index` (deltas that arrived together are framed in one call)."""
+    def frames(self, index: int, deltas: list[Delta]) -> bytes:
+        """The frames of deltas of choice `index`, as one byte string (deltas that arrived together are
+        framed together: one join with the frame's tail and head between the encoded deltas)."""
+        if not deltas:
+            return b""
         head = self._head + str(index).encode() + (b',"delta":' if self.chat else b',"text":')
-        tail, dumps = self._tail, orjson.dumps
+        dumps = orjson.dumps
         if self.chat:
-            return [head + dumps(delta) + tail for delta in deltas]
-        return [head + dumps(delta.get("content") or "") + tail for delta in deltas]
+            encoded = [dumps(delta) for delta in deltas]
+        else:
+            encoded = [dumps(delta.get("content") or "") for delta in deltas]
+        return head + (self._tail + head).join(encoded) + self._tail
 
     def delta(self, index: int, delta: Delta, finish_reason: str | None = None) -> bytes:
         if finish_reason is None:
-            return self.frames(index, [delta])[0]
+            return self.frames(index, [delta])
         if self.chat:
             choice = {"index": index, "delta": delta, "logprobs": None, "finish_reason": finish_reason}
         else:
@@ -139,7 +144,7 @@ async def translate(
                 continue
             deltas = state.feed_batch(batch)
             if deltas:
-                yield pending + b"".join(writer.frames(index, deltas))
+                yield pending + writer.frames(index, deltas)
                 pending = b""
             if state.done and all(s.done for s in states):
                 break  # [DONE] everywhere, or stop sequences cut every answer: close the upstream
@@ -159,7 +164,7 @@ def finish_frames(
     usages: list[Usage] = []
     for index, state in enumerate(states):
         held, finish_reason = state.finish()
-        frames.extend(writer.frames(index, held))
+        frames.append(writer.frames(index, held))
         frames.append(writer.delta(index, {}, finish_reason))
         usages.append(state.usage or Usage(prompt_tokens, tokens_for_chars(state.completion_chars)))
     if include_usage:  # the prompt is counted once, however many choices were asked for

@@ -45,7 +45,7 @@ class Response:
 
 class _Connection(asyncio.Protocol):
     """One connection, one exchange at a time. The parser's callbacks fill the current exchange; the
-    caller waits on one future at a time (`_wait`), woken by the callbacks."""
+    caller waits on one future at a time (`_wait`), woken once per read that the parser fed (and by failures)."""
 
     def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
         self._loop = loop
@@ -152,6 +152,12 @@ class _Connection(asyncio.Protocol):
             self._parser.feed_data(data)
         except httptools.HttpParserError as exc:
             self.fail(ConnectionError(f"malformed HTTP response ({exc})"))
+            return
+        # Once a read, not once a chunk: the caller's waits all loop until what they wait for is there.
+        if self._streaming and self._buffered > READ_HIGH_WATER and not self._paused and self.transport is not None:
+            self._paused = True
+            self.transport.pause_reading()
+        self._wake()
 
     def eof_received(self) -> bool:
         self.broken = True
@@ -180,15 +186,10 @@ class _Connection(asyncio.Protocol):
     def on_headers_complete(self) -> None:
         self.status = self._parser.get_status_code()
         self.head_done = True
-        self._wake()
 
     def on_body(self, body: bytes) -> None:
         self._chunks.append(body)
         self._buffered += len(body)
-        if self._streaming and self._buffered > READ_HIGH_WATER and not self._paused and self.transport is not None:
-            self._paused = True
-            self.transport.pause_reading()
-        self._wake()
 
     def on_message_complete(self) -> None:
         if self.status < 200:  # an interim 1xx answer: the real one follows on the same exchange
@@ -197,7 +198,6 @@ class _Connection(asyncio.Protocol):
         self.complete = True
         if not self._parser.should_keep_alive():
             self.broken = True
-        self._wake()
 
 
 class StreamingResponse:

@@ -24,5 +24,19 @@ def test_crlf_multiline_and_missing_final_blank_line() -> None:
     assert decoder.flush() == [b"three"]
 
 
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        (b"data: a\n\ndata: b\n\ndata: c", [b"a", b"b"]),  # one line each (the common case); c not ended yet
+        (b"data: a\n\ndata: b\ndata: c\n\n", [b"a", b"b\nc"]),  # a two-line event among one-line ones
+        (b"data: a\n\ndata:b\n\n", [b"a", b"b"]),  # no space after the colon
+        (b"data: a\n\n\n\nevent: x\ndata: b\n\n", [b"a", b"b"]),  # a stray blank line, an event field
+        (b"data: a\n\n: ping\n\n", [b"a"]),  # a comment
+    ],
+)
+def test_events_read_together_keep_their_boundaries(raw: bytes, expected: list[bytes]) -> None:
+    assert EventDecoder().feed(raw) == expected
+
+
 def test_frame() -> None:
     assert frame({"a": 1}) == b'data: {"a":1}\n\n'
