@@ -101,8 +101,24 @@ async def non_streaming(bench: Bench) -> None:
 
 
 async def stream_throughput(bench: Bench) -> None:
-    """Completed 20-chunk streams a second at concurrency 16 (wrk counts a stream when it ends)."""
-    await bench.configure(latency_ms=0, chunks=bench.plan.chunks, chunk_delay_ms=0)
-    concurrency = bench.plan.stream_concurrency
+    """Completed 20-chunk streams a second at concurrency 16 (wrk counts a stream when it ends), and the
+    gateway's CPU per chunk: its CPU per 20-chunk stream minus per 1-chunk stream, over 19. Unlike the
+    c=1 timings, which depend on how the client and the fake upstream's burst share a core, that is the
+    gateway's own work per chunk."""
+    plan = bench.plan
+    await bench.configure(latency_ms=0, chunks=plan.chunks, chunk_delay_ms=0)
+    concurrency = plan.stream_concurrency
     rounds = await _load_rounds(bench, Endpoint.stream, concurrency, track_rss=False)
     _record_load(bench, f"stream.c{concurrency}", rounds)
+    if "gateway" not in rounds or plan.chunks < 2:
+        return
+    await bench.configure(chunks=1)
+    try:
+        single = await _load_rounds(bench, Endpoint.stream, concurrency, track_rss=False)
+    finally:
+        await bench.configure(chunks=plan.chunks)
+    per_stream = paired_differences(
+        [r.per_1k_ms(r.gateway_cpu_s) for r in rounds["gateway"]],  # ms per 1,000 streams = us per stream
+        [r.per_1k_ms(r.gateway_cpu_s) for r in single["gateway"]],
+    )
+    bench.record.put(f"stream.c{concurrency}.cpu_us_per_chunk", [v / (plan.chunks - 1) for v in per_stream])

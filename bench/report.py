@@ -93,6 +93,7 @@ FIGURES: list[Figure] = [
     Figure("stream.c1.gateway.ttft_p50_ms", "gateway TTFT p50, c=1", "ms"),
     Figure("stream.c16.direct.rps", "direct streams/s, c=16", "streams/s"),
     Figure("stream.c16.cpu_ms_per_1k", "gateway CPU per 1,000 streams, c=16", "ms"),
+    Figure("stream.c16.cpu_us_per_chunk", "gateway CPU per streamed chunk, c=16 (20- minus 1-chunk streams)", "us"),
     Figure("stream.c16.gateway_core_busy_pct", "gateway core busy, streams c=16", "%"),
     Figure("stream.c16.gateway.driver_core_busy_pct", "driver core busy, gateway streams c=16", "%"),
     Figure("stream.gap10.direct.p99_ms", "direct p99 gap, upstream every 10 ms", "ms"),
