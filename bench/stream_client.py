@@ -2,9 +2,12 @@
 
 It speaks HTTP/1.1 over raw asyncio protocols (the framing is `bench.drivers.ResponseParser`, as in the
 built-in load driver), with keep-alive connections. The client shares its core with the fake upstream,
-so what it costs per stream lands in the timings: aiohttp measured the same build's time-to-first-token
-overhead at 0.43-0.71 ms (median 0.51) in rounds interleaved with this client's 0.32-0.53 ms (median
-0.33), and its direct TTFT swung between 0.33 and 0.61 ms where this client's stayed at 0.03-0.06 ms.
+so what it costs per stream lands in the timings. It replaced an aiohttp client: in five rounds
+interleaved on one build, aiohttp put the time-to-first-token overhead at 0.43-0.71 ms (median 0.51)
+where a bare blocking-socket client measured 0.32-0.53 ms (median 0.33), and aiohttp's direct TTFT swung
+between 0.33 and 0.61 ms (the socket client's: 0.03-0.06 ms). This client measured 0.32-0.47 ms in its
+first full bench run. How any client on that core sees the fake upstream's zero-delay burst, and what
+that does to the per-chunk figure: `bench/README.md`.
 
 Time-to-first-token is the arrival of the first event that carries text (the gateway may send a
 role-only chunk first; that is not a token). The stream's total is the arrival of `data: [DONE]`.
