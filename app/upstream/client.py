@@ -6,11 +6,10 @@ The pool (`pool.py`) is ours rather than aiohttp's or httpx's: 45-75 us of CPU a
 
 from __future__ import annotations
 
-import contextlib
 import socket
 import ssl
-from collections.abc import Iterator
 from dataclasses import dataclass
+from types import TracebackType
 from typing import Any
 from urllib.parse import urlencode
 
@@ -130,7 +129,7 @@ class WorkersAI:
         """Run a model and return its unwrapped `result` (or the raw body of a binary answer)."""
         body = payload if isinstance(payload, bytes) else orjson.dumps(payload)
         path = self.run_path(creds.account_id, model_id)
-        with _transport_errors():
+        with _TRANSPORT_ERRORS:
             response = await self.pool.request(
                 "POST", path, _headers(creds, content_type, _ACCEPT_COMPRESSED), body, timeout=self._timeout
             )
@@ -140,7 +139,7 @@ class WorkersAI:
         """Run a model with `stream: true`. Errors before the first byte raise; a model that answers
         JSON instead of SSE (gpt-oss over /ai/run) returns its result like `run`."""
         path = self.run_path(creds.account_id, model_id)
-        with _transport_errors():
+        with _TRANSPORT_ERRORS:
             response = await self.pool.stream(
                 "POST",
                 path,
@@ -152,7 +151,7 @@ class WorkersAI:
         if response.status < 300 and response.content_type == EVENT_STREAM:
             return Stream(response)
         try:
-            with _transport_errors():
+            with _TRANSPORT_ERRORS:
                 raw = await response.read()
         finally:
             await response.aclose()
@@ -164,7 +163,7 @@ class WorkersAI:
         found: list[dict[str, Any]] = []
         for page in range(1, 51):
             query = urlencode({"page": page, "per_page": per_page, "hide_experimental": "false"})
-            with _transport_errors():
+            with _TRANSPORT_ERRORS:
                 response = await self.pool.request(
                     "GET", f"{path}?{query}", _headers(creds, None, _ACCEPT_COMPRESSED), timeout=self._timeout
                 )
@@ -182,15 +181,25 @@ _ACCEPT_COMPRESSED = {"Accept-Encoding": "gzip, deflate"}
 _ACCEPT_EVENTS = {"Accept-Encoding": "identity", "Accept": EVENT_STREAM}
 
 
-@contextlib.contextmanager
-def _transport_errors() -> Iterator[None]:
-    """The pool's failures -> the client's errors, translated in this one place."""
-    try:
-        yield
-    except TimeoutError as exc:
-        raise errors.timeout_error() from exc
-    except OSError as exc:
-        raise errors.connection_error(_reason(exc)) from exc
+class _TransportErrors:
+    """`with _TRANSPORT_ERRORS:` the pool's failures -> the client's errors, translated in this one place.
+
+    A class, not `@contextlib.contextmanager`: the generator-based one costs 2.6 us every request on the
+    bench machine, this 0.5 us."""
+
+    __slots__ = ()
+
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None) -> None:
+        if isinstance(exc, TimeoutError):
+            raise errors.timeout_error() from exc
+        if isinstance(exc, OSError):
+            raise errors.connection_error(_reason(exc)) from exc
+
+
+_TRANSPORT_ERRORS = _TransportErrors()
 
 
 def _reason(exc: OSError) -> str:
