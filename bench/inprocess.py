@@ -22,7 +22,8 @@ from bench.endpoints import ACCOUNT, GATEWAY_KEY, UPSTREAM_TOKEN
 from bench.fake_upstream import Canned, Knobs
 
 Message = dict[str, Any]
-KINDS = ("chat", "stream")
+KINDS = ("chat", "stream", "stream1")
+CHUNKS = {"stream": 20, "stream1": 1}  # content events in a streamed answer of each kind
 FIRST_READ_EVENTS = 3  # events in the first read of a stream, as the bench sees over loopback
 
 
@@ -69,7 +70,7 @@ def request_body(kind: str) -> bytes:
         "messages": [{"role": "user", "content": "hi there"}],
         "max_tokens": 100,
     }
-    if kind == "stream":
+    if kind in CHUNKS:
         body["stream"] = True
     return orjson.dumps(body)
 
@@ -119,9 +120,9 @@ def check(kind: str, sent: list[Message]) -> None:
     if not sent or sent[0].get("status") != 200:
         raise RuntimeError(f"{kind}: the gateway answered {sent[:1]}")
     body = b"".join(m.get("body", b"") for m in sent[1:])
-    if kind == "stream":
-        if not body.endswith(b"data: [DONE]\n\n") or body.count(b'"content":"tok') != 20:
-            raise RuntimeError(f"stream: unexpected body {body[:200]!r}")
+    if kind in CHUNKS:
+        if not body.endswith(b"data: [DONE]\n\n") or body.count(b'"content":"tok') != CHUNKS[kind]:
+            raise RuntimeError(f"{kind}: unexpected body {body[:200]!r}")
     elif orjson.loads(body)["choices"][0]["message"]["content"] is None:
         raise RuntimeError(f"chat: unexpected body {body[:200]!r}")
 
@@ -139,7 +140,7 @@ async def serve(kind: str, requests: int, warmup: int = 50) -> None:
     async with fastapi_app.router.lifespan_context(fastapi_app):
         upstream = fastapi_app.state.gateway.upstream
         await upstream.close()
-        await upstream.start(cast(pool.ConnectionPool, CannedPool()))
+        await upstream.start(cast(pool.ConnectionPool, CannedPool(CHUNKS.get(kind, 20))))
         body = request_body(kind)
         for _ in range(warmup):  # every warm-up answer is checked; the counted ones are not (checking costs)
             check(kind, await _one(app, body))

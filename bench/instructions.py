@@ -5,7 +5,7 @@ an instruction count does not. It is the figure to compare two versions of the c
 `bench.inprocess` runs (the ASGI app from the fast lane down, with canned upstream answers): not
 uvicorn, not the upstream pool's sockets, not the kernel. Each kind runs twice, with a small and a large
 request count, and the difference is divided by the extra requests, which cancels start-up and warm-up.
-Takes about a minute; needs valgrind (`apt-get install valgrind`).
+Takes about a minute and a half; needs valgrind (`apt-get install valgrind`).
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from bench.inprocess import KINDS
+from bench.inprocess import CHUNKS, KINDS
 
 ROOT = Path(__file__).resolve().parent.parent
 _REFS = re.compile(r"I\s+refs:\s+([\d,]+)")
@@ -80,9 +80,16 @@ def main(argv: list[str] | None = None) -> int:
     per_request = count(valgrind, tuple(args.kind or KINDS))
     print("| request | instructions per request (gateway code, in-process) |")
     print("| --- | --- |")
-    labels = {"chat": "chat completion, whole", "stream": "chat completion, streamed (20 chunks)"}
+    labels = {
+        "chat": "chat completion, whole",
+        "stream": "chat completion, streamed (20 chunks)",
+        "stream1": "chat completion, streamed (1 chunk)",
+    }
     for kind, value in per_request.items():
         print(f"| {labels[kind]} | {value:,} |")
+    if "stream" in per_request and "stream1" in per_request:
+        per_chunk = (per_request["stream"] - per_request["stream1"]) / (CHUNKS["stream"] - CHUNKS["stream1"])
+        print(f"| per chunk (20-chunk minus 1-chunk stream, over 19) | {per_chunk:,.0f} |")
     return 0
 
 

@@ -12,7 +12,7 @@ from bench.inprocess import check, serve
 from bench.instructions import instructions_of
 
 
-@pytest.mark.parametrize("kind", ["chat", "stream"])
+@pytest.mark.parametrize("kind", ["chat", "stream", "stream1"])
 def test_the_gateway_answers_in_process(kind: str) -> None:
     asyncio.run(serve(kind, requests=3, warmup=2))  # raises unless every checked answer is right
 
