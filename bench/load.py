@@ -33,15 +33,21 @@ class LoadRound:
 
 
 async def _load_rounds(
-    bench: Bench, request_of: Callable[[Endpoint], Request], concurrency: int, *, track_rss: bool
+    bench: Bench,
+    request_of: Callable[[Endpoint], Request],
+    concurrency: int,
+    *,
+    track_rss: bool,
+    gateway_only: bool = False,
 ) -> dict[str, list[LoadRound]]:
-    """Warm both sides up, then `rounds` interleaved measured runs of each."""
+    """Warm both sides up (or only the gateway), then `rounds` interleaved measured runs of each."""
     plan = bench.plan
-    for side in bench.sides:
+    sides = [side for side in bench.sides if side.name == "gateway"] if gateway_only else bench.sides
+    for side in sides:
         await bench.driver.run(request_of(side), connections=concurrency, duration=plan.warmup)
-    rounds: dict[str, list[LoadRound]] = {side.name: [] for side in bench.sides}
+    rounds: dict[str, list[LoadRound]] = {side.name: [] for side in sides}
     for round_index in range(plan.rounds):
-        for side in bench.ordered(round_index):
+        for side in sides if gateway_only else bench.ordered(round_index):
             pid = bench.pid_of(side)
             gateway_meter = CpuMeter(pid) if pid is not None else None
             upstream_meter = CpuMeter(bench.upstream.pid)
@@ -114,7 +120,7 @@ async def stream_throughput(bench: Bench) -> None:
         return
     await bench.configure(chunks=1)
     try:
-        single = await _load_rounds(bench, Endpoint.stream, concurrency, track_rss=False)
+        single = await _load_rounds(bench, Endpoint.stream, concurrency, track_rss=False, gateway_only=True)
     finally:
         await bench.configure(chunks=plan.chunks)
     per_stream = paired_differences(
