@@ -57,7 +57,11 @@ class CannedPool:
     async def request(self, method: str, path: str, headers: dict[str, str], body: bytes = b"", **_: Any) -> Any:
         return pool.Response(200, {"content-type": "application/json"}, self.canned.chat)
 
-    async def stream(self, method: str, path: str, headers: dict[str, str], body: bytes, **_: Any) -> Any:
+    async def stream(
+        self, method: str, path: str, headers: dict[str, str], body: bytes, *, meanwhile: Any = None, **_: Any
+    ) -> Any:
+        if meanwhile is not None:  # the pool runs it once the request is sent
+            meanwhile()
         return _CannedStream(self.canned)
 
     async def close(self) -> None:

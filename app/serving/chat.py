@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 import time
+from collections.abc import Callable
 from typing import Any
 
 import orjson
@@ -51,7 +53,11 @@ class Call:
         self.tools = tools
         self.chat = chat
         self.include_usage = include_usage
-        self.prompt_tokens = tokens_for_chars(prompt_chars(payload))  # the estimate, if Workers AI gives none
+
+    @functools.cached_property
+    def prompt_tokens(self) -> int:
+        """The prompt's token estimate, worked out only if Workers AI reports no usage."""
+        return tokens_for_chars(prompt_chars(self.payload))
 
     @classmethod
     def for_chat(cls, request: ChatCompletionRequest, model: Model, default_max_tokens: int) -> Call:
@@ -130,14 +136,37 @@ async def complete(call: Call, upstream: WorkersAI, creds: Credentials, model_na
     return JSONBytes(orjson.dumps(body))
 
 
+class _Framing:
+    """What a streamed answer needs before its first event: the chunk writer, a `StreamState` a choice and
+    the role chunks. `prepare` is what the upstream client runs `meanwhile`, once the request is sent: at
+    concurrency 1 it is built while Workers AI works, and none of it stands between Workers AI's first
+    event and the client's first token."""
+
+    def __init__(self, call: Call, model_name: str) -> None:
+        self._call = call
+        self._model_name = model_name
+        self.writer: ChunkWriter | None = None
+        self.states: list[StreamState] = []
+        self.roles = b""
+
+    def prepare(self) -> ChunkWriter:
+        """Builds it all, once (later calls return the same writer)."""
+        if self.writer is None:
+            call = self._call
+            self.writer = ChunkWriter(self._model_name, int(time.time()), chat=call.chat)
+            self.states = [StreamState(call.model, max_tokens=call.max_tokens, stops=call.stops) for _ in range(call.n)]
+            self.roles = b"".join(self.writer.role(index) for index in range(call.n))
+        return self.writer
+
+
 async def stream(call: Call, upstream: WorkersAI, creds: Credentials, model_name: str) -> EventStreamResponse:
     """An SSE answer. Errors before the first byte raise (a real HTTP error); later ones go in-band."""
-    writer = ChunkWriter(model_name, int(time.time()), chat=call.chat)
-    opened = await _open(call, upstream, creds)
+    framing = _Framing(call, model_name)
+    opened = await _open(call, upstream, creds, framing.prepare)
+    writer = framing.prepare()
     if all(isinstance(item, Stream) for item in opened):
-        states = [StreamState(call.model, max_tokens=call.max_tokens, stops=call.stops) for _ in opened]
         streams = [item for item in opened if isinstance(item, Stream)]
-        body = translate(streams, states, writer, call.include_usage, call.prompt_tokens)
+        body = translate(streams, framing.states, writer, framing.roles, call.include_usage, lambda: call.prompt_tokens)
     else:  # JSON mode, or a model that answers JSON even when asked to stream
         if any(isinstance(item, Stream) for item in opened):
             for item in opened:
@@ -150,13 +179,15 @@ async def stream(call: Call, upstream: WorkersAI, creds: Credentials, model_name
     return EventStreamResponse(body)
 
 
-async def _open(call: Call, upstream: WorkersAI, creds: Credentials) -> list[Any]:
+async def _open(call: Call, upstream: WorkersAI, creds: Credentials, meanwhile: Callable[[], object]) -> list[Any]:
+    """The upstream answers of a streamed request; `meanwhile` runs while Workers AI works on it."""
     if not call.payload.get("stream"):
         return await _run_n(call, upstream, creds)
     if call.n == 1:
-        return [await upstream.stream(creds, call.model.id, call.payload)]
+        return [await upstream.stream(creds, call.model.id, call.payload, meanwhile=meanwhile)]
     opened = await asyncio.gather(
-        *(upstream.stream(creds, call.model.id, call.payload) for _ in range(call.n)), return_exceptions=True
+        *(upstream.stream(creds, call.model.id, call.payload, meanwhile=meanwhile) for _ in range(call.n)),
+        return_exceptions=True,
     )
     failure = next((item for item in opened if isinstance(item, BaseException)), None)
     if failure is not None:

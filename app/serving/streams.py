@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from typing import Any
 
 import orjson
@@ -123,14 +123,16 @@ async def translate(
     streams: Sequence[Stream],
     states: Sequence[StreamState],
     writer: ChunkWriter,
+    roles: bytes,
     include_usage: bool,
-    prompt_tokens: int,
+    prompt_tokens: Callable[[], int],
 ) -> AsyncIterator[bytes]:
     """The client's SSE body: role, deltas as they arrive, finish reasons, optional usage, [DONE].
 
     What arrives together leaves together (one write instead of one per event), and the role chunks
-    leave with the first deltas: the client wakes once before its first token, not twice."""
-    pending = b"".join(writer.role(index) for index in range(len(states)))
+    (`roles`, made beforehand) leave with the first deltas: the client wakes once before its first
+    token, not twice. `prompt_tokens` is called only if Workers AI reports no usage."""
+    pending = roles
     source = _One(streams[0]) if len(streams) == 1 else _Merged(streams)
     ended = 0
     try:
@@ -158,7 +160,7 @@ async def translate(
 
 
 def finish_frames(
-    states: Sequence[StreamState], writer: ChunkWriter, include_usage: bool, prompt_tokens: int
+    states: Sequence[StreamState], writer: ChunkWriter, include_usage: bool, prompt_tokens: Callable[[], int]
 ) -> list[bytes]:
     frames: list[bytes] = []
     usages: list[Usage] = []
@@ -166,7 +168,7 @@ def finish_frames(
         held, finish_reason = state.finish()
         frames.append(writer.frames(index, held))
         frames.append(writer.delta(index, {}, finish_reason))
-        usages.append(state.usage or Usage(prompt_tokens, tokens_for_chars(state.completion_chars)))
+        usages.append(state.usage or Usage(prompt_tokens(), tokens_for_chars(state.completion_chars)))
     if include_usage:  # the prompt is counted once, however many choices were asked for
         completion = sum(u.completion_tokens for u in usages)
         frames.append(writer.usage(Usage(usages[0].prompt_tokens, completion)))

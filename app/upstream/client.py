@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import socket
 import ssl
+from collections.abc import Callable
 from dataclasses import dataclass
 from types import TracebackType
 from typing import Any
@@ -135,9 +136,17 @@ class WorkersAI:
             )
         return _result(response.status, response.content_type, response.body, creds.from_client)
 
-    async def stream(self, creds: Credentials, model_id: str, payload: dict[str, Any]) -> Stream | Result:
+    async def stream(
+        self,
+        creds: Credentials,
+        model_id: str,
+        payload: dict[str, Any],
+        *,
+        meanwhile: Callable[[], object] | None = None,
+    ) -> Stream | Result:
         """Run a model with `stream: true`. Errors before the first byte raise; a model that answers
-        JSON instead of SSE (gpt-oss over /ai/run) returns its result like `run`."""
+        JSON instead of SSE (gpt-oss over /ai/run) returns its result like `run`. `meanwhile` runs once
+        the request is sent, while Workers AI works on it (see `ConnectionPool.stream`)."""
         path = self.run_path(creds.account_id, model_id)
         with _TRANSPORT_ERRORS:
             response = await self.pool.stream(
@@ -147,6 +156,7 @@ class WorkersAI:
                 orjson.dumps(payload),
                 timeout=self._read_timeout,
                 read_timeout=self._read_timeout,
+                meanwhile=meanwhile,
             )
         if response.status < 300 and response.content_type == EVENT_STREAM:
             return Stream(response)

@@ -19,7 +19,7 @@ import asyncio
 import collections
 import ssl
 import zlib
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
@@ -320,15 +320,32 @@ class ConnectionPool:
         return Response(conn.status, conn.headers, raw)
 
     async def stream(
-        self, method: str, path: str, headers: dict[str, str], body: bytes, *, timeout: float, read_timeout: float
+        self,
+        method: str,
+        path: str,
+        headers: dict[str, str],
+        body: bytes,
+        *,
+        timeout: float,
+        read_timeout: float,
+        meanwhile: Callable[[], object] | None = None,
     ) -> StreamingResponse:
         """Send a request and return once the answer's head arrived (within `timeout`); the body is read by
-        iterating the result, each read within `read_timeout`."""
-        conn = await self._exchange(method, path, headers, body, timeout=timeout, streaming=True)
+        iterating the result, each read within `read_timeout`. `meanwhile` is called once the request is
+        sent, before the answer is awaited: the caller's set-up runs while the upstream works, not after."""
+        conn = await self._exchange(method, path, headers, body, timeout=timeout, streaming=True, meanwhile=meanwhile)
         return StreamingResponse(self, conn, read_timeout)
 
     async def _exchange(
-        self, method: str, path: str, headers: dict[str, str], body: bytes, *, timeout: float, streaming: bool
+        self,
+        method: str,
+        path: str,
+        headers: dict[str, str],
+        body: bytes,
+        *,
+        timeout: float,
+        streaming: bool,
+        meanwhile: Callable[[], object] | None = None,
     ) -> _Connection:
         """Send on a pooled connection and wait, within `timeout`, for the answer's head (streaming) or all
         of it. On any failure, cancellation included, the connection is dropped, never reused."""
@@ -337,6 +354,8 @@ class ConnectionPool:
         timer = loop.call_later(timeout, conn.fail, TimeoutError())
         try:
             conn.send(self._head(method, path, headers, body) + body, streaming=streaming)
+            if meanwhile is not None:
+                meanwhile()
             await (conn.wait_head() if streaming else conn.wait_complete())
         except BaseException:
             conn.close()

@@ -281,6 +281,34 @@ def sse_reply(events: int, *, stall_after: int | None = None, size: int = 20) ->
     return reply
 
 
+def test_meanwhile_runs_once_the_request_is_sent_and_before_the_answer() -> None:
+    """The caller's set-up runs while the upstream works: this server answers only after it ran, so a
+    pool that called it after the answer (or never) would time out here."""
+
+    async def main() -> None:
+        ran = asyncio.Event()
+        calls: list[int] = []
+        inner = sse_reply(3)
+
+        async def reply(request: bytes, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> bool:
+            await ran.wait()
+            return await inner(request, reader, writer)
+
+        async with Scripted(reply) as server:
+            pool = ConnectionPool(server.url)
+
+            def meanwhile() -> None:
+                calls.append(len(server.requests))
+                ran.set()
+
+            response = await pool.stream("POST", "/x", {}, b"{}", timeout=2, read_timeout=2, meanwhile=meanwhile)
+            assert len((await response.read()).split(b"\n\n")) == 3 + 1
+            await pool.close()
+        assert calls == [0]  # once; the server had not even read the request yet when it ran
+
+    asyncio.run(main())
+
+
 def test_stream_yields_the_whole_body_to_a_slow_reader_and_reuses_the_connection() -> None:
     async def main() -> None:
         async with Scripted(sse_reply(400, size=2000)) as server:
