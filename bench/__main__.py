@@ -130,6 +130,21 @@ async def start_services(
     return upstream, gateway
 
 
+async def start_floor(upstream: Service, pinning: Pinning, procs: Processes, record: Record) -> Service | None:
+    """The pass-through proxy (bench/null_proxy.py), on the gateway's core; idle but for its own rounds."""
+    port = free_port()
+    argv = [sys.executable, "-m", "bench.null_proxy", "--port", str(port), "--upstream", upstream.base_url]
+    try:
+        floor = procs.start(
+            "null-proxy", argv, port=port, env=dict(os.environ), cwd=ROOT, pinning=pinning, cpu=pinning.gateway_cpu
+        )
+        await wait_healthy(floor, "/health")
+    except (OSError, RuntimeError) as exc:
+        record.problems.append(f"pass-through proxy did not start: {exc}")
+        return None
+    return floor
+
+
 async def run(args: argparse.Namespace, plan: Plan, pinning: Pinning, driver: Driver, procs: Processes) -> Record:
     record = Record()
     quiet = NoiseMeter([])
@@ -142,6 +157,8 @@ async def run(args: argparse.Namespace, plan: Plan, pinning: Pinning, driver: Dr
     connector = aiohttp.TCPConnector(limit=0, keepalive_timeout=2)
     async with aiohttp.ClientSession(connector=connector) as session, StreamClient() as streams:
         bench = Bench(plan, driver, pinning, upstream, gateway, session, streams, record)
+        if gateway is not None:
+            bench.floor = await start_floor(upstream, pinning, procs, record)
         for name, scenario in SCENARIOS:
             started = time.monotonic()
             print(f"[bench] {name} ...", end=" ", flush=True)

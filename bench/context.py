@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -44,7 +45,7 @@ class Plan:
 class Record:
     figures: dict[str, Summary] = field(default_factory=dict)
     details: dict[str, Any] = field(default_factory=dict)
-    errors: dict[str, int] = field(default_factory=lambda: {"direct": 0, "gateway": 0})
+    errors: dict[str, int] = field(default_factory=lambda: {"direct": 0, "gateway": 0, "floor": 0})
     problems: list[str] = field(default_factory=list)
 
     def put(self, key: str, rounds: list[float]) -> None:
@@ -65,6 +66,7 @@ class Bench:
     streams: StreamClient
     record: Record = field(default_factory=Record)
     rss_load_peak: int = 0
+    floor: Service | None = None  # bench/null_proxy.py: the gateway's server and pool, passing bytes through
 
     @property
     def direct(self) -> Endpoint:
@@ -77,14 +79,23 @@ class Bench:
             sides.append(endpoints.gateway(self.gateway.port))
         return sides
 
-    def ordered(self, round_index: int) -> list[Endpoint]:
+    def ordered(self, round_index: int, sides: list[Endpoint] | None = None) -> list[Endpoint]:
         """Alternate which side goes first so slow drift does not favour one of them."""
-        return self.sides if round_index % 2 == 0 else self.sides[::-1]
+        sides = self.sides if sides is None else sides
+        return sides if round_index % 2 == 0 else sides[::-1]
+
+    @property
+    def floor_side(self) -> Endpoint | None:
+        """The pass-through proxy, spoken to like the upstream itself (same path, body and token)."""
+        if self.floor is None:
+            return None
+        return dataclasses.replace(endpoints.direct(self.floor.port), name="floor")
 
     @property
     def pids(self) -> list[int]:
         """The benchmark's long-running children (the load driver is counted as our own child)."""
-        return [self.upstream.pid] + ([self.gateway.pid] if self.gateway is not None else [])
+        services = (self.upstream, self.gateway, self.floor)
+        return [service.pid for service in services if service is not None]
 
     def pid_of(self, side: Endpoint) -> int | None:
         return self.gateway.pid if side.name == "gateway" and self.gateway is not None else None

@@ -91,6 +91,15 @@ FIGURES: list[Figure] = [
     Figure("stream.c1.ttft_overhead_p99_ms", "streaming TTFT overhead p99, c=1", "ms"),
     Figure("stream.c1.direct.ttft_p50_ms", "direct TTFT p50, c=1", "ms"),
     Figure("stream.c1.gateway.ttft_p50_ms", "gateway TTFT p50, c=1", "ms"),
+    Figure(
+        "stream.c1.floor.ttft_overhead_p50_ms",
+        "floor: TTFT overhead p50 of a pass-through proxy (uvicorn + the gateway's pool), c=1",
+        "ms",
+    ),
+    Figure("stream.c1.ttft_over_floor_p50_ms", "gateway TTFT p50 minus the pass-through proxy's, c=1", "ms"),
+    Figure(
+        "stream.c1.floor.per_chunk_overhead_us", "floor: overhead per streamed chunk of the pass-through proxy", "us"
+    ),
     Figure("stream.c16.direct.rps", "direct streams/s, c=16", "streams/s"),
     Figure("stream.c16.cpu_ms_per_1k", "gateway CPU per 1,000 streams, c=16", "ms"),
     Figure("stream.c16.cpu_us_per_chunk", "gateway CPU per streamed chunk, c=16 (20- minus 1-chunk streams)", "us"),

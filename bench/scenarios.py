@@ -43,16 +43,18 @@ def _ok(bench: Bench, side: Endpoint, samples: list[StreamSample]) -> list[Strea
 
 
 async def stream_timing(bench: Bench) -> None:
-    """Concurrency 1: time to first token and time from first token to [DONE]."""
+    """Concurrency 1: time to first token and time from first token to [DONE]; the pass-through proxy
+    (the floor) is timed in the same rounds when it runs."""
     plan, rec = bench.plan, bench.record
     await bench.configure(latency_ms=0, chunks=plan.chunks, chunk_delay_ms=0)
-    for side in bench.sides:
+    sides = bench.sides + ([bench.floor_side] if bench.floor_side is not None else [])
+    for side in sides:
         await run_sequential(bench.streams, side.stream_request(), duration=plan.warmup, max_streams=500)
-    ttft50: dict[str, list[float]] = {side.name: [] for side in bench.sides}
-    ttft99: dict[str, list[float]] = {side.name: [] for side in bench.sides}
-    span50: dict[str, list[float]] = {side.name: [] for side in bench.sides}
+    ttft50: dict[str, list[float]] = {side.name: [] for side in sides}
+    ttft99: dict[str, list[float]] = {side.name: [] for side in sides}
+    span50: dict[str, list[float]] = {side.name: [] for side in sides}
     for round_index in range(plan.rounds):
-        for side in bench.ordered(round_index):
+        for side in bench.ordered(round_index, sides):
             samples = await run_sequential(
                 bench.streams,
                 side.stream_request(),
@@ -73,6 +75,12 @@ async def stream_timing(bench: Bench) -> None:
         rec.put("stream.c1.ttft_overhead_p99_ms", paired_differences(ttft99["gateway"], ttft99["direct"]))
         per_chunk = paired_differences(span50["gateway"], span50["direct"])
         rec.put("stream.c1.per_chunk_overhead_us", [v * 1000 / (plan.chunks - 1) for v in per_chunk])
+    if "floor" in ttft50:
+        rec.put("stream.c1.floor.ttft_overhead_p50_ms", paired_differences(ttft50["floor"], ttft50["direct"]))
+        floor_chunk = paired_differences(span50["floor"], span50["direct"])
+        rec.put("stream.c1.floor.per_chunk_overhead_us", [v * 1000 / (plan.chunks - 1) for v in floor_chunk])
+        if "gateway" in ttft50:
+            rec.put("stream.c1.ttft_over_floor_p50_ms", paired_differences(ttft50["gateway"], ttft50["floor"]))
 
 
 async def stream_gaps(bench: Bench) -> None:
