@@ -39,15 +39,19 @@ async def _load_rounds(
     *,
     track_rss: bool,
     gateway_only: bool = False,
+    with_floor: bool = False,
 ) -> dict[str, list[LoadRound]]:
-    """Warm both sides up (or only the gateway), then `rounds` interleaved measured runs of each."""
+    """Warm both sides up (or only the gateway; or the pass-through proxy too), then `rounds` interleaved
+    measured runs of each."""
     plan = bench.plan
     sides = [side for side in bench.sides if side.name == "gateway"] if gateway_only else bench.sides
+    if with_floor and bench.floor_side is not None:
+        sides = [*sides, bench.floor_side]
     for side in sides:
         await bench.driver.run(request_of(side), connections=concurrency, duration=plan.warmup)
     rounds: dict[str, list[LoadRound]] = {side.name: [] for side in sides}
     for round_index in range(plan.rounds):
-        for side in sides if gateway_only else bench.ordered(round_index):
+        for side in sides if gateway_only else bench.ordered(round_index, sides):
             pid = bench.pid_of(side)
             gateway_meter = CpuMeter(pid) if pid is not None else None
             upstream_meter = CpuMeter(bench.upstream.pid)
@@ -82,6 +86,13 @@ def _record_load(bench: Bench, prefix: str, rounds: dict[str, list[LoadRound]]) 
         rec.put(f"{prefix}.{name}.upstream_cpu_ms_per_1k", [r.per_1k_ms(r.upstream_cpu_s) for r in runs])
         rec.put(f"{prefix}.{name}.foreign_cpu_pct", [r.foreign_cpu_pct for r in runs])
         rec.details[prefix + "." + name] = [asdict(r) for r in runs]
+    if "floor" in rounds:
+        floor, dr = rounds["floor"], rounds["direct"]
+        p50 = paired_differences([r.result.p50_ms for r in floor], [r.result.p50_ms for r in dr])
+        rec.put(f"{prefix}.floor.added_p50_ms", p50)
+        if "gateway" in rounds:
+            gw_p50 = [r.result.p50_ms for r in rounds["gateway"]]
+            rec.put(f"{prefix}.added_over_floor_p50_ms", paired_differences(gw_p50, [r.result.p50_ms for r in floor]))
     if "gateway" not in rounds:
         return
     gw, dr = rounds["gateway"], rounds["direct"]
@@ -100,7 +111,9 @@ async def non_streaming(bench: Bench) -> None:
     await bench.configure(latency_ms=0, chunks=bench.plan.chunks, chunk_delay_ms=0)
     top = max(bench.plan.concurrencies)
     for concurrency in bench.plan.concurrencies:
-        rounds = await _load_rounds(bench, Endpoint.chat, concurrency, track_rss=concurrency == top)
+        rounds = await _load_rounds(
+            bench, Endpoint.chat, concurrency, track_rss=concurrency == top, with_floor=concurrency == 1
+        )
         _record_load(bench, f"chat.c{concurrency}", rounds)
     if bench.rss_load_peak:
         bench.record.figures["rss.load_peak_mb"] = Summary.single(bench.rss_load_peak / MB)

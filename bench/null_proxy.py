@@ -80,7 +80,15 @@ async def _body(receive: Receive) -> bytes:
 
 
 async def _relay(answer: StreamingResponse, send: Send) -> None:
+    """An event stream piece by piece as it arrives; any other answer whole, with its length (as the
+    gateway sends a JSON answer: one head, one body)."""
     headers = [(b"content-type", answer.headers.get("content-type", "application/octet-stream").encode("latin-1"))]
+    if answer.content_type != "text/event-stream":
+        body = await answer.read()
+        headers.append((b"content-length", b"%d" % len(body)))
+        await send({"type": "http.response.start", "status": answer.status, "headers": headers})
+        await send({"type": "http.response.body", "body": body})
+        return
     await send({"type": "http.response.start", "status": answer.status, "headers": headers})
     while (data := await answer.read_some()) is not None:
         await send({"type": "http.response.body", "body": data, "more_body": True})
