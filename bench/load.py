@@ -40,17 +40,19 @@ async def _load_rounds(
     track_rss: bool,
     gateway_only: bool = False,
     with_floor: bool = False,
+    rounds_range: range | None = None,
+    warm_up: bool = True,
 ) -> dict[str, list[LoadRound]]:
     """Warm both sides up (or only the gateway; or the pass-through proxy too), then `rounds` interleaved
-    measured runs of each."""
+    measured runs of each (or the rounds of `rounds_range`, for callers that interleave other work)."""
     plan = bench.plan
     sides = [side for side in bench.sides if side.name == "gateway"] if gateway_only else bench.sides
     if with_floor and bench.floor_side is not None:
         sides = [*sides, bench.floor_side]
-    for side in sides:
+    for side in sides if warm_up else ():
         await bench.driver.run(request_of(side), connections=concurrency, duration=plan.warmup)
     rounds: dict[str, list[LoadRound]] = {side.name: [] for side in sides}
-    for round_index in range(plan.rounds):
+    for round_index in rounds_range or range(plan.rounds):
         for side in sides if gateway_only else bench.ordered(round_index, sides):
             pid = bench.pid_of(side)
             gateway_meter = CpuMeter(pid) if pid is not None else None
@@ -121,23 +123,47 @@ async def non_streaming(bench: Bench) -> None:
 
 async def stream_throughput(bench: Bench) -> None:
     """Completed 20-chunk streams a second at concurrency 16 (wrk counts a stream when it ends), and the
-    gateway's CPU per chunk: its CPU per 20-chunk stream minus per 1-chunk stream, over 19. Unlike the
-    c=1 timings, which depend on how the client and the fake upstream's burst share a core, that is the
-    gateway's own work per chunk."""
+    gateway's CPU per chunk: its CPU per 20-chunk stream minus per 1-chunk stream, over 19, each 1-chunk
+    round right after a 20-chunk one (the machine's speed drifts within minutes). Unlike the c=1 timings,
+    which depend on how the client and the fake upstream's burst share a core, that is the gateway's own
+    work per chunk."""
     plan = bench.plan
-    await bench.configure(latency_ms=0, chunks=plan.chunks, chunk_delay_ms=0)
     concurrency = plan.stream_concurrency
-    rounds = await _load_rounds(bench, Endpoint.stream, concurrency, track_rss=False)
+    rounds: dict[str, list[LoadRound]] = {}
+    single: list[LoadRound] = []
+    for round_index in range(plan.rounds):
+        await bench.configure(latency_ms=0, chunks=plan.chunks, chunk_delay_ms=0)
+        full = await _load_rounds(
+            bench,
+            Endpoint.stream,
+            concurrency,
+            track_rss=False,
+            rounds_range=range(round_index, round_index + 1),
+            warm_up=round_index == 0,
+        )
+        for name, runs in full.items():
+            rounds.setdefault(name, []).extend(runs)
+        if "gateway" not in full or plan.chunks < 2:
+            continue
+        await bench.configure(chunks=1)
+        try:
+            one = await _load_rounds(
+                bench,
+                Endpoint.stream,
+                concurrency,
+                track_rss=False,
+                gateway_only=True,
+                rounds_range=range(1),
+                warm_up=round_index == 0,
+            )
+        finally:
+            await bench.configure(chunks=plan.chunks)
+        single.extend(one["gateway"])
     _record_load(bench, f"stream.c{concurrency}", rounds)
-    if "gateway" not in rounds or plan.chunks < 2:
+    if not single:
         return
-    await bench.configure(chunks=1)
-    try:
-        single = await _load_rounds(bench, Endpoint.stream, concurrency, track_rss=False, gateway_only=True)
-    finally:
-        await bench.configure(chunks=plan.chunks)
     per_stream = paired_differences(
         [r.per_1k_ms(r.gateway_cpu_s) for r in rounds["gateway"]],  # ms per 1,000 streams = us per stream
-        [r.per_1k_ms(r.gateway_cpu_s) for r in single["gateway"]],
+        [r.per_1k_ms(r.gateway_cpu_s) for r in single],
     )
     bench.record.put(f"stream.c{concurrency}.cpu_us_per_chunk", [v / (plan.chunks - 1) for v in per_stream])
