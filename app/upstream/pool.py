@@ -311,7 +311,7 @@ class ConnectionPool:
         self, method: str, path: str, headers: dict[str, str], body: bytes = b"", *, timeout: float
     ) -> Response:
         """Send a request and read the whole answer within `timeout` seconds."""
-        conn = await self._exchange(method, path, headers, body, timeout=timeout, streaming=False)
+        conn = await self._exchange(self._head(method, path, headers, body) + body, timeout=timeout, streaming=False)
         raw = conn.body()
         self.release(conn)
         decoder = _decoder(conn.headers.get("content-encoding", ""))
@@ -333,27 +333,22 @@ class ConnectionPool:
         """Send a request and return once the answer's head arrived (within `timeout`); the body is read by
         iterating the result, each read within `read_timeout`. `meanwhile` is called once the request is
         sent, before the answer is awaited: the caller's set-up runs while the upstream works, not after."""
-        conn = await self._exchange(method, path, headers, body, timeout=timeout, streaming=True, meanwhile=meanwhile)
+        request = self._head(method, path, headers, body) + body
+        conn = await self._exchange(request, timeout=timeout, streaming=True, meanwhile=meanwhile)
         return StreamingResponse(self, conn, read_timeout)
 
     async def _exchange(
-        self,
-        method: str,
-        path: str,
-        headers: dict[str, str],
-        body: bytes,
-        *,
-        timeout: float,
-        streaming: bool,
-        meanwhile: Callable[[], object] | None = None,
+        self, request: bytes, *, timeout: float, streaming: bool, meanwhile: Callable[[], object] | None = None
     ) -> _Connection:
-        """Send on a pooled connection and wait, within `timeout`, for the answer's head (streaming) or all
-        of it. On any failure, cancellation included, the connection is dropped, never reused."""
+        """Send `request` (head and body, formatted by `_head`: a header that could break its line is
+        refused before a connection is taken) on a pooled connection and wait, within `timeout`, for the
+        answer's head (streaming) or all of it. On any failure, cancellation included, the connection is
+        dropped, never reused."""
         loop = asyncio.get_running_loop()
         conn = await self._acquire(loop)
         timer = loop.call_later(timeout, conn.fail, TimeoutError())
         try:
-            conn.send(self._head(method, path, headers, body) + body, streaming=streaming)
+            conn.send(request, streaming=streaming)
             if meanwhile is not None:
                 meanwhile()
             await (conn.wait_head() if streaming else conn.wait_complete())
