@@ -50,15 +50,15 @@ def run_gateway(settings: Settings) -> None:
     if is_demo(settings):
         asyncio.run(_serve_demo(settings))
     elif settings.workers > 1:  # each worker builds the app from the same environment
-        config = _gateway_config("app.main:create_app", settings, factory=True, workers=settings.workers)
+        config = gateway_config("app.main:create_app", settings, factory=True, workers=settings.workers)
         uvicorn.Server(config).run()
     else:
         from app.main import create_app
 
-        uvicorn.Server(_gateway_config(create_app(settings), settings)).run()
+        uvicorn.Server(gateway_config(create_app(settings), settings)).run()
 
 
-def _gateway_config(app: object, settings: Settings, **extra: Any) -> uvicorn.Config:
+def gateway_config(app: object, settings: Settings, **extra: Any) -> uvicorn.Config:
     """Production uvicorn: uvloop, httptools, no access log unless asked, no Server header."""
     return uvicorn.Config(
         app,  # type: ignore[arg-type]
@@ -97,7 +97,7 @@ async def _serve_demo(settings: Settings) -> None:
             timeout_keep_alive=EMULATOR_KEEP_ALIVE,
         )
     )
-    gateway = uvicorn.Server(_gateway_config(create_app(demo, demo=True), settings))
+    gateway = uvicorn.Server(gateway_config(create_app(demo, demo=True), settings))
     log.warning("=" * 78)
     log.warning("DEMO MODE: no CF_ACCOUNT_ID / CF_API_TOKEN set. Answers come from the built-in Workers AI")
     log.warning("emulator on 127.0.0.1:%d, not from Cloudflare. See README 'Use real Cloudflare'.", port)

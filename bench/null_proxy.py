@@ -20,6 +20,8 @@ from typing import Any
 
 import uvicorn
 
+from app.cli import gateway_config
+from app.config import Settings
 from app.upstream.pool import ConnectionPool, StreamingResponse
 
 Message = MutableMapping[str, Any]
@@ -96,19 +98,10 @@ async def _relay(answer: StreamingResponse, send: Send) -> None:
 
 
 def config(host: str, port: int, upstream: str) -> uvicorn.Config:
-    """Served as the gateway is (`app/cli.py`): uvloop, httptools, no access log or Server header."""
-    return uvicorn.Config(
-        NullProxy(upstream + PREFIX),
-        host=host,
-        port=port,
-        loop="uvloop",
-        http="httptools",
-        access_log=False,
-        server_header=False,
-        proxy_headers=False,
-        log_level="warning",
-        lifespan="on",
-    )
+    """Served as the gateway is: `app.cli.gateway_config` (uvloop, httptools, no access log or Server
+    header, no proxy-headers rewrite)."""
+    settings = Settings(host=host, port=port, log_level="warning", access_log=False)
+    return gateway_config(NullProxy(upstream + PREFIX), settings)
 
 
 def main(argv: list[str] | None = None) -> None:
