@@ -129,9 +129,10 @@ async def translate(
 ) -> AsyncIterator[bytes]:
     """The client's SSE body: role, deltas as they arrive, finish reasons, optional usage, [DONE].
 
-    What arrives together leaves together (one write instead of one per event), and the role chunks
-    (`roles`, made beforehand) leave with the first deltas: the client wakes once before its first
-    token, not twice. `prompt_tokens` is called only if Workers AI reports no usage."""
+    What arrives together leaves together (one write instead of one per event): the role chunks
+    (`roles`, made beforehand) leave with the first deltas, so the client wakes once before its first
+    token, not twice, and the deltas read with the upstream's [DONE] leave with the finish frames.
+    `prompt_tokens` is called only if Workers AI reports no usage."""
     pending = roles
     source = _One(streams[0]) if len(streams) == 1 else _Merged(streams)
     ended = 0
@@ -145,11 +146,14 @@ async def translate(
                 ended += 1
                 continue
             deltas = state.feed_batch(batch)
+            if state.done and all(s.done for s in states):
+                # [DONE] everywhere, or stop sequences cut every answer: close the upstream. The last
+                # deltas leave with the finish frames and [DONE], in one write.
+                pending += writer.frames(index, deltas)
+                break
             if deltas:
                 yield pending + writer.frames(index, deltas)
                 pending = b""
-            if state.done and all(s.done for s in states):
-                break  # [DONE] everywhere, or stop sequences cut every answer: close the upstream
     except GatewayError as error:
         log.warning("stream failed after it started: %s", error.message)
         yield pending + render_sse(error)
