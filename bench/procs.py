@@ -12,6 +12,7 @@ import signal
 import socket
 import subprocess
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -200,11 +201,7 @@ def cpu_seconds(pid: int) -> float:
 
 
 def tree_cpu_seconds(pid: int) -> float:
-    total = 0.0
-    for member in process_tree(pid):
-        with contextlib.suppress(OSError):
-            total += cpu_seconds(member)
-    return total
+    return _tree_total(pid, cpu_seconds)
 
 
 def rss_bytes(pid: int) -> int:
@@ -215,10 +212,15 @@ def rss_bytes(pid: int) -> int:
 
 
 def tree_rss_bytes(pid: int) -> int:
-    total = 0
+    return int(_tree_total(pid, rss_bytes))
+
+
+def _tree_total(pid: int, measure: Callable[[int], float]) -> float:
+    """`measure` summed over `pid` and its descendants (a member that exits meanwhile counts 0)."""
+    total = 0.0
     for member in process_tree(pid):
         with contextlib.suppress(OSError):
-            total += rss_bytes(member)
+            total += measure(member)
     return total
 
 
