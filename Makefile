@@ -6,13 +6,30 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 LINTED := app tests $(wildcard bench)
 
+# `make bench` measures the gateway on an interpreter built as production's is: the Docker image's CPython
+# is compiled with PGO and LTO, and so is Debian's and Ubuntu's python3. pyenv's default build is not, and
+# costs the gateway ~20% more CPU at concurrency 1 (bench/README.md, "Which Python"). So the bench has its
+# own venv, on the system's python3 when that is 3.11+ with venv, else on $(PYTHON); set BENCH_PYTHON to
+# choose (after `make clean`, if the bench venv exists). The results name the interpreter that ran.
+BENCH_PYTHON ?= $(shell /usr/bin/python3 -c 'import sys, ensurepip, venv; sys.exit(sys.version_info < (3, 11))' \
+	2>/dev/null && echo /usr/bin/python3 || echo $(PYTHON))
+BENCH_VENV ?= .venv-bench
+
 .PHONY: install serve emulator test lint typecheck unit bench clean
 
+# A venv ($(2)) on an interpreter ($(1)) with the project and its dev tools installed.
+define make_venv
+	$(1) -m venv $(2)
+	$(2)/bin/pip install --quiet --upgrade pip
+	$(2)/bin/pip install --quiet -e '.[dev]'
+	touch $(2)/.installed
+endef
+
 $(STAMP): pyproject.toml
-	$(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[dev]'
-	touch $(STAMP)
+	$(call make_venv,$(PYTHON),$(VENV))
+
+$(BENCH_VENV)/.installed: pyproject.toml
+	$(call make_venv,$(BENCH_PYTHON),$(BENCH_VENV))
 
 install: $(STAMP)
 
@@ -35,8 +52,8 @@ unit: $(STAMP)
 test: lint typecheck
 	$(BIN)/pytest -q
 
-bench: $(STAMP)
-	$(BIN)/python -m bench
+bench: $(BENCH_VENV)/.installed
+	$(BENCH_VENV)/bin/python -m bench
 
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) $(BENCH_VENV) .pytest_cache .mypy_cache .ruff_cache

@@ -212,7 +212,9 @@ def main(argv: list[str] | None = None) -> int:
     if noise:
         record.figures["noise.max_foreign_cpu_pct"] = Summary.single(max(noise))
     rows = report.build_rows(record.figures)
-    table = report.markdown(rows, title=f"Benchmark ({driver.name}, {plan.rounds} rounds x {plan.duration:g} s)")
+    described = machine.describe(driver.wrk)
+    title = f"Benchmark ({driver.name}, {plan.rounds} rounds x {plan.duration:g} s)"
+    table = report.markdown(rows, title=title, note=f"Interpreter: {machine.summary(described)}.")
     document = {
         "generated_at": time.strftime("%Y-%m-%dT%H:%M:%S%z", time.localtime(started)),
         "elapsed_s": round(time.time() - started, 1),
@@ -224,7 +226,7 @@ def main(argv: list[str] | None = None) -> int:
             "driver_cpu": pinning.driver_cpu,
             "taskset": pinning.taskset,
         },
-        "machine": machine.describe(driver.wrk),
+        "machine": described,
         "gateway_started": "chat.c1.gateway.rps" in record.figures,
         "passed": not report.failed(rows) and not record.problems,
         "failed": [row.figure.label for row in report.failed(rows)],

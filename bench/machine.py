@@ -10,6 +10,7 @@ import platform
 import statistics
 import subprocess
 import sys
+import sysconfig
 import time
 from importlib import metadata
 from pathlib import Path
@@ -37,10 +38,42 @@ def describe(wrk: str | None) -> dict[str, Any]:
         "memory_gb": _memory_gb(),
         "kernel": platform.release(),
         "python": platform.python_version(),
+        "interpreter": interpreter(),
         "packages": {name: _version(name) for name in PACKAGES},
         "wrk": _wrk_version(wrk),
         "git_commit": _git_commit(),
     }
+
+
+def interpreter(maps: Path = Path("/proc/self/maps")) -> dict[str, Any]:
+    """Which CPython build runs the bench (and, started from the same venv, the gateway). The build counts:
+    pyenv's default (no PGO or LTO, libpython shared) cost the gateway ~20% more CPU at concurrency 1 than
+    the PGO+LTO builds of Debian and of the Docker image (bench/README.md, "Which Python").
+
+    `libpython` is read from what this process has mapped, not from sysconfig: Debian's sysconfig describes
+    its shared-library build, while /usr/bin/python3 is a separate static one. `configure` lists the
+    optimization flags the build states (Debian's states none, though it is built with both)."""
+    config = str(sysconfig.get_config_var("CONFIG_ARGS") or "")
+    libpython: str | None = None  # not on Linux
+    with contextlib.suppress(OSError):
+        libpython = "shared" if "/libpython3" in maps.read_text() else "static"
+    return {
+        "implementation": platform.python_implementation(),
+        "version": platform.python_version(),
+        "executable": os.path.realpath(sys.executable),
+        "libpython": libpython,
+        "configure": [flag for flag in ("--enable-optimizations", "--with-lto") if flag in config],
+    }
+
+
+def summary(described: dict[str, Any]) -> str:
+    """One line for the results table: `CPython 3.11.2 (/usr/bin/python3.11, libpython static)`."""
+    build = described["interpreter"]
+    details = [build["executable"]]
+    if build["libpython"]:
+        details.append(f"libpython {build['libpython']}")
+    details.extend(build["configure"])
+    return f"{build['implementation']} {build['version']} ({', '.join(details)})"
 
 
 def _cpu_model() -> str | None:

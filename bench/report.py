@@ -154,10 +154,12 @@ def failed(rows: list[Row]) -> list[Row]:
     return [row for row in rows if row.passed is False]
 
 
-def markdown(rows: list[Row], *, title: str = "Benchmark results") -> str:
-    lines = [
-        f"### {title}",
-        "",
+def markdown(rows: list[Row], *, title: str = "Benchmark results", note: str = "") -> str:
+    """The table; `note` (what ran it, say) goes between the title and the table."""
+    lines = [f"### {title}", ""]
+    if note:
+        lines += [note, ""]
+    lines += [
         "| figure | target | measured (median) | spread (min-max) | result |",
         "| --- | --- | --- | --- | --- |",
     ]

@@ -39,6 +39,12 @@ def test_markdown_table_shows_target_median_spread_and_result() -> None:
     assert "| for context | - | not measured | - | info |" in table
 
 
+def test_markdown_note_sits_between_title_and_table() -> None:
+    table = markdown(build_rows({}, FIGURES), title="t", note="Interpreter: CPython 3.11.2.")
+    assert table.startswith("### t\n\nInterpreter: CPython 3.11.2.\n\n| figure |")
+    assert "Interpreter" not in markdown(build_rows({}, FIGURES), title="t")
+
+
 def test_write_produces_json_and_markdown(tmp_path: Path) -> None:
     rows = build_rows({"lat": Summary.of([0.2, math.nan])}, FIGURES)
     json_path, md_path = write(tmp_path / "out", {"rows": [row.as_dict() for row in rows]}, markdown(rows))
