@@ -113,20 +113,7 @@ async def start_services(
     port = free_port()
     argv = gateway_argv(args, port)
     record.details["gateway_command"] = argv
-    try:
-        gateway = procs.start(
-            "gateway",
-            argv,
-            port=port,
-            env=gateway_env(upstream),
-            cwd=ROOT,
-            pinning=pinning,
-            cpu=pinning.gateway_cpu,
-        )
-        await wait_healthy(gateway, "/health")
-    except (OSError, RuntimeError) as exc:
-        record.problems.append(f"gateway did not start: {exc}")
-        return upstream, None
+    gateway = await _start_on_gateway_core("gateway", argv, port, gateway_env(upstream), pinning, procs, record)
     return upstream, gateway
 
 
@@ -134,15 +121,21 @@ async def start_floor(upstream: Service, pinning: Pinning, procs: Processes, rec
     """The pass-through proxy (bench/null_proxy.py), on the gateway's core; idle but for its own rounds."""
     port = free_port()
     argv = [sys.executable, "-m", "bench.null_proxy", "--port", str(port), "--upstream", upstream.base_url]
+    return await _start_on_gateway_core("null-proxy", argv, port, dict(os.environ), pinning, procs, record)
+
+
+async def _start_on_gateway_core(
+    name: str, argv: list[str], port: int, env: dict[str, str], pinning: Pinning, procs: Processes, record: Record
+) -> Service | None:
+    """Start a server on the gateway's core and wait for its /health; if it does not come up, the run goes
+    on without it and says why."""
     try:
-        floor = procs.start(
-            "null-proxy", argv, port=port, env=dict(os.environ), cwd=ROOT, pinning=pinning, cpu=pinning.gateway_cpu
-        )
-        await wait_healthy(floor, "/health")
+        service = procs.start(name, argv, port=port, env=env, cwd=ROOT, pinning=pinning, cpu=pinning.gateway_cpu)
+        await wait_healthy(service, "/health")
     except (OSError, RuntimeError) as exc:
-        record.problems.append(f"pass-through proxy did not start: {exc}")
+        record.problems.append(f"{name} did not start: {exc}")
         return None
-    return floor
+    return service
 
 
 async def run(args: argparse.Namespace, plan: Plan, pinning: Pinning, driver: Driver, procs: Processes) -> Record:

@@ -85,11 +85,12 @@ class Bench:
         return sides if round_index % 2 == 0 else sides[::-1]
 
     @property
-    def floor_side(self) -> Endpoint | None:
-        """The pass-through proxy, spoken to like the upstream itself (same path, body and token)."""
+    def sides_and_floor(self) -> list[Endpoint]:
+        """`sides`, and the pass-through proxy when it runs, spoken to like the upstream itself (same path,
+        body and token)."""
         if self.floor is None:
-            return None
-        return dataclasses.replace(endpoints.direct(self.floor.port), name="floor")
+            return self.sides
+        return [*self.sides, dataclasses.replace(endpoints.direct(self.floor.port), name="floor")]
 
     @property
     def pids(self) -> list[int]:

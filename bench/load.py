@@ -38,22 +38,19 @@ async def _load_rounds(
     concurrency: int,
     *,
     track_rss: bool,
-    gateway_only: bool = False,
-    with_floor: bool = False,
+    sides: list[Endpoint] | None = None,
     rounds_range: range | None = None,
     warm_up: bool = True,
 ) -> dict[str, list[LoadRound]]:
-    """Warm both sides up (or only the gateway; or the pass-through proxy too), then `rounds` interleaved
-    measured runs of each (or the rounds of `rounds_range`, for callers that interleave other work)."""
+    """Warm `sides` up (default: direct and gateway), then `rounds` interleaved measured runs of each (or
+    the rounds of `rounds_range`, for callers that interleave other work)."""
     plan = bench.plan
-    sides = [side for side in bench.sides if side.name == "gateway"] if gateway_only else bench.sides
-    if with_floor and bench.floor_side is not None:
-        sides = [*sides, bench.floor_side]
+    sides = bench.sides if sides is None else sides
     for side in sides if warm_up else ():
         await bench.driver.run(request_of(side), connections=concurrency, duration=plan.warmup)
     rounds: dict[str, list[LoadRound]] = {side.name: [] for side in sides}
     for round_index in rounds_range or range(plan.rounds):
-        for side in sides if gateway_only else bench.ordered(round_index, sides):
+        for side in bench.ordered(round_index, sides):
             pid = bench.pid_of(side)
             gateway_meter = CpuMeter(pid) if pid is not None else None
             upstream_meter = CpuMeter(bench.upstream.pid)
@@ -113,9 +110,8 @@ async def non_streaming(bench: Bench) -> None:
     await bench.configure(latency_ms=0, chunks=bench.plan.chunks, chunk_delay_ms=0)
     top = max(bench.plan.concurrencies)
     for concurrency in bench.plan.concurrencies:
-        rounds = await _load_rounds(
-            bench, Endpoint.chat, concurrency, track_rss=concurrency == top, with_floor=concurrency == 1
-        )
+        sides = bench.sides_and_floor if concurrency == 1 else bench.sides
+        rounds = await _load_rounds(bench, Endpoint.chat, concurrency, track_rss=concurrency == top, sides=sides)
         _record_load(bench, f"chat.c{concurrency}", rounds)
     if bench.rss_load_peak:
         bench.record.figures["rss.load_peak_mb"] = Summary.single(bench.rss_load_peak / MB)
@@ -152,7 +148,7 @@ async def stream_throughput(bench: Bench) -> None:
                 Endpoint.stream,
                 concurrency,
                 track_rss=False,
-                gateway_only=True,
+                sides=[side for side in bench.sides if side.name == "gateway"],
                 rounds_range=range(1),
                 warm_up=round_index == 0,
             )

@@ -15,6 +15,7 @@ this one is the gateway's own share.
 from __future__ import annotations
 
 import argparse
+import sys
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 
@@ -22,6 +23,7 @@ import uvicorn
 
 from app.cli import gateway_config
 from app.config import Settings
+from app.middleware import read_body
 from app.upstream.pool import ConnectionPool, StreamingResponse
 
 Message = MutableMapping[str, Any]
@@ -47,7 +49,7 @@ class NullProxy:
             await send({"type": "http.response.start", "status": 200, "headers": [(b"content-type", b"text/plain")]})
             await send({"type": "http.response.body", "body": b"ok"})
             return
-        body = await _body(receive)
+        body = await read_body(receive, sys.maxsize)  # the gateway's own reader, with no limit
         headers = {
             name.decode("latin-1"): value.decode("latin-1") for name, value in scope["headers"] if name in _FORWARDED
         }
@@ -70,15 +72,6 @@ class NullProxy:
                     await self.pool.close()
                 await send({"type": "lifespan.shutdown.complete"})
                 return
-
-
-async def _body(receive: Receive) -> bytes:
-    parts = []
-    while True:
-        message = await receive()
-        parts.append(message.get("body", b""))
-        if not message.get("more_body"):
-            return b"".join(parts)
 
 
 async def _relay(answer: StreamingResponse, send: Send) -> None:

@@ -47,7 +47,7 @@ async def stream_timing(bench: Bench) -> None:
     (the floor) is timed in the same rounds when it runs."""
     plan, rec = bench.plan, bench.record
     await bench.configure(latency_ms=0, chunks=plan.chunks, chunk_delay_ms=0)
-    sides = bench.sides + ([bench.floor_side] if bench.floor_side is not None else [])
+    sides = bench.sides_and_floor
     for side in sides:
         await run_sequential(bench.streams, side.stream_request(), duration=plan.warmup, max_streams=500)
     ttft50: dict[str, list[float]] = {side.name: [] for side in sides}
@@ -70,15 +70,18 @@ async def stream_timing(bench: Bench) -> None:
         rec.put(f"stream.c1.{name}.ttft_p50_ms", ttft50[name])
         rec.put(f"stream.c1.{name}.ttft_p99_ms", ttft99[name])
         rec.put(f"stream.c1.{name}.after_first_p50_ms", span50[name])
+
+    def per_chunk_us(name: str) -> list[float]:
+        """Time from first token to [DONE], over direct's, per chunk after the first."""
+        return [v * 1000 / (plan.chunks - 1) for v in paired_differences(span50[name], span50["direct"])]
+
     if "gateway" in ttft50:
         rec.put("stream.c1.ttft_overhead_p50_ms", paired_differences(ttft50["gateway"], ttft50["direct"]))
         rec.put("stream.c1.ttft_overhead_p99_ms", paired_differences(ttft99["gateway"], ttft99["direct"]))
-        per_chunk = paired_differences(span50["gateway"], span50["direct"])
-        rec.put("stream.c1.per_chunk_overhead_us", [v * 1000 / (plan.chunks - 1) for v in per_chunk])
+        rec.put("stream.c1.per_chunk_overhead_us", per_chunk_us("gateway"))
     if "floor" in ttft50:
         rec.put("stream.c1.floor.ttft_overhead_p50_ms", paired_differences(ttft50["floor"], ttft50["direct"]))
-        floor_chunk = paired_differences(span50["floor"], span50["direct"])
-        rec.put("stream.c1.floor.per_chunk_overhead_us", [v * 1000 / (plan.chunks - 1) for v in floor_chunk])
+        rec.put("stream.c1.floor.per_chunk_overhead_us", per_chunk_us("floor"))
         if "gateway" in ttft50:
             rec.put("stream.c1.ttft_over_floor_p50_ms", paired_differences(ttft50["gateway"], ttft50["floor"]))
 

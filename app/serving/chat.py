@@ -175,7 +175,7 @@ async def stream(call: Call, upstream: WorkersAI, creds: Credentials, model_name
             raise UpstreamError(
                 "Workers AI answered some choices as a stream and some whole.", code="upstream_bad_response"
             )
-        body = replay(_whole_as_frames(call, opened, writer))
+        body = replay(_whole_as_frames(call, opened, writer, framing.roles))
     return EventStreamResponse(body)
 
 
@@ -198,9 +198,9 @@ async def _open(call: Call, upstream: WorkersAI, creds: Credentials, meanwhile: 
     return list(opened)
 
 
-def _whole_as_frames(call: Call, results: list[Any], writer: ChunkWriter) -> list[bytes]:
+def _whole_as_frames(call: Call, results: list[Any], writer: ChunkWriter, roles: bytes) -> list[bytes]:
     parsed = [call.choice(result) for result in results]
-    frames = [writer.role(i) for i in range(len(parsed))]
+    frames = [roles]
     for index, (choice, _) in enumerate(parsed):
         frames.append(writer.frames(index, deltas_of(choice)))
     frames.extend(writer.delta(i, {}, choice.finish_reason) for i, (choice, _) in enumerate(parsed))
