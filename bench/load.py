@@ -7,6 +7,7 @@ core was, and how much CPU processes outside the benchmark used (a shared machin
 from __future__ import annotations
 
 import contextlib
+import functools
 import math
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
@@ -34,6 +35,7 @@ class LoadRound:
 
 async def _load_rounds(
     bench: Bench,
+    what: str,
     request_of: Callable[[Endpoint], Request],
     concurrency: int,
     *,
@@ -43,7 +45,7 @@ async def _load_rounds(
     warm_up: bool = True,
 ) -> dict[str, list[LoadRound]]:
     """Warm `sides` up (default: direct and gateway), then `rounds` interleaved measured runs of each (or
-    the rounds of `rounds_range`, for callers that interleave other work)."""
+    the rounds of `rounds_range`, for callers that interleave other work), each one steady (`Bench.steady`)."""
     plan = bench.plan
     sides = bench.sides if sides is None else sides
     for side in sides if warm_up else ():
@@ -51,28 +53,34 @@ async def _load_rounds(
     rounds: dict[str, list[LoadRound]] = {side.name: [] for side in sides}
     for round_index in rounds_range or range(plan.rounds):
         for side in bench.ordered(round_index, sides):
-            pid = bench.pid_of(side)
-            gateway_meter = CpuMeter(pid) if pid is not None else None
-            upstream_meter = CpuMeter(bench.upstream.pid)
-            core = bench.pinning.driver_cpu
-            core_meter = CoreMeter(core) if core is not None else None
-            noise = NoiseMeter(bench.pids)
-            async with contextlib.AsyncExitStack() as stack:
-                sampler = await stack.enter_async_context(RssSampler(pid)) if pid and track_rss else None
-                result = await bench.driver.run(request_of(side), connections=concurrency, duration=plan.duration)
-            if sampler is not None:
-                bench.rss_load_peak = max(bench.rss_load_peak, sampler.peak)
-            rounds[side.name].append(
-                LoadRound(
-                    result=result,
-                    gateway_cpu_s=gateway_meter.stop() if gateway_meter else math.nan,
-                    upstream_cpu_s=upstream_meter.stop(),
-                    driver_core_busy=core_meter.stop() if core_meter else math.nan,
-                    foreign_cpu_pct=noise.stop(),
-                )
-            )
-            bench.record.errors[side.name] += result.errors
+            run = functools.partial(_load_round, bench, side, request_of(side), concurrency, track_rss=track_rss)
+            rounds[side.name].append(await bench.steady(f"{what} round {round_index}", side, run))
     return rounds
+
+
+async def _load_round(
+    bench: Bench, side: Endpoint, request: Request, concurrency: int, *, track_rss: bool
+) -> LoadRound:
+    """One driver run of `side`, metered: its errors count, and the peak memory, whether or not it is kept."""
+    pid = bench.pid_of(side)
+    gateway_meter = CpuMeter(pid) if pid is not None else None
+    upstream_meter = CpuMeter(bench.upstream.pid)
+    core = bench.pinning.driver_cpu
+    core_meter = CoreMeter(core) if core is not None else None
+    noise = NoiseMeter(bench.pids)
+    async with contextlib.AsyncExitStack() as stack:
+        sampler = await stack.enter_async_context(RssSampler(pid)) if pid and track_rss else None
+        result = await bench.driver.run(request, connections=concurrency, duration=bench.plan.duration)
+    if sampler is not None:
+        bench.rss_load_peak = max(bench.rss_load_peak, sampler.peak)
+    bench.record.errors[side.name] += result.errors
+    return LoadRound(
+        result=result,
+        gateway_cpu_s=gateway_meter.stop() if gateway_meter else math.nan,
+        upstream_cpu_s=upstream_meter.stop(),
+        driver_core_busy=core_meter.stop() if core_meter else math.nan,
+        foreign_cpu_pct=noise.stop(),
+    )
 
 
 def _record_load(bench: Bench, prefix: str, rounds: dict[str, list[LoadRound]]) -> None:
@@ -111,7 +119,9 @@ async def non_streaming(bench: Bench) -> None:
     top = max(bench.plan.concurrencies)
     for concurrency in bench.plan.concurrencies:
         sides = bench.sides_and_floor if concurrency == 1 else bench.sides
-        rounds = await _load_rounds(bench, Endpoint.chat, concurrency, track_rss=concurrency == top, sides=sides)
+        rounds = await _load_rounds(
+            bench, f"chat.c{concurrency}", Endpoint.chat, concurrency, track_rss=concurrency == top, sides=sides
+        )
         _record_load(bench, f"chat.c{concurrency}", rounds)
     if bench.rss_load_peak:
         bench.record.figures["rss.load_peak_mb"] = Summary.single(bench.rss_load_peak / MB)
@@ -131,6 +141,7 @@ async def stream_throughput(bench: Bench) -> None:
         await bench.configure(latency_ms=0, chunks=plan.chunks, chunk_delay_ms=0)
         full = await _load_rounds(
             bench,
+            f"stream.c{concurrency}",
             Endpoint.stream,
             concurrency,
             track_rss=False,
@@ -145,6 +156,7 @@ async def stream_throughput(bench: Bench) -> None:
         try:
             one = await _load_rounds(
                 bench,
+                f"stream.c{concurrency} 1-chunk",
                 Endpoint.stream,
                 concurrency,
                 track_rss=False,

@@ -12,7 +12,7 @@ import signal
 import socket
 import subprocess
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -256,6 +256,53 @@ class CoreMeter:
         busy, total = core_jiffies(self.cpu)
         span = total - self._start[1]
         return (busy - self._start[0]) / span if span else float("nan")
+
+
+def cpu_steal_seconds(stat: Path = Path("/proc/stat")) -> dict[int, float]:
+    """Per core, the time the hypervisor ran something else while the core had work to do (the steal
+    column of /proc/stat, in clock ticks). Always 0 on bare metal."""
+    steal: dict[int, float] = {}
+    for line in stat.read_text().splitlines():
+        name, _, rest = line.partition(" ")
+        fields = rest.split()
+        if name[:3] == "cpu" and name[3:].isdigit() and len(fields) > 7:
+            steal[int(name[3:])] = int(fields[7]) / CLOCK_TICKS
+    return steal
+
+
+@dataclass(frozen=True)
+class Stolen:
+    """What the hypervisor took from the worst of the metered cores over one interval."""
+
+    seconds: float
+    wall_s: float
+    core: int | None
+
+    @property
+    def pct(self) -> float:
+        return self.seconds * 100 / self.wall_s if self.wall_s > 0 else 0.0
+
+    def exceeds(self, pct: float) -> bool:
+        """More than `pct` % of the interval, and more than one clock tick (the counter's resolution)."""
+        return self.seconds > max(self.wall_s * pct / 100, 1.5 / CLOCK_TICKS)
+
+
+class StealMeter:
+    """Steal time on some cores (None: all of them) over one measured interval."""
+
+    def __init__(self, cores: Collection[int] | None, stat: Path = Path("/proc/stat")) -> None:
+        self.cores = cores
+        self.stat = stat
+        self._started = time.monotonic()
+        self._before = cpu_steal_seconds(stat)
+
+    def stop(self) -> Stolen:
+        wall = time.monotonic() - self._started
+        after = cpu_steal_seconds(self.stat)
+        cores = after.keys() if self.cores is None else self.cores
+        taken = [(after.get(core, 0.0) - self._before.get(core, 0.0), core) for core in cores]
+        seconds, core = max(taken, default=(0.0, None))
+        return Stolen(seconds, wall, core)
 
 
 def box_cpu_seconds() -> float:

@@ -73,6 +73,10 @@ FIGURES: list[Figure] = [
     Figure("errors.total", "validity: errors (non-2xx, socket, broken streams)", "count", "<=", 0),
     # Context.
     Figure("noise.max_foreign_cpu_pct", "other processes' CPU on the box, worst load round", "%"),
+    Figure("host.rounds_rerun", "rounds measured again: the host took CPU during them (steal)", "count"),
+    Figure("host.rerun_s", "time spent on rounds measured again", "s"),
+    Figure("host.steal_kept_max_pct", "host steal, worst kept round (share of a busy core)", "%"),
+    Figure("host.stolen_kept", "kept rounds with host steal over the limit in every attempt", "count"),
     Figure(
         "machine.speed_before_us", "machine speed: fixed workload on the gateway core, before (lower is faster)", "us"
     ),

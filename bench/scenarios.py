@@ -7,10 +7,12 @@ targets into rows. Every figure is a `Summary` over rounds (median, min-max).
 from __future__ import annotations
 
 import asyncio
+import functools
 import math
 import statistics
 import time
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 
 import aiohttp
 import orjson
@@ -55,17 +57,10 @@ async def stream_timing(bench: Bench) -> None:
     span50: dict[str, list[float]] = {side.name: [] for side in sides}
     for round_index in range(plan.rounds):
         for side in bench.ordered(round_index, sides):
-            samples = await run_sequential(
-                bench.streams,
-                side.stream_request(),
-                duration=plan.duration,
-                max_streams=plan.max_sequential_streams,
-            )
-            good = _ok(bench, side, samples)
-            ttft = [s.ttft * 1000 for s in good]
-            ttft50[side.name].append(percentile(ttft, 50))
-            ttft99[side.name].append(percentile(ttft, 99))
-            span50[side.name].append(percentile([(s.total - s.ttft) * 1000 for s in good], 50))
+            timed = await bench.steady(f"stream.c1 round {round_index}", side, functools.partial(_timing, bench, side))
+            ttft50[side.name].append(timed.ttft_p50_ms)
+            ttft99[side.name].append(timed.ttft_p99_ms)
+            span50[side.name].append(timed.after_first_p50_ms)
     for name in ttft50:
         rec.put(f"stream.c1.{name}.ttft_p50_ms", ttft50[name])
         rec.put(f"stream.c1.{name}.ttft_p99_ms", ttft99[name])
@@ -86,6 +81,28 @@ async def stream_timing(bench: Bench) -> None:
             rec.put("stream.c1.ttft_over_floor_p50_ms", paired_differences(ttft50["gateway"], ttft50["floor"]))
 
 
+@dataclass(frozen=True)
+class TimingRound:
+    ttft_p50_ms: float
+    ttft_p99_ms: float
+    after_first_p50_ms: float  # first token to [DONE]
+    streams: int
+
+
+async def _timing(bench: Bench, side: Endpoint) -> TimingRound:
+    """One round of back-to-back streams (concurrency 1)."""
+    samples = await run_sequential(
+        bench.streams,
+        side.stream_request(),
+        duration=bench.plan.duration,
+        max_streams=bench.plan.max_sequential_streams,
+    )
+    good = _ok(bench, side, samples)
+    ttft = [s.ttft * 1000 for s in good]
+    after_first = [(s.total - s.ttft) * 1000 for s in good]
+    return TimingRound(percentile(ttft, 50), percentile(ttft, 99), percentile(after_first, 50), len(good))
+
+
 async def stream_gaps(bench: Bench) -> None:
     """Upstream sends a frame every 10 ms: the gateway must pass each on at once (no buffering)."""
     plan, rec = bench.plan, bench.record
@@ -96,16 +113,11 @@ async def stream_gaps(bench: Bench) -> None:
     try:
         for round_index in range(plan.rounds):
             for side in bench.ordered(round_index):
-                samples, _elapsed = await run_concurrent(
-                    bench.streams,
-                    side.stream_request(),
-                    concurrency=plan.stream_concurrency,
-                    duration=plan.duration,
-                )
-                gaps = [g * 1000 for s in _ok(bench, side, samples) for g in s.gaps]
-                gap99[side.name].append(percentile(gaps, 99))
-                gap_max[side.name].append(max(gaps, default=math.nan))
-                gap_min[side.name].append(min(gaps, default=math.nan))
+                run = functools.partial(_gaps, bench, side)
+                gaps = await bench.steady(f"stream.gap10 round {round_index}", side, run)
+                gap99[side.name].append(gaps.p99_ms)
+                gap_max[side.name].append(gaps.max_ms)
+                gap_min[side.name].append(gaps.min_ms)
     finally:
         await bench.configure(chunk_delay_ms=0)
     if "gateway" in gap99:
@@ -114,6 +126,22 @@ async def stream_gaps(bench: Bench) -> None:
         rec.put(f"stream.gap10.{name}.p99_ms", gap99[name])
         rec.put(f"stream.gap10.{name}.max_ms", gap_max[name])
         rec.put(f"stream.gap10.{name}.min_ms", gap_min[name])
+
+
+@dataclass(frozen=True)
+class GapRound:
+    p99_ms: float
+    max_ms: float
+    min_ms: float
+
+
+async def _gaps(bench: Bench, side: Endpoint) -> GapRound:
+    """Concurrent streams for a round; the time between consecutive events of each."""
+    samples, _elapsed = await run_concurrent(
+        bench.streams, side.stream_request(), concurrency=bench.plan.stream_concurrency, duration=bench.plan.duration
+    )
+    gaps = [g * 1000 for s in _ok(bench, side, samples) for g in s.gaps]
+    return GapRound(percentile(gaps, 99), max(gaps, default=math.nan), min(gaps, default=math.nan))
 
 
 # --- embeddings fan-out ----------------------------------------------------------------------------
@@ -126,6 +154,18 @@ async def _timed_post(session: aiohttp.ClientSession, url: str, body: bytes, hea
         if resp.status != 200:
             raise RuntimeError(f"POST {url} answered {resp.status}")
     return (time.perf_counter() - started) * 1000
+
+
+@dataclass(frozen=True)
+class EmbedRound:
+    median_ms: float
+
+
+async def _embed_calls(bench: Bench, side: Endpoint, body: bytes) -> EmbedRound:
+    """`plan.embed_calls` calls one after the other; the median wall time."""
+    url = side.base_url + side.embed_path
+    times = [await _timed_post(bench.session, url, body, dict(side.headers)) for _ in range(bench.plan.embed_calls)]
+    return EmbedRound(statistics.median(times))
 
 
 async def embeddings(bench: Bench) -> None:
@@ -143,11 +183,9 @@ async def embeddings(bench: Bench) -> None:
     try:
         for round_index in range(plan.rounds):
             for side, body in calls if round_index % 2 == 0 else calls[::-1]:
-                url = side.base_url + side.embed_path
-                times = [
-                    await _timed_post(bench.session, url, body, dict(side.headers)) for _ in range(plan.embed_calls)
-                ]
-                walls[side.name].append(statistics.median(times))
+                run = functools.partial(_embed_calls, bench, side, body)
+                wall = await bench.steady(f"embed round {round_index}", side, run)
+                walls[side.name].append(wall.median_ms)
     finally:
         await bench.configure(latency_ms=0)
     rec.put("embed.direct.one_call_ms", walls["direct"])
