@@ -187,6 +187,11 @@ def steal_figures(steal: list[dict[str, Any]]) -> dict[str, Summary]:
     }
 
 
+def stolen_groups(steal: list[dict[str, Any]]) -> set[str]:
+    """The groups of figures ("chat.c1", from round "chat.c1 round 2") with a kept round over the limit."""
+    return {entry["round"].split(" ")[0] for entry in steal if entry["kept"] and entry["over_limit"]}
+
+
 def steal_notes(steal: list[dict[str, Any]], plan: Plan) -> list[str]:
     """What the host's steal did to the run, in words: rounds measured again, and rounds that had to stay."""
     notes = []
@@ -203,7 +208,7 @@ def steal_notes(steal: list[dict[str, Any]], plan: Plan) -> list[str]:
         notes.append(
             f"warning: in {len(stolen)} kept rounds the host took over {plan.max_steal_pct:g}% of a busy core in every"
             f" attempt, at worst {worst['steal_pct']:.1f}% ({worst['round']}, {worst['side']}); those rounds time"
-            " the host as much as the gateway"
+            ' the host as much as the gateway, and the rows measured from them say "(host steal)"'
         )
     return notes
 
@@ -240,7 +245,7 @@ def main(argv: list[str] | None = None) -> int:
     if noise:
         record.figures["noise.max_foreign_cpu_pct"] = Summary.single(max(noise))
     record.figures.update(steal_figures(record.steal))
-    rows = report.build_rows(record.figures)
+    rows = report.build_rows(record.figures, stolen=stolen_groups(record.steal))
     described = machine.describe(driver.wrk)
     title = f"Benchmark ({driver.name}, {plan.rounds} rounds x {plan.duration:g} s)"
     table = report.markdown(rows, title=title, note=f"Interpreter: {machine.summary(described)}.")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Collection
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -128,6 +129,7 @@ class Row:
     figure: Figure
     summary: Summary | None
     passed: bool | None
+    host_steal: bool = False  # a round it was measured from lost over the limit to the host in every attempt
 
     def as_dict(self) -> dict[str, Any]:
         s = self.summary
@@ -141,16 +143,21 @@ class Row:
             "max": _json_number(s.high) if s else None,
             "rounds": [_json_number(v) for v in s.rounds] if s else [],
             "passed": self.passed,
+            "host_steal": self.host_steal,
         }
 
 
-def build_rows(figures: dict[str, Summary], figure_list: list[Figure] = FIGURES) -> list[Row]:
-    """One row per known figure; a target whose figure was not measured fails."""
+def build_rows(
+    figures: dict[str, Summary], figure_list: list[Figure] = FIGURES, stolen: Collection[str] = ()
+) -> list[Row]:
+    """One row per known figure; a target whose figure was not measured fails. `stolen` names the groups of
+    figures ("chat.c1") with a kept round the host took CPU from: their rows say so."""
     rows = []
     for figure in figure_list:
         summary = figures.get(figure.key)
         passed = figure.passes(summary.median if summary is not None else math.nan)
-        rows.append(Row(figure, summary, passed))
+        host_steal = any(figure.key.startswith(group + ".") for group in stolen)
+        rows.append(Row(figure, summary, passed, host_steal))
     return rows
 
 
@@ -176,6 +183,8 @@ def markdown(rows: list[Row], *, title: str = "Benchmark results", note: str = "
             multi = len(row.summary.rounds) > 1
             spread = f"{_number(row.summary.low, unit)} - {_number(row.summary.high, unit)}" if multi else "-"
         result = {True: "pass", False: "**FAIL**", None: "info"}[row.passed]
+        if row.host_steal:
+            result += " (host steal)"
         lines.append(f"| {row.figure.label} | {row.figure.target} | {measured} | {spread} | {result} |")
     return "\n".join(lines) + "\n"
 

@@ -52,3 +52,15 @@ def test_write_produces_json_and_markdown(tmp_path: Path) -> None:
     assert document["rows"][0]["median"] == 0.2
     assert document["rows"][0]["rounds"] == [0.2, None]
     assert md_path.read_text().startswith("### ")
+
+
+def test_rows_measured_from_stolen_rounds_say_so() -> None:
+    figures = [Figure("chat.c1.added_p50_ms", "added", "ms", "<=", 0.3), Figure("chat.c16.gateway.rps", "rps", "req/s")]
+    summaries = {"chat.c1.added_p50_ms": Summary.single(0.5), "chat.c16.gateway.rps": Summary.single(4000)}
+    rows = build_rows(summaries, figures, stolen={"chat.c1"})
+    assert [row.host_steal for row in rows] == [True, False]
+    assert rows[0].as_dict()["host_steal"] is True
+    table = markdown(rows)
+    assert "| added | <= 0.300 ms | 0.500 ms | - | **FAIL** (host steal) |" in table
+    assert "| rps | - | 4,000 req/s | - | info |" in table
+    assert not build_rows(summaries, figures, stolen={"chat.c"})[0].host_steal  # a group, not a prefix of one

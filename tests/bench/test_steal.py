@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from bench.__main__ import steal_figures, steal_notes
+from bench.__main__ import steal_figures, steal_notes, stolen_groups
 from bench.context import Bench, Plan
 from bench.endpoints import direct, gateway
 from bench.procs import CLOCK_TICKS, Pinning, StealMeter, Stolen, cpu_steal_seconds
@@ -130,6 +130,7 @@ def test_once_the_budget_is_spent_the_stolen_round_is_kept_and_said(tmp_path: Pa
     (warning,) = steal_notes(bench.record.steal, bench.plan)
     assert warning.startswith("warning: in 1 kept rounds the host took over 1% of a busy core in every attempt")
     assert "(stream.c1 round 2, gateway)" in warning
+    assert stolen_groups(bench.record.steal) == {"stream.c1"}
 
 
 def test_notes_count_the_rounds_measured_again() -> None:
@@ -145,3 +146,4 @@ def test_notes_count_the_rounds_measured_again() -> None:
     assert figures["host.rerun_s"].median == pytest.approx(3.1)
     assert figures["host.steal_kept_max_pct"].median == 0.3
     assert steal_figures([]) == {}
+    assert stolen_groups(steal) == set()  # the stolen attempt was not kept
