@@ -45,7 +45,7 @@ async def _load_rounds(
     warm_up: bool = True,
 ) -> dict[str, list[LoadRound]]:
     """Warm `sides` up (default: direct and gateway), then `rounds` interleaved measured runs of each (or
-    the rounds of `rounds_range`, for callers that interleave other work), each one steady (`Bench.steady`)."""
+    the rounds of `rounds_range`, for callers that interleave other work), each through `Bench.steady`."""
     plan = bench.plan
     sides = bench.sides if sides is None else sides
     for side in sides if warm_up else ():
