@@ -161,7 +161,7 @@ async def stream_throughput(bench: Bench) -> None:
                 concurrency,
                 track_rss=False,
                 sides=[side for side in bench.sides if side.name == "gateway"],
-                rounds_range=range(1),
+                rounds_range=range(round_index, round_index + 1),
                 warm_up=round_index == 0,
             )
         finally:
