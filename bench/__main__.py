@@ -173,46 +173,6 @@ def _probe_speed(record: Record, pinning: Pinning, when: str) -> None:
         record.figures[f"machine.speed_{when}_us"] = Summary.single(speed)
 
 
-def steal_figures(steal: list[dict[str, Any]]) -> dict[str, Summary]:
-    """Rounds measured again for host steal, and the steal left in the rounds that were kept."""
-    if not steal:
-        return {}
-    kept = [entry for entry in steal if entry["kept"]]
-    again = [entry for entry in steal if not entry["kept"]]
-    return {
-        "host.rounds_rerun": Summary.single(len(again)),
-        "host.rerun_s": Summary.single(sum(entry["wall_s"] for entry in again)),
-        "host.steal_kept_max_pct": Summary.single(max((entry["steal_pct"] for entry in kept), default=0.0)),
-        "host.stolen_kept": Summary.single(sum(entry["over_limit"] for entry in kept)),
-    }
-
-
-def stolen_groups(steal: list[dict[str, Any]]) -> set[str]:
-    """The groups of figures ("chat.c1", from round "chat.c1 round 2") with a kept round over the limit."""
-    return {entry["round"].split(" ")[0] for entry in steal if entry["kept"] and entry["over_limit"]}
-
-
-def steal_notes(steal: list[dict[str, Any]], plan: Plan) -> list[str]:
-    """What the host's steal did to the run, in words: rounds measured again, and rounds that had to stay."""
-    notes = []
-    again = [entry for entry in steal if not entry["kept"]]
-    if again:
-        seconds = sum(entry["wall_s"] for entry in again)
-        notes.append(
-            f"note: {len(again)} rounds were measured again because the host took over {plan.max_steal_pct:g}% of"
-            f" a busy core during them (steal; {seconds:.0f} s of the {plan.rerun_budget_s:g} s allowed)"
-        )
-    stolen = [entry for entry in steal if entry["kept"] and entry["over_limit"]]
-    if stolen:
-        worst = max(stolen, key=lambda entry: entry["steal_pct"])
-        notes.append(
-            f"warning: in {len(stolen)} kept rounds the host took over {plan.max_steal_pct:g}% of a busy core in every"
-            f" attempt, at worst {worst['steal_pct']:.1f}% ({worst['round']}, {worst['side']}); those rounds time"
-            ' the host as much as the gateway, and the rows measured from them say "(host steal)"'
-        )
-    return notes
-
-
 def run_loop(coro_factory: Any) -> Any:
     """uvloop when available: the built-in driver and stream client then cost the driver core less."""
     try:
@@ -244,8 +204,8 @@ def main(argv: list[str] | None = None) -> int:
     noise = [v for key, s in record.figures.items() if key.endswith("foreign_cpu_pct") for v in s.rounds]
     if noise:
         record.figures["noise.max_foreign_cpu_pct"] = Summary.single(max(noise))
-    record.figures.update(steal_figures(record.steal))
-    rows = report.build_rows(record.figures, stolen=stolen_groups(record.steal))
+    record.figures.update(report.steal_figures(record.steal))
+    rows = report.build_rows(record.figures, stolen=report.stolen_groups(record.steal))
     described = machine.describe(driver.wrk)
     title = f"Benchmark ({driver.name}, {plan.rounds} rounds x {plan.duration:g} s)"
     table = report.markdown(rows, title=title, note=f"Interpreter: {machine.summary(described)}.")
@@ -279,7 +239,7 @@ def main(argv: list[str] | None = None) -> int:
         print(
             f"[bench] warning: in {noisy} of {len(noise)} load rounds other processes used over {NOISY_PCT}% of a core"
         )
-    for line in steal_notes(record.steal, plan):
+    for line in report.steal_notes(record.steal, plan.max_steal_pct, plan.rerun_budget_s):
         print(f"[bench] {line}")
     for problem in record.problems:
         print(f"[bench] problem: {problem}")

@@ -189,6 +189,46 @@ def markdown(rows: list[Row], *, title: str = "Benchmark results", note: str = "
     return "\n".join(lines) + "\n"
 
 
+def steal_figures(steal: list[dict[str, Any]]) -> dict[str, Summary]:
+    """Rounds measured again for host steal, and the steal left in the rounds that were kept."""
+    if not steal:
+        return {}
+    kept = [entry for entry in steal if entry["kept"]]
+    again = [entry for entry in steal if not entry["kept"]]
+    return {
+        "host.rounds_rerun": Summary.single(len(again)),
+        "host.rerun_s": Summary.single(sum(entry["wall_s"] for entry in again)),
+        "host.steal_kept_max_pct": Summary.single(max((entry["steal_pct"] for entry in kept), default=0.0)),
+        "host.stolen_kept": Summary.single(sum(entry["over_limit"] for entry in kept)),
+    }
+
+
+def stolen_groups(steal: list[dict[str, Any]]) -> set[str]:
+    """The groups of figures ("chat.c1", from round "chat.c1 round 2") with a kept round over the limit."""
+    return {entry["round"].split(" ")[0] for entry in steal if entry["kept"] and entry["over_limit"]}
+
+
+def steal_notes(steal: list[dict[str, Any]], limit_pct: float, budget_s: float) -> list[str]:
+    """What the host's steal did to the run, in words: rounds measured again, and rounds that had to stay."""
+    notes = []
+    again = [entry for entry in steal if not entry["kept"]]
+    if again:
+        seconds = sum(entry["wall_s"] for entry in again)
+        notes.append(
+            f"note: {len(again)} rounds were measured again because the host took over {limit_pct:g}% of"
+            f" a busy core during them (steal; {seconds:.0f} s of the {budget_s:g} s allowed)"
+        )
+    stolen = [entry for entry in steal if entry["kept"] and entry["over_limit"]]
+    if stolen:
+        worst = max(stolen, key=lambda entry: entry["steal_pct"])
+        notes.append(
+            f"warning: in {len(stolen)} kept rounds the host took over {limit_pct:g}% of a busy core in every"
+            f" attempt, at worst {worst['steal_pct']:.1f}% ({worst['round']}, {worst['side']}); those rounds time"
+            ' the host as much as the gateway, and the rows measured from them say "(host steal)"'
+        )
+    return notes
+
+
 def write(out_dir: Path, document: dict[str, Any], table: str) -> tuple[Path, Path]:
     out_dir.mkdir(parents=True, exist_ok=True)
     json_path, md_path = out_dir / "latest.json", out_dir / "latest.md"
