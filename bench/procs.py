@@ -224,14 +224,24 @@ def _tree_total(pid: int, measure: Callable[[int], float]) -> float:
     return total
 
 
+def cpu_times(stat: Path = Path("/proc/stat")) -> dict[str, list[int]]:
+    """The cpu lines of /proc/stat, "cpu" (all cores) and "cpuN": clock ticks by state (user, nice,
+    system, idle, iowait, irq, softirq, steal, ...)."""
+    times: dict[str, list[int]] = {}
+    for line in stat.read_text().splitlines():
+        if line.startswith("cpu"):
+            name, *values = line.split()
+            times[name] = [int(v) for v in values]
+    return times
+
+
 def core_jiffies(cpu: int) -> tuple[int, int]:
     """(busy, total) jiffies of one core from /proc/stat, for utilisation over an interval."""
-    for line in Path("/proc/stat").read_text().splitlines():
-        if line.startswith(f"cpu{cpu} "):
-            values = [int(v) for v in line.split()[1:]]
-            idle = values[3] + values[4]
-            return sum(values) - idle, sum(values)
-    return 0, 0
+    values = cpu_times().get(f"cpu{cpu}")
+    if values is None:
+        return 0, 0
+    idle = values[3] + values[4]
+    return sum(values) - idle, sum(values)
 
 
 class CpuMeter:
@@ -260,14 +270,12 @@ class CoreMeter:
 
 def cpu_steal_seconds(stat: Path = Path("/proc/stat")) -> dict[int, float]:
     """Per core, the time the hypervisor ran something else while the core had work to do (the steal
-    column of /proc/stat, in clock ticks). Always 0 on bare metal."""
-    steal: dict[int, float] = {}
-    for line in stat.read_text().splitlines():
-        name, _, rest = line.partition(" ")
-        fields = rest.split()
-        if name[:3] == "cpu" and name[3:].isdigit() and len(fields) > 7:
-            steal[int(name[3:])] = int(fields[7]) / CLOCK_TICKS
-    return steal
+    column of /proc/stat). Always 0 on bare metal."""
+    return {
+        int(name[3:]): values[7] / CLOCK_TICKS
+        for name, values in cpu_times(stat).items()
+        if name[3:].isdigit() and len(values) > 7
+    }
 
 
 @dataclass(frozen=True)
@@ -307,11 +315,8 @@ class StealMeter:
 
 def box_cpu_seconds() -> float:
     """User + system CPU seconds of every core since boot (softirq and iowait left out)."""
-    for line in Path("/proc/stat").read_text().splitlines():
-        if line.startswith("cpu "):
-            user, nice, system = (int(v) for v in line.split()[1:4])
-            return (user + nice + system) / CLOCK_TICKS
-    return 0.0
+    user, nice, system = cpu_times().get("cpu", [0, 0, 0])[:3]
+    return (user + nice + system) / CLOCK_TICKS
 
 
 def own_cpu_seconds() -> float:
