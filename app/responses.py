@@ -53,8 +53,7 @@ class EventStreamResponse(Response):
         self.frames = frames
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        streaming: asyncio.Task[object] | None = None
-        gone: asyncio.Event | None = None
+        gone: asyncio.Event | None = None  # set by the listener when the client disconnects
         listener: asyncio.Task[None] | None = None
         try:
             async for frame in self.frames:
@@ -72,16 +71,17 @@ class EventStreamResponse(Response):
                     # Set up after the first frame, so its cost stays out of the time to first token; a
                     # client gone before that is noticed here, at once.
                     streaming = asyncio.current_task()
-                    gone = asyncio.Event()
                     assert streaming is not None
+                    gone = asyncio.Event()
                     listener = asyncio.create_task(_cancel_on_disconnect(receive, streaming, gone))
             if listener is None:
                 await send({"type": "http.response.start", "status": 200, "headers": self.raw_headers})
             await send({"type": "http.response.body", "body": b"", "more_body": False})
         except asyncio.CancelledError:
-            if streaming is None or gone is None or not gone.is_set():
+            if gone is None or not gone.is_set():
                 raise
-            streaming.uncancel()  # our own cancellation: the client left, the request is simply over
+            # Our own cancellation: the client left, the request is simply over.
+            asyncio.current_task().uncancel()  # type: ignore[union-attr]  # this coroutine runs in a task
         finally:
             if listener is not None:
                 listener.cancel()
