@@ -9,6 +9,8 @@ import orjson
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from app.proxies import DIRECT, Proxy, parse_proxy, proxy_for
+
 DEFAULT_CF_API_BASE = "https://api.cloudflare.com/client/v4"
 ACCOUNT_ID = re.compile(r"[A-Za-z0-9_-]{1,64}")
 
@@ -16,7 +18,10 @@ ACCOUNT_ID = re.compile(r"[A-Za-z0-9_-]{1,64}")
 class Settings(BaseSettings):
     """Every setting the gateway reads, with its environment variable name (case-insensitive)."""
 
-    model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore")
+    # hide_input_in_errors: a bad setting's message names it, never echoes its value (tokens, proxy passwords).
+    model_config = SettingsConfigDict(
+        env_file=".env", env_file_encoding="utf-8", extra="ignore", hide_input_in_errors=True
+    )
 
     # Cloudflare
     cf_account_id: str = Field("", description="Cloudflare account id used for upstream calls.")
@@ -43,6 +48,12 @@ class Settings(BaseSettings):
     upstream_read_timeout: float = Field(120.0, gt=0, description="Longest silence inside a stream.")
     upstream_max_connections: int = Field(4096, ge=1, description="Pool size; each open stream holds one.")
     models_cache_seconds: int = Field(3600, ge=0, description="How long the upstream model list is kept.")
+
+    # Outbound proxies (app/proxies.py): for Workers AI and for image URLs fetched on a client's behalf.
+    upstream_proxy: str = Field("", description="Proxy for every outbound call; wins over the *_PROXY variables.")
+    https_proxy: str = Field("", description="Proxy for https URLs (the standard variable).")
+    http_proxy: str = Field("", description="Proxy for http URLs (the standard variable).")
+    no_proxy: str = Field("", description="Hosts reached directly (the standard variable).")
 
     # Behaviour
     default_max_tokens: int = Field(4096, ge=1, description="max_tokens sent when the client sends none.")
@@ -79,6 +90,24 @@ class Settings(BaseSettings):
         if not value.startswith(("http://", "https://")):
             raise ValueError("CF_API_BASE must be an http(s) URL")
         return value
+
+    @field_validator("upstream_proxy", "https_proxy", "http_proxy")
+    @classmethod
+    def _check_proxy(cls, value: str) -> str:
+        value = value.strip()
+        if value and value.lower() != DIRECT:
+            parse_proxy(value)  # ValueError names the problem, never the credentials
+        return value
+
+    def proxy_for(self, url: str) -> Proxy | None:
+        """The proxy an outbound request to `url` goes through (None: direct)."""
+        return proxy_for(
+            url,
+            explicit=self.upstream_proxy,
+            https_proxy=self.https_proxy,
+            http_proxy=self.http_proxy,
+            no_proxy=self.no_proxy,
+        )
 
     @property
     def managed(self) -> bool:

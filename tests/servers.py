@@ -18,6 +18,12 @@ from typing import Any
 
 BIN = Path(sys.executable).parent
 CLEARED = ("CF_", "GATEWAY_", "MODEL_ALIASES", "DEFAULT_MAX_TOKENS", "HOST", "PORT", "WORKERS", "LOG_LEVEL")
+# The machine's own proxy settings must not send the gateway's loopback traffic elsewhere.
+CLEARED += tuple(
+    name
+    for base in ("HTTPS_PROXY", "HTTP_PROXY", "NO_PROXY", "ALL_PROXY", "UPSTREAM_PROXY")
+    for name in (base, base.lower())
+)
 
 
 def free_port() -> int:
