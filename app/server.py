@@ -38,6 +38,7 @@ from app.errors import GatewayError, InvalidRequest, render
 LINGER_IDLE = 5.0  # nginx's lingering_timeout
 LINGER_TOTAL = 30.0  # nginx's lingering_time
 MIN_DRAIN_BYTES = 64 * 1024 * 1024
+_base = HttpToolsProtocol  # the parser callbacks call it directly: a super() lookup costs more, per request
 
 
 @dataclass(frozen=True)
@@ -92,6 +93,7 @@ class GatewayProtocol(HttpToolsProtocol):
     def __init__(self, *args: Any, limits: Limits, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.limits = limits
+        self.max_head = limits.max_header_bytes
         self.head_timer: asyncio.TimerHandle | None = None
         self.body_timer: asyncio.TimerHandle | None = None
         self.linger_timer: asyncio.TimerHandle | None = None
@@ -152,7 +154,7 @@ class GatewayProtocol(HttpToolsProtocol):
         if self.in_head:
             if not self.completed:  # else part of this read was an earlier message: not counted
                 self.head_bytes += len(data)
-            if self.head_bytes > self.limits.max_header_bytes:
+            if self.head_bytes > self.max_head:
                 self._refuse_head()
             elif self.head_timer is None:
                 self.head_timer = self.loop.call_later(self.limits.header_timeout, self._head_timed_out)
@@ -167,19 +169,17 @@ class GatewayProtocol(HttpToolsProtocol):
     def on_message_begin(self) -> None:
         self.in_head = True
         self.head_bytes = 0
-        super().on_message_begin()
+        _base.on_message_begin(self)
 
     def on_headers_complete(self) -> None:
         self.in_head = False
         if self.head_timer is not None:
             self.head_timer.cancel()
             self.head_timer = None
-        if self.head_bytes + self.segment > self.limits.max_header_bytes and self._head_size() > (
-            self.limits.max_header_bytes
-        ):
+        if self.head_bytes + self.segment > self.max_head and self._head_size() > self.max_head:
             raise HeadTooLarge
         self.in_body = True
-        super().on_headers_complete()
+        _base.on_headers_complete(self)
 
     def on_message_complete(self) -> None:
         self.in_body = False
@@ -190,7 +190,7 @@ class GatewayProtocol(HttpToolsProtocol):
             if self.cycle is not None and isinstance(self.cycle.transport, _LingeringTransport):
                 self.cycle.transport = self.transport  # the body is whole: the connection may be kept
                 self.cycle.keep_alive = self.keep_alive_wanted and not self.shutting_down
-        super().on_message_complete()
+        _base.on_message_complete(self)
 
     def _answer_early(self, cycle: RequestResponseCycle) -> None:
         """Until its body is whole, an answer says `connection: close` and closing lingers (a 413 is read)."""
