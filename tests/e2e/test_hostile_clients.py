@@ -361,3 +361,16 @@ def test_websocket_upgrade_gets_a_json_403(port: int) -> None:
     )
     status, _, error = parse_error(exchange(port, upgrade))
     assert (status, error["code"]) == (403, "websocket_not_supported")
+
+
+@pytest.mark.parametrize("mode", ["workers", "demo"])
+def test_every_way_of_serving_has_the_limits(upstream: Emulator, mode: str) -> None:
+    """Several worker processes (the protocol and its limits are pickled to each) and demo mode."""
+    env = {"MAX_HEADER_BYTES": "4096"}
+    if mode == "workers":
+        env |= {"CF_API_BASE": upstream.api_base, "CF_ACCOUNT_ID": ACCOUNT, "CF_API_TOKEN": CF_TOKEN, "WORKERS": "2"}
+    with gateway(env) as (url, _):
+        port = int(url.rsplit(":", 1)[1])
+        status, _, error = parse_error(exchange(port, b"GET /health HTTP/1.1\r\nX: " + b"a" * 5000 + b"\r\n\r\n"))
+        assert (status, error["code"]) == (431, "request_header_fields_too_large")
+        assert exchange(port, b"GET /health HTTP/1.1\r\nConnection: close\r\n\r\n").startswith(b"HTTP/1.1 200 ")
