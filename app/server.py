@@ -5,10 +5,12 @@ take to arrive, answers malformed HTTP in `text/plain`, and closes the socket ri
 answer (a 413 before the body was read), so the kernel resets the connection over the unread bytes and
 the client never reads the answer. `GatewayProtocol` adds, per connection:
 
-- a head deadline (`HEADER_TIMEOUT`) from the connection's first byte wait, and from each later head's first
-  byte to its end: a slow or silent client is dropped (a 408 if part of a head came);
+- a head deadline (`HEADER_TIMEOUT`) from the moment a connection opens, and from each later head's first
+  byte to its end: a slow or silent client is dropped (a 408 if part of a head came); idle keep-alive
+  connections are uvicorn's own `timeout_keep_alive` (`KEEPALIVE_TIMEOUT`);
 - a head size limit (`MAX_HEADER_BYTES`): counted per read while a head is incomplete, so a huge head is
-  refused with a 431 before it is buffered;
+  refused with a 431 before it is buffered (exactly once the head is complete; a read that also ended a
+  pipelined request is not counted, so such a head may pass the limit by at most one read, 256 KiB);
 - a body idle limit (`BODY_TIMEOUT`): a body that stops arriving gets a 408 and the connection closes;
 - OpenAI's error JSON for malformed HTTP (400) and WebSocket upgrades (403);
 - a lingering close after a final answer while the client may still be sending: the write side is shut
