@@ -260,7 +260,8 @@ def test_idle_keep_alive_connection_is_closed(port: int) -> None:
         started = time.monotonic()
         answer = read_to_end(sock)
     assert answer.startswith(b"HTTP/1.1 200 ") and answer.count(b"HTTP/1.1") == 1  # one answer, then the close
-    assert TIMEOUT * 0.9 < time.monotonic() - started < TIMEOUT * 2 + 10
+    # KEEPALIVE_TIMEOUT is 2 here; uvicorn's default (5) would fail the upper bound.
+    assert TIMEOUT * 0.9 < time.monotonic() - started < 4.5
 
 
 def test_pipelined_requests_are_all_answered(port: int) -> None:
