@@ -12,10 +12,10 @@ from typing import Any
 import uvicorn
 
 from app.config import DEFAULT_CF_API_BASE, Settings
+from app.server import GatewayProtocol, Limits
 
 log = logging.getLogger("app")
 LOOP = "uvloop"
-HTTP = "httptools"
 
 
 def main(argv: Sequence[str] | None = None) -> None:
@@ -59,13 +59,22 @@ def run_gateway(settings: Settings) -> None:
 
 
 def gateway_config(app: object, settings: Settings, **extra: Any) -> uvicorn.Config:
-    """Production uvicorn: uvloop, httptools, no access log unless asked, no Server header."""
+    """Production uvicorn: uvloop, httptools with the server limits (app/server.py), no access log unless
+    asked, no Server header. Single worker, workers and demo mode all start from here."""
+    limits = Limits(
+        header_timeout=settings.header_timeout,
+        body_timeout=settings.body_timeout,
+        max_header_bytes=settings.max_header_bytes,
+        max_body_bytes=settings.max_body_bytes,
+    )
     return uvicorn.Config(
         app,  # type: ignore[arg-type]
         host=settings.host,
         port=settings.port,
         loop=LOOP,
-        http=HTTP,
+        http=GatewayProtocol.with_limits(limits),
+        ws="none",  # no WebSocket routes: GatewayProtocol refuses upgrades itself, no library is loaded
+        timeout_keep_alive=settings.keepalive_timeout,  # type: ignore[arg-type]  # a float works (call_later)
         access_log=settings.access_log,
         log_level=settings.log_level,
         server_header=False,

@@ -55,6 +55,14 @@ class Settings(BaseSettings):
     http_proxy: str = Field("", description="Proxy for http URLs (the standard variable).")
     no_proxy: str = Field("", description="Hosts reached directly (the standard variable).")
 
+    # Server limits (app/server.py): what one connection may cost before it is answered and closed.
+    header_timeout: float = Field(10.0, gt=0, description="Seconds a request head may take to arrive (408).")
+    body_timeout: float = Field(30.0, gt=0, description="Longest silence inside a request body (408).")
+    keepalive_timeout: float = Field(5.0, gt=0, description="Seconds an idle keep-alive connection is kept.")
+    max_header_bytes: int = Field(
+        32 * 1024, ge=1024, le=1024 * 1024, description="Largest request head (request line + headers; 431)."
+    )
+
     # Behaviour
     default_max_tokens: int = Field(4096, ge=1, description="max_tokens sent when the client sends none.")
     model_aliases: dict[str, str] = Field(
