@@ -16,13 +16,15 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+from app.config import Settings
+
 BIN = Path(sys.executable).parent
-CLEARED = ("CF_", "GATEWAY_", "MODEL_ALIASES", "DEFAULT_MAX_TOKENS", "HOST", "PORT", "WORKERS", "LOG_LEVEL")
-# The machine's own proxy settings must not send the gateway's loopback traffic elsewhere.
-CLEARED += tuple(
-    name
-    for base in ("HTTPS_PROXY", "HTTP_PROXY", "NO_PROXY", "ALL_PROXY", "UPSTREAM_PROXY")
-    for name in (base, base.lower())
+# Every setting the gateway reads (so the machine's environment never changes what a test starts), and the
+# proxy variables in both cases (the machine's own proxy must not take the gateway's loopback traffic).
+CLEARED = frozenset(
+    {name.upper() for name in Settings.model_fields}
+    | {name.lower() for name in Settings.model_fields}
+    | {"ALL_PROXY", "all_proxy"}
 )
 
 
@@ -51,7 +53,7 @@ def running(args: list[str], health_url: str, env: dict[str, str] | None = None)
     """A server process, stopped (and its log kept) at the end."""
     workdir = Path(tempfile.mkdtemp(prefix="wag-"))  # no stray .env is read from the repo
     log = workdir / "server.log"
-    full_env = {k: v for k, v in os.environ.items() if not k.startswith(CLEARED)}
+    full_env = {k: v for k, v in os.environ.items() if k not in CLEARED and k.upper() not in CLEARED}
     full_env.update(env or {})
     with log.open("wb") as out:
         process = subprocess.Popen(args, cwd=workdir, env=full_env, stdout=out, stderr=subprocess.STDOUT)
