@@ -1,0 +1,117 @@
+"""Translation: text -> segments -> cache, or one upstream call per distinct segment -> text.
+
+`translate_text` is the entry other code calls (the audio translation fallback); the DeepLX, DeepL and
+batch routes all come through `Translator.translate`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from app.cache import Cache, CacheKey, Coalescer, MemoryCache
+from app.catalog import Catalog, Model, Task
+from app.config import Settings
+from app.convert.languages import DETECT_CHARS, Detector, Scripts, Target, parse_source, parse_target
+from app.convert.results import parse_chat_result
+from app.convert.text import tokens_for_chars
+from app.convert.translate import (
+    chat_payload,
+    detection_sample,
+    m2m100_payload,
+    plan,
+    translated_text,
+)
+from app.upstream.client import Credentials, WorkersAI
+
+if TYPE_CHECKING:
+    from app.deps import Gateway
+
+# The longest segment each kind of engine gets: m2m100 drops or garbles text past a few hundred
+# characters; an instruction model copes with much more.
+M2M100_SEGMENT_CHARS = 400
+CHAT_SEGMENT_CHARS = 3000
+
+
+@dataclass(frozen=True, slots=True)
+class Translation:
+    text: str
+    source: str  # ISO 639-1, given or detected
+
+
+class Translator:
+    """The engine, the detector and converter, the cache and the in-flight calls; one per app."""
+
+    def __init__(self, settings: Settings, catalog: Catalog, cache: Cache | None = None) -> None:
+        self.model: Model = catalog.require(
+            settings.translate_model, Task.TRANSLATION, Task.TEXT_GENERATION, param="TRANSLATE_MODEL"
+        )
+        self.chat = self.model.task is Task.TEXT_GENERATION
+        self.segment_chars = CHAT_SEGMENT_CHARS if self.chat else M2M100_SEGMENT_CHARS
+        self.max_tokens = settings.default_max_tokens
+        self.cache: Cache = cache or MemoryCache(settings.translate_cache_entries, settings.translate_cache_seconds)
+        self.inflight: Coalescer[CacheKey, str] = Coalescer()
+        self.slots = asyncio.Semaphore(settings.translate_max_concurrency)
+        self.detector = Detector()
+        self.scripts = Scripts()
+        self.characters = 0  # characters sent upstream since start (GET /v2/usage)
+
+    async def translate(
+        self, upstream: WorkersAI, creds: Credentials, text: str, source: str | None, target: Target
+    ) -> Translation:
+        """`text` into `target`, from `source` (None: detected). Lines, blank lines, edge whitespace and
+        markup keep their place; text already in the target language makes no upstream call."""
+        pieces = plan(text, self.segment_chars)
+        if not pieces.segments:
+            return Translation(text, source or "en")
+        source = source or self.detector.detect(detection_sample(pieces.segments, DETECT_CHARS))
+        if source == target.code:
+            if target.script is None:
+                return Translation(text, source)
+            done = pieces.segments  # Chinese into Chinese: only the script changes
+        else:
+            done = await asyncio.gather(
+                *(self._segment(upstream, creds, segment, source, target) for segment in pieces.segments)
+            )
+        if target.script is not None:
+            done = [self.scripts.convert(segment, target.script) for segment in done]
+        return Translation(pieces.join(done), source)
+
+    async def _segment(self, upstream: WorkersAI, creds: Credentials, segment: str, source: str, target: Target) -> str:
+        # A chat engine is asked for the variant itself; m2m100 writes Simplified, converted afterwards.
+        key: CacheKey = (self.model.id, source, _engine_target(target, self.chat), segment)
+        cached = await self.cache.get(key)
+        if cached is not None:
+            return cached
+        return await self.inflight.run(key, lambda: self._call(upstream, creds, key, segment, source, target))
+
+    async def _call(
+        self, upstream: WorkersAI, creds: Credentials, key: CacheKey, segment: str, source: str, target: Target
+    ) -> str:
+        async with self.slots:
+            self.characters += len(segment)
+            if self.chat:
+                tokens = min(self.max_tokens, 64 + 3 * tokens_for_chars(len(segment)))
+                result = await upstream.run(creds, self.model.id, chat_payload(segment, source, target, tokens))
+                choice, _ = parse_chat_result(
+                    result if isinstance(result, dict) else {}, self.model, max_tokens=tokens, stops=(), tools=False
+                )
+                text = (choice.content or "").strip()
+            else:
+                payload = m2m100_payload(segment, source, target)
+                text = translated_text(await upstream.run(creds, self.model.id, payload))
+        await self.cache.set(key, text)
+        return text
+
+
+def _engine_target(target: Target, chat: bool) -> str:
+    return f"{target.code}-{target.script}" if chat and target.script else target.code
+
+
+async def translate_text(gw: Gateway, creds: Credentials, text: str, source: str | None, target: str) -> str:
+    """Translate `text` (source None or "auto": detected) into a DeepL-style `target` code, through the
+    gateway's engine and cache. Raises GatewayError (400 for an unsupported language)."""
+    assert gw.translator is not None, "the app's lifespan builds the translator"
+    result = await gw.translator.translate(gw.upstream, creds, text, parse_source(source), parse_target(target))
+    return result.text
