@@ -64,10 +64,10 @@ def _presented_key(request: Request) -> str | None:
 
 
 async def _fields(request: Request, model: type[Wire], lists: tuple[str, ...] = ()) -> Wire:
-    """The body as JSON, or as a form (`application/x-www-form-urlencoded`, or anything not JSON)."""
+    """The body as JSON (declared so, or starting with `{` whatever the declared type), else as a form."""
     body = await request.body()
     content_type = next((v for k, v in request.scope["headers"] if k == b"content-type"), b"")
-    if b"x-www-form-urlencoded" in content_type or (body and b"json" not in content_type and body[:1] != b"{"):
+    if body and b"json" not in content_type and body.lstrip()[:1] != b"{":
         try:
             return model.model_validate(form_fields(body, lists=lists))
         except ValidationError as error:
