@@ -7,13 +7,15 @@ batch routes all come through `Translator.translate`.
 from __future__ import annotations
 
 import asyncio
+import functools
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Generic, TypeVar
 
 from app.cache import Cache, CacheKey, Coalescer, MemoryCache
 from app.catalog import Catalog, Model, Task
 from app.config import Settings
-from app.convert.languages import DETECT_CHARS, Detector, Scripts, Target, parse_source, parse_target
+from app.convert.languages import DETECT_CHARS, Detector, Script, Target, parse_source, parse_target
 from app.convert.results import parse_chat_result
 from app.convert.text import tokens_for_chars
 from app.convert.translate import (
@@ -27,6 +29,8 @@ from app.upstream.client import Credentials, WorkersAI
 
 if TYPE_CHECKING:
     from app.deps import Gateway
+
+T = TypeVar("T")
 
 # The longest segment each kind of engine gets: m2m100 drops or garbles text past a few hundred
 # characters; an instruction model copes with much more.
@@ -53,8 +57,8 @@ class Translator:
         self.cache: Cache = cache or MemoryCache(settings.translate_cache_entries, settings.translate_cache_seconds)
         self.inflight: Coalescer[CacheKey, str] = Coalescer()
         self.slots = asyncio.Semaphore(settings.translate_max_concurrency)
-        self.detector = Detector()
-        self.scripts = Scripts()
+        self.detector: Lazy[Detector] = Lazy(Detector)
+        self.scripts: dict[str, Lazy[Script]] = {}
         self.characters = 0  # characters sent upstream since start (GET /v2/usage)
 
     async def translate(
@@ -65,7 +69,7 @@ class Translator:
         pieces = plan(text, self.segment_chars)
         if not pieces.segments:
             return Translation(text, source or "en")
-        source = source or self.detector.detect(detection_sample(pieces.segments, DETECT_CHARS))
+        source = source or await self._detect(detection_sample(pieces.segments, DETECT_CHARS))
         if source == target.code:
             if target.script is None:
                 return Translation(text, source)
@@ -75,8 +79,18 @@ class Translator:
                 *(self._segment(upstream, creds, segment, source, target) for segment in pieces.segments)
             )
         if target.script is not None:
-            done = [self.scripts.convert(segment, target.script) for segment in done]
+            script = await self.scripts.setdefault(target.script, Lazy(Script, target.script)).get()
+            done = [script.convert(segment) for segment in done]
         return Translation(pieces.join(done), source)
+
+    async def _detect(self, sample: str) -> str:
+        # Detection is most of a cached request's CPU (40 us of it): its answer is cached too.
+        key: CacheKey = ("detect", "", "", sample)
+        source = await self.cache.get(key)
+        if source is None:
+            source = (await self.detector.get()).detect(sample)
+            await self.cache.set(key, source)
+        return source
 
     async def _segment(self, upstream: WorkersAI, creds: Credentials, segment: str, source: str, target: Target) -> str:
         # A chat engine is asked for the variant itself; m2m100 writes Simplified, converted afterwards.
@@ -103,6 +117,25 @@ class Translator:
                 text = translated_text(await upstream.run(creds, self.model.id, payload))
         await self.cache.set(key, text)
         return text
+
+
+class Lazy(Generic[T]):
+    """A heavy object (a model, dictionaries) built once, in a thread, by the first caller that needs it;
+    callers meanwhile wait for the same build. A gateway that never translates never pays for it."""
+
+    def __init__(self, build: Callable[..., T], *args: object) -> None:
+        self._build = functools.partial(build, *args)
+        self._value: asyncio.Future[T] | None = None
+
+    async def get(self) -> T:
+        failed = (
+            self._value is not None
+            and self._value.done()
+            and (self._value.cancelled() or self._value.exception() is not None)
+        )
+        if self._value is None or failed:
+            self._value = asyncio.ensure_future(asyncio.to_thread(self._build))
+        return await asyncio.shield(self._value)
 
 
 def _engine_target(target: Target, chat: bool) -> str:

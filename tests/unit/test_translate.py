@@ -7,7 +7,7 @@ import asyncio
 import pytest
 
 from app.cache import Coalescer, MemoryCache
-from app.convert.languages import Scripts, Target, parse_source, parse_target
+from app.convert.languages import Script, Target, parse_source, parse_target
 from app.convert.translate import plan
 from app.errors import InvalidRequest
 
@@ -44,8 +44,8 @@ def test_sources() -> None:
 
 
 def test_traditional_conversion_uses_taiwan_vocabulary() -> None:
-    assert Scripts().convert("软件和头发", "s2twp") == "軟體和頭髮"
-    assert Scripts().convert("软件", None) == "软件"
+    assert Script("s2twp").convert("软件和头发") == "軟體和頭髮"
+    assert Script("s2hk").convert("软件") == "軟件"
 
 
 def test_plan_keeps_everything_but_the_words() -> None:
