@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Generic, TypeVar
@@ -25,6 +26,7 @@ from app.convert.translate import (
     plan,
     translated_text,
 )
+from app.errors import GatewayError
 from app.upstream.client import Credentials, WorkersAI
 
 if TYPE_CHECKING:
@@ -48,9 +50,10 @@ class Translator:
     """The engine, the detector and converter, the cache and the in-flight calls; one per app."""
 
     def __init__(self, settings: Settings, catalog: Catalog, cache: Cache | None = None) -> None:
-        self.model: Model = catalog.require(
-            settings.translate_model, Task.TRANSLATION, Task.TEXT_GENERATION, param="TRANSLATE_MODEL"
-        )
+        try:
+            self.model: Model = catalog.require(settings.translate_model, Task.TRANSLATION, Task.TEXT_GENERATION)
+        except GatewayError as error:  # a setting, not a request: the gateway does not start
+            raise ValueError(f"TRANSLATE_MODEL: {error.message}") from None
         self.chat = self.model.task is Task.TEXT_GENERATION
         self.segment_chars = CHAT_SEGMENT_CHARS if self.chat else M2M100_SEGMENT_CHARS
         self.max_tokens = settings.default_max_tokens
@@ -94,7 +97,7 @@ class Translator:
 
     async def _segment(self, upstream: WorkersAI, creds: Credentials, segment: str, source: str, target: Target) -> str:
         # A chat engine is asked for the variant itself; m2m100 writes Simplified, converted afterwards.
-        key: CacheKey = (self.model.id, source, _engine_target(target, self.chat), segment)
+        key: CacheKey = (_engine(self.model.id, creds), source, _engine_target(target, self.chat), segment)
         cached = await self.cache.get(key)
         if cached is not None:
             return cached
@@ -136,6 +139,14 @@ class Lazy(Generic[T]):
         if self._value is None or failed:
             self._value = asyncio.ensure_future(asyncio.to_thread(self._build))
         return await asyncio.shield(self._value)
+
+
+def _engine(model_id: str, creds: Credentials) -> str:
+    """The cache's engine field. In passthrough mode each caller's token has its own entries: a cached
+    answer must not serve a token Cloudflare would refuse (nor share one account's calls with another)."""
+    if not creds.from_client:
+        return model_id
+    return f"{model_id}#{hashlib.sha256(f'{creds.account_id}:{creds.token}'.encode()).hexdigest()[:32]}"
 
 
 def _engine_target(target: Target, chat: bool) -> str:

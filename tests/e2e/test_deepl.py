@@ -174,3 +174,15 @@ def test_text_generation_engine_gets_the_fixed_prompt(open_llm_gateway: str, ups
     assert "translation only" in system["content"]
     assert user == {"role": "user", "content": text}
     assert payloads[0]["temperature"] == 0 and payloads[0]["max_tokens"] > 0
+
+
+def test_passthrough_mode_sends_the_callers_token_upstream(upstream: Emulator) -> None:
+    env = {"CF_API_BASE": upstream.api_base, "CF_ACCOUNT_ID": ACCOUNT}
+    with gateway(env) as (url, _):
+        body = {"text": fresh("Whose token is this"), "source_lang": "EN", "target_lang": "DE"}
+        answer = call("POST", f"{url}/translate?token={CF_TOKEN}", body, {"Content-Type": "application/json"})
+        assert answer.status == 200 and answer.json()["data"] == f"[de] {body['text']}"
+        sent = [r for r in upstream.requests() if r["path"].endswith(M2M100)]
+        assert sent[-1]["headers"]["authorization"] == f"Bearer {CF_TOKEN}"
+        refused = call("POST", f"{url}/translate?token=wrong-token", body, {"Content-Type": "application/json"})
+        assert refused.status == 401 and set(refused.json()) == {"code", "message"}
