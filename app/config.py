@@ -69,6 +69,19 @@ class Settings(BaseSettings):
         default_factory=dict, description="JSON object merged over the built-in aliases."
     )
 
+    # Translation (/translate, /v2/translate, /translate/batch; docs/translation.md)
+    translate_model: str = Field(
+        "@cf/meta/m2m100-1.2b", description="Translation engine: m2m100, or a text-generation model (fixed prompt)."
+    )
+    translate_cache_entries: int = Field(100_000, ge=0, description="Translations kept in memory (0: no cache).")
+    translate_cache_seconds: int = Field(86_400, ge=0, description="How long a cached translation is kept.")
+    translate_max_concurrency: int = Field(
+        32, ge=1, description="Upstream translation calls in flight at once; more wait their turn."
+    )
+    translate_character_limit: int = Field(
+        500_000, ge=1, description="character_limit that GET /v2/usage reports (informational, not enforced)."
+    )
+
     @field_validator("gateway_api_keys", "cors_origins", mode="before")
     @classmethod
     def _split_csv(cls, value: object) -> object:

@@ -15,6 +15,7 @@ from app.catalog import Catalog
 from app.config import ACCOUNT_ID, Settings
 from app.errors import AuthenticationFailed
 from app.serving.models import ModelDirectory
+from app.serving.translate import Translator
 from app.upstream.client import Credentials, WorkersAI
 
 
@@ -28,6 +29,7 @@ class Gateway:
     upstream: WorkersAI
     server_credentials: Credentials | None = None  # managed mode: the server's own token
     demo: bool = False
+    translator: Translator | None = None  # /translate, /v2/translate (app/serving/translate.py)
 
 
 def gateway(request: Request) -> Gateway:
@@ -55,8 +57,12 @@ def key_matches(token: str, keys: list[str]) -> bool:
 
 def authenticate(request: Request, gw: Gateway) -> Credentials:
     """Who the caller is, as the Cloudflare credentials their request runs on (401 otherwise)."""
+    return credentials_for(bearer_token(request), gw)
+
+
+def credentials_for(token: str | None, gw: Gateway) -> Credentials:
+    """The Cloudflare credentials a presented key runs on (401 otherwise), however it was presented."""
     settings = gw.settings
-    token = bearer_token(request)
     server = gw.server_credentials
     if server is not None:
         if settings.gateway_api_keys and (token is None or not key_matches(token, settings.gateway_api_keys)):

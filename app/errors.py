@@ -1,4 +1,4 @@
-"""The GatewayError hierarchy and the one renderer of OpenAI-shaped error JSON."""
+"""The GatewayError hierarchy and the one renderer of error JSON: OpenAI's shape, and DeepLX's and DeepL's."""
 
 from __future__ import annotations
 
@@ -100,3 +100,25 @@ def render(error: GatewayError) -> bytes:
 def render_sse(error: GatewayError) -> bytes:
     """An error after a stream has started: sent in-band, then the stream ends with [DONE]."""
     return b"data: " + render(error) + b"\n\ndata: [DONE]\n\n"
+
+
+# The translation dialects: the same errors, in the shapes DeepLX and DeepL clients parse.
+def deeplx_response(error: GatewayError) -> JSONBytes:
+    """DeepLX: `{"code": N, "message": "..."}` with HTTP status N; Workers AI failures are 503s."""
+    status = error.status_code
+    message = error.message
+    if status >= 500:
+        status, message = 503, f"Translation failed: {message}"
+    return JSONBytes(orjson.dumps({"code": status, "message": message}), status, error.headers)
+
+
+def deepl_response(error: GatewayError) -> JSONBytes:
+    """DeepL API: `{"message": "..."}`; a refused key is a 403, the used-up daily allowance a 456."""
+    status = error.status_code
+    if status == 401:
+        status = 403
+    elif error.code == "daily_limit_exceeded":
+        status = 456
+    elif status >= 500 and status != 504:
+        status = 503
+    return JSONBytes(orjson.dumps({"message": error.message}), status, error.headers)

@@ -16,11 +16,19 @@ from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
 from starlette.types import Receive, Scope, Send
 
-from app.errors import GatewayError, InternalError, error_response
+from app.errors import GatewayError, InternalError, deepl_response, deeplx_response, error_response
 from app.middleware import TooLarge, declared_too_large, read_body, too_large_error
 
 log = logging.getLogger("app")
 Handler = Callable[[Request], Awaitable[Response]]
+Renderer = Callable[[GatewayError], Response]
+
+# Routes whose clients parse another error shape than OpenAI's (every other fast route: error_response).
+DIALECTS: dict[str, Renderer] = {
+    "/translate": deeplx_response,
+    "/translate/batch": deeplx_response,
+    "/v2/translate": deepl_response,
+}
 
 
 class ReadRequest(Request):
@@ -60,19 +68,20 @@ class FastLane:
         await response(scope, receive, send)
 
     async def _respond(self, handler: Handler, scope: Scope, receive: Receive) -> Response | None:
+        render = DIALECTS.get(scope["path"], error_response)
         try:
             if declared_too_large(scope, self.max_body_bytes):
                 raise TooLarge
             return await handler(ReadRequest(scope, await read_body(receive, self.max_body_bytes)))
         except GatewayError as error:
-            return error_response(error)
+            return render(error)
         except TooLarge:
-            return error_response(too_large_error(self.max_body_bytes))
+            return render(too_large_error(self.max_body_bytes))
         except ClientDisconnect:
             return None  # nobody is left to answer
         except Exception:
             log.exception("unhandled error on POST %s", scope["path"])
-            return error_response(InternalError())
+            return render(InternalError())
 
     def _add_cors(self, scope: Scope, response: Response) -> None:
         origin = next((value for name, value in scope["headers"] if name == b"origin"), None)

@@ -22,9 +22,10 @@ from app.fastlane import FastLane
 from app.middleware import BodyLimit
 from app.openapi import document_bodies
 from app.protocol.openai import ChatCompletionRequest, CompletionRequest, EmbeddingRequest
-from app.routers import chat, embeddings, health, models
+from app.routers import chat, embeddings, health, models, translate
 from app.routers.body import param_of
 from app.serving.models import ModelDirectory
+from app.serving.translate import Translator
 from app.upstream.client import Credentials, WorkersAI
 
 log = logging.getLogger("app")
@@ -53,6 +54,7 @@ def create_app(settings: Settings | None = None, *, demo: bool = False) -> FastL
             upstream,
             server_credentials=Credentials(settings.cf_account_id, settings.cf_api_token) if settings.managed else None,
             demo=demo,
+            translator=Translator(settings, catalog),
         )
         _announce(settings, demo)
         # Everything built so far (modules, routes, schemas: ~100k objects) lives as long as the process.
@@ -78,7 +80,7 @@ def create_app(settings: Settings | None = None, *, demo: bool = False) -> FastL
         # FastAPI's built-in OpenTelemetry hooks look providers up on every request; nothing here uses them.
         telemetry={"tracing": False, "metrics": False, "logs": False, "operation_spans": False},
     )
-    for router in (chat.router, embeddings.router, models.router, health.router):
+    for router in (chat.router, embeddings.router, models.router, health.router, translate.router):
         app.include_router(router)
     _install_error_handlers(app)
     app.add_middleware(
@@ -94,6 +96,7 @@ def create_app(settings: Settings | None = None, *, demo: bool = False) -> FastL
         "/v1/chat/completions": chat.create_chat_completion,
         "/v1/completions": chat.create_completion,
         "/v1/embeddings": embeddings.create_embedding,
+        **translate.HOT,
     }
     document_bodies(
         app,
@@ -101,6 +104,7 @@ def create_app(settings: Settings | None = None, *, demo: bool = False) -> FastL
             "/v1/chat/completions": ChatCompletionRequest,
             "/v1/completions": CompletionRequest,
             "/v1/embeddings": EmbeddingRequest,
+            **translate.BODIES,
         },
     )
     return FastLane(app, hot, max_body_bytes=settings.max_body_bytes, cors_origins=settings.cors_origins)

@@ -1,7 +1,8 @@
 """A fast fake Workers AI upstream: a raw ASGI app with canned, pre-encoded answers.
 
-It serves `POST /client/v4/accounts/{account}/ai/run/{model}` in the three shapes the gateway needs:
-chat JSON, chat SSE (when the body has `"stream": true`) and embeddings (model ids containing `bge`).
+It serves `POST /client/v4/accounts/{account}/ai/run/{model}` in the four shapes the gateway needs:
+chat JSON, chat SSE (when the body has `"stream": true`), embeddings (model ids containing `bge`) and
+m2m100 translation (`{"translated_text": "[<target>] <text>"}`, model ids containing `m2m100`).
 No framework, no per-request encoding beyond a dict lookup, so it stays well over 5x faster than the
 gateway it feeds (the benchmark checks that in every run).
 
@@ -148,6 +149,8 @@ class FakeUpstream:
         model = path[marker + len(RUN_MARKER) :]
         if "bge" in model:
             await _respond(send, *self._embed(payload))
+        elif "m2m100" in model:
+            await _respond(send, *_translate(payload))
         elif isinstance(payload, dict) and payload.get("stream") is True:
             await self._stream(send, canned)
         else:
@@ -190,6 +193,14 @@ class FakeUpstream:
             self.canned = Canned(knobs)
             return 200, orjson.dumps(asdict(knobs))
         return 404, b'{"ok":false}'
+
+
+def _translate(payload: Any) -> tuple[int, bytes]:
+    text = payload.get("text") if isinstance(payload, dict) else None
+    target = payload.get("target_lang") if isinstance(payload, dict) else None
+    if not isinstance(text, str) or not text or not isinstance(target, str):
+        return _error(400, "Translation needs 'text' and 'target_lang'")
+    return 200, _envelope(orjson.dumps({"translated_text": f"[{target}] {text}"}))
 
 
 def _has_bearer(scope: Scope) -> bool:

@@ -60,6 +60,11 @@ FIGURES: list[Figure] = [
         ">=",
         1000,
     ),
+    Figure("translate.cached.rps", "translation: cached DeepLX requests/s, 200 connections", "req/s", ">=", 5000),
+    Figure("translate.detect_convert_us", "translation: detector + converter CPU a paragraph", "us", "<=", 100),
+    Figure("translate.page.uncached_failed", "translation: page of 200 uncached, requests failed", "count", "<=", 0),
+    Figure("translate.page.cached_failed", "translation: page of 200 cached, requests failed", "count", "<=", 0),
+    Figure("translate.page.cached_upstream_calls", "translation: page again, upstream calls", "calls", "<=", 0),
     Figure("rss.streams_peak_mb", "resident memory, 1,000 open streams (peak)", "MB"),
     Figure("rss.after_streams_mb", "resident memory after 1,000 streams", "MB"),
     # The bench's own pass lines.
@@ -121,6 +126,11 @@ FIGURES: list[Figure] = [
     Figure("rss.load_peak_mb", "resident memory peak under load (c=64)", "MB"),
     Figure("streams1000.gateway.peak_open", "1,000 streams: most open at once (client view)", "streams"),
     Figure("streams1000.gateway.wall_s", "1,000 streams: wall time (each ~3 s upstream)", "s"),
+    Figure("translate.page.uncached_ms", "translation: page of 200 paragraphs, uncached, wall", "ms"),
+    Figure("translate.page.cached_ms", "translation: page of 200 paragraphs, cached, wall", "ms"),
+    Figure("translate.page.uncached_upstream_calls", "translation: page of 200 uncached, upstream calls", "calls"),
+    Figure("translate.detect_us", "translation: detector CPU a paragraph (py3langid)", "us"),
+    Figure("translate.convert_us", "translation: Traditional conversion CPU a paragraph (OpenCC s2twp)", "us"),
 ]
 
 

@@ -31,6 +31,7 @@ from bench.stream_client import (
     run_concurrent,
     run_sequential,
 )
+from bench.translation import translation_page
 
 # --- streaming chat --------------------------------------------------------------------------------
 
@@ -306,5 +307,6 @@ SCENARIOS: list[tuple[str, Scenario]] = [
     ("streaming throughput (c=16)", stream_throughput),
     ("chunk gaps (10 ms upstream)", stream_gaps),
     ("embeddings fan-out", embeddings),
+    ("translation page (200 paragraphs)", translation_page),
     ("open streams", open_streams),
 ]

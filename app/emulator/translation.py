@@ -1,4 +1,10 @@
-"""Translation (m2m100): "[<target code>] <text>", with language names normalised to ISO-639-1 codes."""
+"""Translation (m2m100): "[<target code>] <text>", with language names normalised to ISO-639-1 codes.
+
+The answer is deterministic and recognisable per target: "[fr] Hello" for French; Chinese answers carry
+a Simplified-script word ("[zh] 译文 Hello"), so a client can see whether its Traditional conversion ran.
+Source and target are checked against m2m100's 100 languages (codes, or the lowercase English names the
+Workers AI examples use); anything else is a 5006, as schema errors are.
+"""
 
 from __future__ import annotations
 
@@ -51,7 +57,15 @@ LANGUAGES: dict[str, str] = {
     "urdu": "ur",
     "swahili": "sw",
 }
-CODES = frozenset(LANGUAGES.values())
+# m2m100's own language codes (facebook/m2m100_1.2B), beyond the named ones above.
+M2M100_CODES = frozenset(
+    "af am ar ast az ba be bg bn br bs ca ceb cs cy da de el en es et fa ff fi fr fy ga gd gl gu ha he hi hr "
+    "ht hu hy id ig ilo is it ja jv ka kk km kn ko lb lg ln lo lt lv mg mk ml mn mr ms my ne nl no ns oc or "
+    "pa pl ps pt ro ru sd si sk sl so sq sr ss su sv sw ta th tl tn tr uk ur uz vi wo xh yi yo zh zu".split()
+)
+CODES = frozenset(LANGUAGES.values()) | M2M100_CODES
+# What marks a translation into these targets (text the test suite can recognise).
+MARKS: dict[str, str] = {"zh": "译文 "}
 
 
 def language_code(value: str, field: str) -> str:
@@ -70,4 +84,4 @@ def run_translation(call: Call) -> Output:
     text = string_field(body, "text", required=True, min_length=1) or ""
     language_code(string_field(body, "source_lang", default="en") or "en", "source_lang")
     target = language_code(string_field(body, "target_lang", required=True) or "", "target_lang")
-    return JsonResult({"translated_text": f"[{target}] {text}"})
+    return JsonResult({"translated_text": f"[{target}] {MARKS.get(target, '')}{text}"})

@@ -93,6 +93,20 @@ def test_embeddings_answer_one_vector_per_text_and_refuse_over_100() -> None:
     run(check)
 
 
+def test_m2m100_answers_a_recognisable_translation() -> None:
+    async def check(port: int, session: aiohttp.ClientSession, app: FakeUpstream) -> None:
+        direct = endpoints.direct(port)
+        url = direct.base_url + endpoints.run_path("@cf/meta/m2m100-1.2b")
+        body = orjson.dumps({"text": "Hello", "source_lang": "en", "target_lang": "zh"})
+        async with session.post(url, data=body, headers=dict(direct.headers)) as r:
+            assert r.status == 200
+            assert orjson.loads(await r.read())["result"] == {"translated_text": "[zh] Hello"}
+        async with session.post(url, data=b'{"target_lang": "zh"}', headers=dict(direct.headers)) as r:
+            assert r.status == 400
+
+    run(check)
+
+
 def test_missing_bearer_token_is_refused() -> None:
     async def check(port: int, session: aiohttp.ClientSession, app: FakeUpstream) -> None:
         direct = endpoints.direct(port)

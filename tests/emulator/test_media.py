@@ -129,6 +129,15 @@ def test_m2m100_translation(emu: Emulator) -> None:
     assert emu.run("@cf/meta/m2m100-1.2b", {"text": "x"}).status == 400
 
 
+def test_m2m100_marks_chinese_in_simplified_script_and_takes_all_its_codes(emu: Emulator) -> None:
+    chinese = emu.run("@cf/meta/m2m100-1.2b", {"text": "Hello", "source_lang": "en", "target_lang": "zh"})
+    assert chinese.json()["result"] == {"translated_text": "[zh] 译文 Hello"}
+    cebuano = emu.run("@cf/meta/m2m100-1.2b", {"text": "Hello", "source_lang": "ceb", "target_lang": "yo"})
+    assert cebuano.json()["result"] == {"translated_text": "[yo] Hello"}
+    empty = emu.run("@cf/meta/m2m100-1.2b", {"text": "", "target_lang": "de"})
+    assert empty.status == 400 and empty.json()["errors"][0]["code"] == 5006
+
+
 def test_melotts_returns_base64_mp3(emu: Emulator) -> None:
     result = emu.run("@cf/myshell-ai/melotts", {"prompt": "hello there", "lang": "en"}).json()["result"]
     audio = base64.b64decode(result["audio"])
