@@ -61,6 +61,11 @@ class Settings(BaseSettings):
         default_factory=dict, description="JSON object merged over the built-in aliases."
     )
 
+    # Upstream limits (app/upstream/pool.py): what a broken or hostile upstream can make the gateway hold.
+    upstream_max_response_bytes: int = Field(
+        64 * 1024 * 1024, ge=1024, description="Largest upstream answer, decompressed; a larger one is a 502."
+    )
+
     @field_validator("gateway_api_keys", "cors_origins", mode="before")
     @classmethod
     def _split_csv(cls, value: object) -> object:

@@ -170,6 +170,7 @@ class StreamState:
             if arguments is not None and not isinstance(arguments, str):
                 arguments = orjson.dumps(arguments).decode()
             key = item.get("index", object())
+            self.completion_chars += len(arguments or "")  # progress (and, with no usage, the token estimate)
             if key in self._calls:
                 if arguments:
                     out.append({"index": self._calls[key], "function": {"arguments": arguments}})

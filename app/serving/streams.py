@@ -134,6 +134,8 @@ async def translate(
     token, not twice, and the deltas read with the upstream's [DONE] leave with the finish frames.
     `prompt_tokens` is called only if Workers AI reports no usage."""
     pending = roles
+    for stream, state in zip(streams, states, strict=True):
+        stream.watch(_progress(state))
     source = _One(streams[0]) if len(streams) == 1 else _Merged(streams)
     ended = 0
     try:
@@ -161,6 +163,11 @@ async def translate(
     finally:
         await source.aclose()
     yield pending + b"".join(finish_frames(states, writer, include_usage, prompt_tokens))
+
+
+def _progress(state: StreamState) -> Callable[[], int]:
+    """Progress is content, not bytes: a stream of empty events ends after the read timeout too."""
+    return lambda: state.completion_chars
 
 
 def finish_frames(
