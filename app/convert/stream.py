@@ -75,6 +75,11 @@ class StreamState:
             return [d for choice in choices if isinstance(choice, dict) for d in self._openai_choice(choice)]
         return self._native(event)
 
+    def progress(self) -> int:
+        """How far the answer got: characters of content, reasoning and tool arguments so far (it grows
+        with every delta; the upstream client's stall timer reads it)."""
+        return self.completion_chars
+
     def finish(self) -> tuple[list[Delta], str]:
         """Deltas still held back (partial stop or think markers), and the finish_reason."""
         deltas = []

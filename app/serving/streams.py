@@ -135,7 +135,7 @@ async def translate(
     `prompt_tokens` is called only if Workers AI reports no usage."""
     pending = roles
     for stream, state in zip(streams, states, strict=True):
-        stream.watch(_progress(state))
+        stream.watch(state.progress)  # a stream of empty events ends after the read timeout too
     source = _One(streams[0]) if len(streams) == 1 else _Merged(streams)
     ended = 0
     try:
@@ -163,11 +163,6 @@ async def translate(
     finally:
         await source.aclose()
     yield pending + b"".join(finish_frames(states, writer, include_usage, prompt_tokens))
-
-
-def _progress(state: StreamState) -> Callable[[], int]:
-    """Progress is content, not bytes: a stream of empty events ends after the read timeout too."""
-    return lambda: state.completion_chars
 
 
 def finish_frames(

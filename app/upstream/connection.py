@@ -9,6 +9,7 @@ from collections.abc import Callable
 import httptools
 
 READ_HIGH_WATER = 256 * 1024  # bytes of a stream waiting for its reader before the socket is paused
+MAX_HEAD = 64 * 1024  # bytes an answer's head may take (Workers AI's are under 2 KiB)
 _KEPT_HEADERS = frozenset({b"content-type", b"content-encoding", b"content-length", b"transfer-encoding"})
 
 
@@ -57,6 +58,7 @@ class Connection(asyncio.Protocol):
         self._chunks: list[bytes] = []
         self._buffered = 0
         self._total = 0
+        self._head_bytes = 0
         self._paused = False
         self.head_done = False
         self.complete = False
@@ -152,6 +154,11 @@ class Connection(asyncio.Protocol):
         if self._total > self._cap:
             self.fail(BadResponse(f"its answer is larger than {self._cap} bytes (UPSTREAM_MAX_RESPONSE_BYTES)"))
             return
+        if not self.head_done:
+            self._head_bytes += len(data)
+            if self._head_bytes > MAX_HEAD:
+                self.fail(BadResponse(f"its answer's head is larger than {MAX_HEAD} bytes"))
+                return
         # Once a read, not once a chunk: the caller's waits all loop until what they wait for is there.
         if self._streaming and self._buffered > READ_HIGH_WATER and not self._paused and self.transport is not None:
             self._paused = True

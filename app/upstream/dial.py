@@ -70,8 +70,8 @@ class Dialer:
 
 
 def _refusal(code: int | None) -> str:
-    if code == 407:
-        return "refused its credentials (HTTP 407 Proxy Authentication Required)"
+    if code in (401, 407):  # 407 is the standard answer; tinyproxy sends 401 to a CONNECT
+        return f"refused its credentials (HTTP {code})"
     if code is not None and code >= 100:
         return f"refused the tunnel (HTTP {code})"
     if code is not None:

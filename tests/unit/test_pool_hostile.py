@@ -173,6 +173,7 @@ CASES: dict[str, tuple[Handler, int, str]] = {
         "exceeds UPSTREAM_MAX_RESPONSE_BYTES",
     ),
     "body over the cap": (huge(16 * 1024 * 1024), 502, "larger than 1048576 bytes (UPSTREAM_MAX_RESPONSE_BYTES)"),
+    "endless head": (stalls(b"HTTP/1.1 200 OK\r\nX-Pad: " + b"x" * 200_000), 502, "head is larger than 65536 bytes"),
     "trickling head": (trickle(b"HTTP/1.1 200 OK\r\nX-Pad: "), 504, "did not answer in time"),
     "trickling body": (trickle(OK.replace(b"Content-Length: ", b"Content-Length: 9")[:-20]), 504, "in time"),
 }
