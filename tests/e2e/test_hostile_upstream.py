@@ -4,6 +4,7 @@ a stream of empty events. What a client notices: statuses, the in-band error, th
 from __future__ import annotations
 
 import asyncio
+import http.client
 import os
 import signal
 import subprocess
@@ -12,6 +13,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import orjson
 
@@ -141,21 +143,31 @@ def test_a_stream_of_empty_events_ends_in_band_within_the_read_timeout(upstream:
         "CF_ACCOUNT_ID": ACCOUNT,
         "CF_API_TOKEN": CF_TOKEN,
         "GATEWAY_API_KEYS": TEST_KEY,
-        "UPSTREAM_READ_TIMEOUT": "2",
+        "UPSTREAM_READ_TIMEOUT": "3",  # as in the issue
     }
     with gateway(env) as (url, _):
         upstream.fault(empty_events_ms=20_000)  # 20 s of `{"response": ""}` events, bytes all the while
+        parts = urlsplit(url)
+        connection = http.client.HTTPConnection(parts.hostname, parts.port, timeout=30)
+        request = {"model": MODEL, "messages": [{"role": "user", "content": "hi"}], "stream": True}
         started = time.monotonic()
-        status, body = chat(url, stream=True, timeout=30)
+        connection.request("POST", "/v1/chat/completions", orjson.dumps(request), AUTH)
+        response = connection.getresponse()
+        first = response.read1(65536)
+        head_after = time.monotonic() - started
+        body = first + response.read()
         took = time.monotonic() - started
-        assert status == 200
+        connection.close()
+        assert response.status == 200
+        assert b'"role":"assistant"' in first  # the head and the role chunk, while only empty events arrive
+        assert head_after < 3.0, head_after  # within the read timeout (1 s on an idle machine)
         events = [line[len(b"data: ") :] for line in body.split(b"\n\n") if line.startswith(b"data: ")]
         assert events[-1] == b"[DONE]"
         error = orjson.loads(events[-2])["error"]
-        assert error["code"] == "upstream_timeout" and "no content for 2 s" in error["message"]
-        assert 1.9 < took < 12, took  # 2-2.5 s on an idle machine; never the 20 s of empty events
+        assert error["code"] == "upstream_timeout" and "no content for 3 s" in error["message"]
+        assert 2.9 < took < 14, took  # 3-3.75 s on an idle machine; never the 20 s of empty events
 
-        # A slow stream that keeps making progress is not cut: 100 ms between tokens, 2 s read timeout.
+        # A slow stream that keeps making progress is not cut: 100 ms between tokens, 3 s read timeout.
         upstream.fault(chunk_delay_ms=100)
         status, body = chat(url, stream=True, timeout=30)
         assert status == 200 and body.endswith(b"data: [DONE]\n\n") and b'"error"' not in body
