@@ -66,14 +66,15 @@ class Dialer:
         except ProxyConnectionError:
             raise ProxyFailed(f"the proxy {proxy.safe_url} could not be reached") from None
         except ProxyError as exc:
-            raise ProxyFailed(f"the proxy {proxy.safe_url} {_refusal(exc.error_code)}") from None
+            raise ProxyFailed(f"the proxy {proxy.safe_url} {_refusal(exc.error_code, str(exc))}") from None
 
 
-def _refusal(code: int | None) -> str:
+def _refusal(code: int | None, words: str) -> str:
+    """What the proxy refused, from its answer (python-socks's words are fixed protocol text: no secrets)."""
     if code in (401, 407):  # 407 is the standard answer; tinyproxy sends 401 to a CONNECT
         return f"refused its credentials (HTTP {code})"
     if code is not None and code >= 100:
         return f"refused the tunnel (HTTP {code})"
     if code is not None:
         return f"refused the tunnel (SOCKS reply {code})"
-    return "refused the tunnel"
+    return f"refused the tunnel ({words[:100].rstrip('.')})" if words else "refused the tunnel"

@@ -122,6 +122,12 @@ def test_socks5_with_credentials(scheme: str, front: TlsFront, ca: tuple[trustme
         with gateway(env_for(front, ca[1], upstream_proxy=proxy)) as (url, log):
             completes(url, upstream)
             assert SECRET not in log.read_text()
+        wrong = proxy.replace(SECRET, "wrong")
+        with gateway(env_for(front, ca[1], upstream_proxy=wrong)) as (url, log):
+            error = refused(url)
+            assert error["code"] == "upstream_proxy_error"
+            assert f"{scheme}://***@127.0.0.1:{port} refused the tunnel" in error["message"]
+            assert "authentication failure" in error["message"]
 
 
 def test_a_proxy_that_is_not_there_is_a_502_naming_it(front: TlsFront, ca: tuple[trustme.CA, Path]) -> None:
