@@ -146,3 +146,19 @@ def test_no_proxy_sends_the_upstream_direct(front: TlsFront, ca: tuple[trustme.C
     dead = f"http://127.0.0.1:{free_port()}"  # would fail if it were used
     with gateway(env_for(front, ca[1], https_proxy=dead, no_proxy="example.org,localhost")) as (url, _):
         completes(url, upstream)
+
+
+def test_a_plain_http_upstream_takes_the_connect_tunnel_of_http_proxy(upstream: Emulator) -> None:
+    with tinyproxy() as (port, proxy_log):
+        env = {
+            "CF_API_BASE": upstream.api_base,  # http://127.0.0.1:<emulator>
+            "CF_ACCOUNT_ID": ACCOUNT,
+            "CF_API_TOKEN": CF_TOKEN,
+            "GATEWAY_API_KEYS": TEST_KEY,
+            "HTTP_PROXY": f"http://127.0.0.1:{port}",
+            "HTTPS_PROXY": "http://127.0.0.1:9",  # not for http URLs: would fail if it were used
+        }
+        with gateway(env) as (url, _):
+            completes(url, upstream)
+        emulator_port = upstream.url.rsplit(":", 1)[1]
+        assert f"CONNECT 127.0.0.1:{emulator_port}" in proxy_log.read_text()
