@@ -178,9 +178,11 @@ class ConnectionPool:
         try:
             async with asyncio.timeout_at(min(deadline, loop.time() + self._connect_timeout)):
                 conn = await self._dialer.dial(loop, lambda: Connection(loop, self._lost, self._cap))
-        except BaseException:
+        except BaseException as exc:
             self._open -= 1
             self._wake_next()
+            if isinstance(exc, TimeoutError) and self._dialer.proxy is not None:
+                raise ProxyFailed(f"no connection through the proxy {self._dialer.proxy.safe_url} in time") from None
             raise
         self._conns.add(conn)
         if self.closed:  # closed while it connected
