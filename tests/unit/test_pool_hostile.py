@@ -293,7 +293,8 @@ def test_a_stream_nobody_reads_gives_its_slot_back_after_the_read_timeout() -> N
     uvloop.run(main())
 
 
-def test_waiting_for_a_slot_counts_towards_the_time_limit_then_503_with_retry_after() -> None:
+@pytest.mark.parametrize("run", range(3))  # timing-dependent: several runs every time the suite runs
+def test_waiting_for_a_slot_counts_towards_the_time_limit_then_503_with_retry_after(run: int) -> None:
     """Row 8 of issue 14: every connection held by a long stream, then a buffered request."""
 
     async def main() -> None:
