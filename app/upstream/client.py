@@ -77,7 +77,9 @@ class Stream:
                     return events
             return None
         except (TimeoutError, BadResponse) as exc:
-            raise transport_error(exc) from exc  # type: ignore[misc]  # never None for these
+            error = transport_error(exc)
+            assert error is not None  # never None for these
+            raise error from exc
         except OSError as exc:
             raise errors.stream_truncated(f" ({_reason(exc).rstrip('.')})") from exc
 
