@@ -82,6 +82,11 @@ class Settings(BaseSettings):
         500_000, ge=1, description="character_limit that GET /v2/usage reports (informational, not enforced)."
     )
 
+    # Upstream limits (app/upstream/pool.py): what a broken or hostile upstream can make the gateway hold.
+    upstream_max_response_bytes: int = Field(
+        64 * 1024 * 1024, ge=1024, description="Largest upstream answer, decompressed; a larger one is a 502."
+    )
+
     @field_validator("gateway_api_keys", "cors_origins", mode="before")
     @classmethod
     def _split_csv(cls, value: object) -> object:

@@ -45,7 +45,11 @@ def create_app(settings: Settings | None = None, *, demo: bool = False) -> FastL
             timeout=settings.upstream_timeout,
             read_timeout=settings.upstream_read_timeout,
             max_connections=settings.upstream_max_connections,
+            proxy=settings.proxy_for(settings.cf_api_base),
+            max_response_bytes=settings.upstream_max_response_bytes,
         )
+        if upstream.proxy is not None:
+            log.info("Workers AI is reached through the proxy %s", upstream.proxy.safe_url)
         await upstream.start()
         app.state.gateway = Gateway(
             settings,

@@ -44,6 +44,9 @@ class _CannedStream:
     async def read(self) -> bytes:
         return b"".join(self._reads)
 
+    def watch(self, progress: Any) -> None:
+        pass
+
     async def aclose(self) -> None:
         self._reads = []
 

@@ -28,6 +28,11 @@ CLEARED = frozenset(
 )
 
 
+def clean_environ() -> dict[str, str]:
+    """This process's environment without any setting the gateway reads."""
+    return {k: v for k, v in os.environ.items() if k not in CLEARED and k.upper() not in CLEARED}
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -53,7 +58,7 @@ def running(args: list[str], health_url: str, env: dict[str, str] | None = None)
     """A server process, stopped (and its log kept) at the end."""
     workdir = Path(tempfile.mkdtemp(prefix="wag-"))  # no stray .env is read from the repo
     log = workdir / "server.log"
-    full_env = {k: v for k, v in os.environ.items() if k not in CLEARED and k.upper() not in CLEARED}
+    full_env = clean_environ()
     full_env.update(env or {})
     with log.open("wb") as out:
         process = subprocess.Popen(args, cwd=workdir, env=full_env, stdout=out, stderr=subprocess.STDOUT)
@@ -61,12 +66,17 @@ def running(args: list[str], health_url: str, env: dict[str, str] | None = None)
             wait_until_up(health_url, process, log)
             yield log
         finally:
-            process.terminate()
-            try:
-                process.wait(10)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
+            stop(process)
+
+
+def stop(process: subprocess.Popen[bytes]) -> None:
+    """SIGTERM, and SIGKILL if it is still there 10 s later."""
+    process.terminate()
+    try:
+        process.wait(10)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
 
 
 @contextmanager

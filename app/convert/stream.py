@@ -75,6 +75,11 @@ class StreamState:
             return [d for choice in choices if isinstance(choice, dict) for d in self._openai_choice(choice)]
         return self._native(event)
 
+    def progress(self) -> int:
+        """How far the answer got: characters of content, reasoning and tool arguments so far (it grows
+        with every delta; the upstream client's stall timer reads it)."""
+        return self.completion_chars
+
     def finish(self) -> tuple[list[Delta], str]:
         """Deltas still held back (partial stop or think markers), and the finish_reason."""
         deltas = []
@@ -170,6 +175,7 @@ class StreamState:
             if arguments is not None and not isinstance(arguments, str):
                 arguments = orjson.dumps(arguments).decode()
             key = item.get("index", object())
+            self.completion_chars += len(arguments or "")  # progress (and, with no usage, the token estimate)
             if key in self._calls:
                 if arguments:
                     out.append({"index": self._calls[key], "function": {"arguments": arguments}})

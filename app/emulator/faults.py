@@ -13,7 +13,8 @@ from app.emulator.envelope import CODE_STATUS, DEFAULT_TEXT, EmulatorError, erro
 # A status-only fault gets the code Workers AI uses for that status.
 STATUS_CODE: dict[int, int] = {400: 5006, 401: 10000, 403: 5018, 404: 3042, 408: 3007, 413: 3006, 429: 3040}
 ROUTING_CODES = frozenset({7003, 10000})
-_INT_FIELDS = ("times", "status", "code", "latency_ms", "chunk_delay_ms", "cut_stream_after", "malformed_event_after")
+_INT_FIELDS: tuple[str, ...] = ("times", "status", "code", "latency_ms", "chunk_delay_ms", "cut_stream_after")
+_INT_FIELDS += ("malformed_event_after", "empty_events_ms")
 _BOOL_FIELDS = ("result_null", "success_false_200", "non_json", "no_code")
 
 
@@ -44,6 +45,7 @@ class Fault:
     chunk_delay_ms: int = 0
     cut_stream_after: int | None = None
     malformed_event_after: int | None = None
+    empty_events_ms: int = 0  # a stream sends only empty events (`{"response":"","p":...}`) this long first
     no_code: bool = False
 
     @classmethod

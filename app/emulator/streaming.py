@@ -13,12 +13,15 @@ from app.emulator.faults import Fault
 from app.emulator.outputs import BinaryResult, JsonResult, Output, PlainJson
 
 MALFORMED_EVENT = b"data: {not json\n\n"
+EMPTY_EVENT = b'data: {"response":"","p":"abcdefgh"}\n\n'  # what a model still queued or thinking sends
+EMPTY_EVERY = 0.1  # seconds between empty events
 
 
 class PacedEventStream(Response):
     """`text/event-stream` that sends each event as its own body message, so clients see it at once.
 
-    With a fault it waits `chunk_delay_ms` between events, inserts a malformed event after
+    With a fault it first sends only empty events for `empty_events_ms`, then waits `chunk_delay_ms` between
+    events, inserts a malformed event after
     `malformed_event_after` events, or sends `cut_stream_after` events and then drops the connection
     without ever sending `[DONE]` (the ASGI server closes a response that never completes).
     """
@@ -45,6 +48,9 @@ class PacedEventStream(Response):
 
     async def _send_events(self, send: Send) -> bool:
         fault = self.fault
+        for _ in range(fault.empty_events_ms // int(EMPTY_EVERY * 1000)):
+            await send({"type": "http.response.body", "body": EMPTY_EVENT, "more_body": True})
+            await anyio.sleep(EMPTY_EVERY)
         cut = fault.cut_stream_after
         if cut is not None:
             cut = min(cut, len(self.events) - 1)  # never [DONE]

@@ -119,6 +119,23 @@ class _Merged:
             task.cancel()
 
 
+class _EarlyHead:
+    """When to send the head and role chunks before any content: once events without content have been
+    arriving for HEAD_AFTER seconds (a model still queued or thinking), so the client is not left with not
+    one byte. Looked at only on batches with no deltas; a normal stream never pays for it."""
+
+    HEAD_AFTER = 1.0
+
+    def __init__(self) -> None:
+        self._since: float | None = None
+
+    def due(self) -> bool:
+        now = asyncio.get_running_loop().time()
+        if self._since is None:
+            self._since = now
+        return now - self._since >= self.HEAD_AFTER
+
+
 async def translate(
     streams: Sequence[Stream],
     states: Sequence[StreamState],
@@ -131,11 +148,14 @@ async def translate(
 
     What arrives together leaves together (one write instead of one per event): the role chunks
     (`roles`, made beforehand) leave with the first deltas, so the client wakes once before its first
-    token, not twice, and the deltas read with the upstream's [DONE] leave with the finish frames.
+    token, not twice, and the deltas read with the upstream's [DONE] leave with the finish frames. A stream
+    that sends only empty events gets its head early (`_EarlyHead`) and ends after the read timeout.
     `prompt_tokens` is called only if Workers AI reports no usage."""
     pending = roles
+    for stream, state in zip(streams, states, strict=True):
+        stream.watch(state.progress)  # a stream of empty events ends after the read timeout too
     source = _One(streams[0]) if len(streams) == 1 else _Merged(streams)
-    ended = 0
+    ended, early = 0, None
     try:
         while ended < len(states):
             index, batch = await source.next()
@@ -153,6 +173,9 @@ async def translate(
                 break
             if deltas:
                 yield pending + writer.frames(index, deltas)
+                pending = b""
+            elif pending and (early := early or _EarlyHead()).due():  # only empty events so far: the head, now
+                yield pending
                 pending = b""
     except GatewayError as error:
         log.warning("stream failed after it started: %s", error.message)

@@ -17,10 +17,19 @@ from urllib.parse import urlencode
 import orjson
 
 from app.catalog import MODEL_ID
-from app.errors import InvalidRequest
+from app.errors import InvalidRequest, UpstreamError
+from app.proxies import Proxy
 from app.sse import EventDecoder
 from app.upstream import errors
-from app.upstream.pool import ConnectionPool, StreamingResponse
+from app.upstream.pool import (
+    DEFAULT_MAX_RESPONSE,
+    BadResponse,
+    ConnectionPool,
+    PoolTimeout,
+    ProxyFailed,
+    Stalled,
+    StreamingResponse,
+)
 
 JSON = "application/json"
 EVENT_STREAM = "text/event-stream"
@@ -67,10 +76,16 @@ class Stream:
                 if events:
                     return events
             return None
-        except TimeoutError as exc:
-            raise errors.timeout_error() from exc
+        except (TimeoutError, BadResponse) as exc:
+            error = transport_error(exc)
+            assert error is not None  # never None for these
+            raise error from exc
         except OSError as exc:
             raise errors.stream_truncated(f" ({_reason(exc).rstrip('.')})") from exc
+
+    def watch(self, progress: Callable[[], int]) -> None:
+        """End the stream (`upstream_timeout`, in-band) once `progress` stops growing for the read timeout."""
+        self._response.watch(progress)
 
     async def aclose(self) -> None:
         await self._response.aclose()
@@ -90,8 +105,12 @@ class WorkersAI:
         timeout: float = 300.0,
         read_timeout: float = 120.0,
         max_connections: int = 4096,
+        proxy: Proxy | None = None,
+        max_response_bytes: int = DEFAULT_MAX_RESPONSE,
     ) -> None:
         self.base_url = base_url.rstrip("/")
+        self.proxy = proxy
+        self._max_response_bytes = max_response_bytes
         self._timeout = timeout
         self._read_timeout = read_timeout
         self._connect_timeout = connect_timeout
@@ -102,7 +121,11 @@ class WorkersAI:
         """Opens the connection pool (`pool`: a stand-in with the same interface, as the bench's in-process
         instruction count uses)."""
         self._pool = pool or ConnectionPool(
-            self.base_url, max_connections=self._max_connections, connect_timeout=self._connect_timeout
+            self.base_url,
+            max_connections=self._max_connections,
+            connect_timeout=self._connect_timeout,
+            proxy=self.proxy,
+            max_response_bytes=self._max_response_bytes,
         )
 
     async def close(self) -> None:
@@ -203,13 +226,28 @@ class _TransportErrors:
         return None
 
     def __exit__(self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None) -> None:
-        if isinstance(exc, TimeoutError):
-            raise errors.timeout_error() from exc
-        if isinstance(exc, OSError):
-            raise errors.connection_error(_reason(exc)) from exc
+        if exc is not None:
+            error = transport_error(exc)
+            if error is not None:
+                raise error from exc
 
 
 _TRANSPORT_ERRORS = _TransportErrors()
+
+
+def transport_error(exc: BaseException) -> UpstreamError | None:
+    """The client's error for one of the pool's failures (None: not a transport failure)."""
+    if isinstance(exc, TimeoutError):
+        if isinstance(exc, PoolTimeout):
+            return errors.pool_busy()
+        return errors.stalled(exc.seconds) if isinstance(exc, Stalled) else errors.timeout_error()
+    if isinstance(exc, ProxyFailed):
+        return errors.proxy_failed(str(exc))
+    if isinstance(exc, BadResponse):
+        return errors.bad_response(str(exc))
+    if isinstance(exc, OSError):
+        return errors.connection_error(_reason(exc))
+    return None
 
 
 def _reason(exc: OSError) -> str:

@@ -151,3 +151,35 @@ def stream_truncated(how: str = "") -> UpstreamError:
 
 def connection_error(reason: str) -> UpstreamError:
     return UpstreamError(f"Could not reach Workers AI: {reason}", code="upstream_unreachable")
+
+
+def pool_busy() -> UpstreamError:
+    """Every upstream connection stayed busy for the whole time limit (UPSTREAM_MAX_CONNECTIONS): a 503
+    with Retry-After, the gateway's own capacity, not Workers AI's slowness (which is a 504)."""
+    return UpstreamError(
+        "Every connection to Workers AI stayed busy for the request's whole time limit "
+        "(UPSTREAM_MAX_CONNECTIONS); retry shortly.",
+        status_code=503,
+        error_type="upstream_error",
+        code="upstream_busy",
+        headers={"Retry-After": str(BUSY_RETRY_AFTER)},
+    )
+
+
+def bad_response(reason: str) -> UpstreamError:
+    """An answer no HTTP client should accept: malformed, over the size cap, undecodable."""
+    return UpstreamError(f"Workers AI sent an unusable answer: {reason}.", code="upstream_bad_response")
+
+
+def proxy_failed(reason: str) -> UpstreamError:
+    """`reason` names the proxy by its safe URL (credentials masked) and says what it refused."""
+    return UpstreamError(f"Could not reach Workers AI: {reason}.", code="upstream_proxy_error")
+
+
+def stalled(seconds: float) -> UpstreamError:
+    return UpstreamError(
+        f"Workers AI sent no content for {seconds:g} s (UPSTREAM_READ_TIMEOUT).",
+        status_code=504,
+        error_type="upstream_error",
+        code="upstream_timeout",
+    )

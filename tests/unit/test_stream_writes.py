@@ -25,6 +25,9 @@ class Batches:
     async def next_batch(self) -> list[bytes] | None:
         return self.batches.pop(0) if self.batches else None
 
+    def watch(self, progress: object) -> None:
+        pass  # the stall timer is the pool's (tests/unit/test_pool_hostile.py)
+
     async def aclose(self) -> None:
         self.closed = True
 
