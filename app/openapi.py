@@ -26,7 +26,7 @@ from pydantic import BaseModel, Field
 
 REF = "#/components/schemas/{model}"
 KEY_SCHEME = "gatewayKey"
-CALLS_UPSTREAM = (400, 401, 403, 404, 408, 413, 429, 500, 502, 503, 504)
+CALLS_UPSTREAM = (400, 401, 403, 404, 408, 413, 429, 502, 503, 504)
 _MEANING = {
     400: "Invalid request: `param` names the parameter.",
     401: "Missing or wrong gateway key (or, in passthrough mode, a Cloudflare token Cloudflare refused).",
@@ -35,7 +35,6 @@ _MEANING = {
     408: "Workers AI gave up on the request.",
     413: "The request body is larger than MAX_BODY_BYTES.",
     429: "Rate or daily limit reached; `Retry-After` says when to try again.",
-    500: "The gateway failed (a plain message, never details).",
     502: "Workers AI failed, answered something unreadable, or could not be reached.",
     503: "No upstream connection became free in time; `Retry-After` says when to try again.",
     504: "Workers AI did not answer in time.",
