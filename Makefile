@@ -55,5 +55,12 @@ test: lint typecheck
 bench: $(BENCH_VENV)/.installed
 	$(BENCH_VENV)/bin/python -m bench
 
+# Schemathesis against the gateway's own OpenAPI document, long: FUZZ_EXAMPLES per operation, generation
+# mode and run (300: about 6,000 requests). `make test` runs the same file with 15.
+FUZZ_EXAMPLES ?= 300
+.PHONY: fuzz
+fuzz: $(STAMP)
+	FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) $(BIN)/pytest -q -s -p no:cacheprovider tests/e2e/test_schemathesis.py
+
 clean:
 	rm -rf $(VENV) $(BENCH_VENV) .pytest_cache .mypy_cache .ruff_cache

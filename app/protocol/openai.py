@@ -1,52 +1,116 @@
-"""What OpenAI clients send (requests) for chat and legacy completions. Wire names, no logic."""
+"""What OpenAI clients send (requests) for chat and legacy completions. Wire names, no logic.
+
+Every bound (`app/protocol/limits.py`) is a constraint here, so the validator enforces exactly what
+`/openapi.json` documents. The models are strict: `"stream": 0` or `"n": "2"` is a 400, as the schema's
+types say, not coerced.
+"""
 
 from __future__ import annotations
 
-from typing import Any, Literal
+import json
+from typing import TYPE_CHECKING, Annotated, Any, Literal, TypeAlias
 
-from pydantic import BaseModel, ConfigDict, Field
+import orjson
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    PlainSerializer,
+    StringConstraints,
+    WithJsonSchema,
+)
+
+from app.protocol import limits
+
+
+def _exact(value: dict[str, Any]) -> Any:
+    """Free-form JSON (tool parameters, a JSON schema, tool call arguments) goes on to Workers AI as sent.
+    orjson writes integers of up to 64 bits; one beyond (valid JSON, and valid in the schema) is carried
+    exactly as pre-encoded JSON instead of failing the encoder later. Only such rare input pays for it."""
+    try:
+        orjson.dumps(value)
+    except orjson.JSONEncodeError:
+        return orjson.Fragment(json.dumps(value))  # the stdlib writes any integer exactly
+    return value
+
+
+def _as_is(value: Any) -> Any:
+    return value
+
+
+# Serialized as it is: a dict, or the pre-encoded Fragment `_exact` made (which orjson writes verbatim).
+FreeJSON = Annotated[dict[str, Any], AfterValidator(_exact), PlainSerializer(_as_is)]
+Name = Annotated[str, StringConstraints(max_length=limits.MAX_NAME_CHARS)]
+ToolName = Annotated[str, StringConstraints(pattern=limits.TOOL_NAME)]
+StopText = Annotated[str, StringConstraints(max_length=limits.MAX_STOP_CHARS)]
+
+
+def _whole(low: int, high: int) -> Any:
+    """An integer in [low, high]. JSON Schema counts `8.0` as an integer, so the validator does too (the
+    float branch runs only for such input); strings and booleans are refused, as the schema says."""
+    integral = Annotated[float, Field(ge=low, le=high, multiple_of=1), AfterValidator(int)]
+    return Annotated[
+        Annotated[int, Field(ge=low, le=high)] | integral,
+        Field(union_mode="left_to_right"),
+        WithJsonSchema({"type": "integer", "minimum": low, "maximum": high}),
+    ]
+
+
+if TYPE_CHECKING:
+    Tokens: TypeAlias = int
+    Seed: TypeAlias = int
+    Choices: TypeAlias = int
+    Bias: TypeAlias = int
+    Dimensions: TypeAlias = int
+else:
+    Tokens = _whole(1, limits.MAX_TOKENS)
+    Seed = _whole(limits.SEED_MIN, limits.SEED_MAX)
+    Choices = _whole(1, limits.MAX_N)
+    Bias = _whole(-100, 100)
+    Dimensions = _whole(1, limits.MAX_DIMENSIONS)
 
 
 class _Wire(BaseModel):
-    # Unknown extra fields are ignored, as OpenAI-compatible servers do.
-    model_config = ConfigDict(extra="ignore")
+    # Unknown extra fields are ignored, as OpenAI-compatible servers do. Strict: JSON types as documented.
+    model_config = ConfigDict(extra="ignore", strict=True, allow_inf_nan=False)
 
 
 class ImageURL(_Wire):
     url: str
-    detail: str | None = None
+    detail: Name | None = None
 
 
 class ContentPart(_Wire):
-    type: str = Field(description="`text` or `image_url` (other part types are dropped for text models).")
+    type: Name = Field(description="`text` or `image_url` (other part types are dropped for text models).")
     text: str | None = None
     image_url: ImageURL | None = None
 
 
 class FunctionCall(_Wire):
-    name: str
-    arguments: str | dict[str, Any] = ""
+    name: Annotated[str, StringConstraints(min_length=1, max_length=limits.MAX_NAME_CHARS)]
+    arguments: str | FreeJSON = ""
 
 
 class ToolCall(_Wire):
-    id: str | None = None
+    id: Name | None = None
     type: Literal["function"] = "function"
     function: FunctionCall
 
 
 class ChatMessage(_Wire):
     role: Literal["system", "developer", "user", "assistant", "tool", "function"]
-    content: str | list[ContentPart] | None = None
-    name: str | None = None
-    tool_calls: list[ToolCall] | None = None
-    tool_call_id: str | None = None
+    content: str | Annotated[list[ContentPart], Field(max_length=limits.MAX_CONTENT_PARTS)] | None = None
+    name: Name | None = None
+    tool_calls: Annotated[list[ToolCall], Field(max_length=limits.MAX_TOOL_CALLS)] | None = None
+    tool_call_id: Name | None = None
     reasoning_content: str | None = None
 
 
 class FunctionDefinition(_Wire):
-    name: str
+    name: ToolName
     description: str | None = None
-    parameters: dict[str, Any] | None = None
+    parameters: FreeJSON | None = None
     strict: bool | None = None
 
 
@@ -56,7 +120,7 @@ class Tool(_Wire):
 
 
 class NamedToolChoiceFunction(_Wire):
-    name: str
+    name: ToolName
 
 
 class NamedToolChoice(_Wire):
@@ -65,9 +129,9 @@ class NamedToolChoice(_Wire):
 
 
 class JSONSchemaFormat(_Wire):
-    name: str | None = None
+    name: Name | None = None
     description: str | None = None
-    schema_: dict[str, Any] | None = Field(None, alias="schema")
+    schema_: FreeJSON | None = Field(None, alias="schema")
     strict: bool | None = None
 
 
@@ -83,41 +147,67 @@ class StreamOptions(_Wire):
 class SamplingParams(_Wire):
     """Parameters shared by chat and legacy completions."""
 
-    model: str = Field(min_length=1)
-    max_tokens: int | None = Field(None, ge=1)
+    model: Annotated[str, StringConstraints(min_length=1, max_length=limits.MAX_NAME_CHARS)]
+    max_tokens: Tokens | None = None
     temperature: float | None = Field(None, ge=0)
     top_p: float | None = Field(None, ge=0, le=1)
-    top_k: int | None = Field(None, ge=1)
-    seed: int | None = None
+    top_k: Tokens | None = None
+    seed: Seed | None = None
     frequency_penalty: float | None = Field(None, ge=-2, le=2)
     presence_penalty: float | None = Field(None, ge=-2, le=2)
     repetition_penalty: float | None = Field(None, ge=0)
-    stop: str | list[str] | None = Field(None, description="Up to 4 sequences; the gateway enforces them.")
-    n: int = Field(1, ge=1, le=8)
+    stop: StopText | Annotated[list[StopText], Field(max_length=limits.MAX_STOP)] | None = Field(
+        None, description=f"Up to {limits.MAX_STOP} sequences; the gateway enforces them."
+    )
+    n: Choices = 1
     stream: bool = False
     stream_options: StreamOptions | None = None
-    user: str | None = None
+    logit_bias: (
+        Annotated[
+            dict[Annotated[str, StringConstraints(max_length=16)], Bias],
+            Field(max_length=limits.MAX_LOGIT_BIAS),
+        ]
+        | None
+    ) = Field(None, description="Accepted for compatibility; Workers AI models have no logit bias.")
+    metadata: (
+        Annotated[
+            dict[
+                Annotated[str, StringConstraints(max_length=limits.MAX_METADATA_KEY)],
+                Annotated[str, StringConstraints(max_length=limits.MAX_METADATA_VALUE)],
+            ],
+            Field(max_length=limits.MAX_METADATA),
+        ]
+        | None
+    ) = Field(None, description="Accepted for compatibility; not sent to Workers AI.")
+    user: Name | None = None
 
 
 class ChatCompletionRequest(SamplingParams):
-    messages: list[ChatMessage] = Field(min_length=1)
-    max_completion_tokens: int | None = Field(None, ge=1)
+    messages: list[ChatMessage] = Field(min_length=1, max_length=limits.MAX_MESSAGES)
+    max_completion_tokens: Tokens | None = None
     response_format: ResponseFormat | None = None
-    tools: list[Tool] | None = None
+    tools: Annotated[list[Tool], Field(max_length=limits.MAX_TOOLS)] | None = None
     tool_choice: Literal["none", "auto", "required"] | NamedToolChoice | None = None
     parallel_tool_calls: bool | None = None
     reasoning_effort: Literal["minimal", "low", "medium", "high"] | None = None
 
 
+Prompt = Annotated[str, StringConstraints(min_length=1)]
+
+
 class CompletionRequest(SamplingParams):
-    prompt: str | list[str] = Field(description="Text to complete (a list of one string is accepted).")
-    echo: bool = False
-    suffix: str | None = None
+    prompt: Prompt | Annotated[list[Prompt], Field(min_length=1, max_length=limits.MAX_PROMPTS)] = Field(
+        description="Text to complete (a list of strings is joined into one prompt)."
+    )
+    echo: Literal[False] = Field(False, description="Not supported by Workers AI models: only `false`.")
+    suffix: Literal[""] | None = Field(None, description="Not supported by Workers AI models: only empty.")
 
 
 class EmbeddingRequest(_Wire):
-    model: str = Field(min_length=1)
-    input: str | list[str] | list[int] | list[list[int]] = Field(description="Text, or a list of texts.")
+    model: Annotated[str, StringConstraints(min_length=1, max_length=limits.MAX_NAME_CHARS)]
+    input: Prompt | Annotated[list[Prompt], Field(min_length=1, max_length=limits.MAX_INPUTS)] = Field(
+        description="Text, or a list of texts (Workers AI embeds text only: no token arrays)."
+    )
     encoding_format: Literal["float", "base64"] = "float"
-    dimensions: int | None = Field(None, ge=1)
-    user: str | None = None
+    dimensions: Dimensions | None = None
+    user: Name | None = None

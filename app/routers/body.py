@@ -9,6 +9,7 @@ from fastapi import Request
 from pydantic import BaseModel, ValidationError
 
 from app.errors import InvalidRequest
+from app.protocol.limits import JSON_DEPTH
 
 Wire = TypeVar("Wire", bound=BaseModel)
 _FIELD = re.compile(r"[a-z_][a-z0-9_]*")
@@ -16,7 +17,10 @@ _TYPE_TAGS = {"str", "int", "float", "bool", "list", "dict", "none"}
 
 
 def param_of(loc: tuple[Any, ...]) -> str | None:
-    """('messages', 0, 'content', 'str') -> 'messages[0].content' (union branch tags dropped)."""
+    """('messages', 0, 'content', 'str') -> 'messages[0].content' (union branch tags dropped; a dict key that
+    broke a bound names its dict, not the client's key)."""
+    if "[key]" in loc:
+        loc = loc[: loc.index("[key]") - 1]
     path = ""
     for part in loc:
         if isinstance(part, int):
@@ -27,9 +31,13 @@ def param_of(loc: tuple[Any, ...]) -> str | None:
 
 
 def invalid(error: ValidationError) -> InvalidRequest:
-    first = error.errors(include_url=False)[0]
+    # A union (`str | list[str]`) fails once per branch: report the branch that got furthest, and a
+    # broken bound over a mere type mismatch, so `stop: [5 items]` says "at most 4", not "not a string".
+    first = max(error.errors(include_url=False), key=lambda e: (len(e["loc"]), not e["type"].endswith("_type")))
     param = param_of(tuple(first["loc"]))
     if first["type"] == "json_invalid":
+        if "recursion limit" in first["msg"]:  # the parser's own depth limit
+            return InvalidRequest(f"The request body nests deeper than {JSON_DEPTH} levels.", code="invalid_json")
         return InvalidRequest("The request body is not valid JSON.", code="invalid_json")
     if first["type"] == "missing":
         return InvalidRequest(f"Missing required parameter: '{param}'.", param=param, code="missing_required_parameter")

@@ -6,6 +6,7 @@ from fastapi import APIRouter, Request, Response
 
 from app.catalog import Task
 from app.deps import authenticate, gateway
+from app.openapi import CALLS_UPSTREAM, documented
 from app.protocol.openai import ChatCompletionRequest, CompletionRequest
 from app.routers.body import read_json
 from app.serving import chat
@@ -13,7 +14,7 @@ from app.serving import chat
 router = APIRouter(prefix="/v1", tags=["text"])
 
 
-@router.post("/chat/completions")
+@router.post("/chat/completions", **documented(*CALLS_UPSTREAM, streamed=True))
 async def create_chat_completion(request: Request) -> Response:
     """Chat with a Workers AI text model, whole or streamed (`stream: true`), with tools, JSON mode,
     reasoning and images for vision models."""
@@ -27,7 +28,7 @@ async def create_chat_completion(request: Request) -> Response:
     return await chat.complete(call, gw.upstream, creds, model.id)
 
 
-@router.post("/completions")
+@router.post("/completions", **documented(*CALLS_UPSTREAM, streamed=True))
 async def create_completion(request: Request) -> Response:
     """Legacy text completion of a prompt, whole or streamed."""
     gw = gateway(request)

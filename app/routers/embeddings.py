@@ -10,6 +10,7 @@ from fastapi import APIRouter, Request, Response
 from app.catalog import Task
 from app.convert.embeddings import batches, embedding_list, texts_of, vectors_of
 from app.deps import authenticate, gateway
+from app.openapi import CALLS_UPSTREAM, documented
 from app.protocol.openai import EmbeddingRequest
 from app.responses import JSONBytes
 from app.routers.body import read_json
@@ -17,7 +18,7 @@ from app.routers.body import read_json
 router = APIRouter(prefix="/v1", tags=["embeddings"])
 
 
-@router.post("/embeddings")
+@router.post("/embeddings", **documented(*CALLS_UPSTREAM))
 async def create_embedding(request: Request) -> Response:
     """Embed text with a Workers AI embedding model; more than 100 inputs run as concurrent batches."""
     gw = gateway(request)

@@ -5,11 +5,12 @@ from __future__ import annotations
 from fastapi import APIRouter, Request, Response
 
 from app.deps import gateway
+from app.openapi import documented
 
 router = APIRouter(tags=["health"])
 
 
-@router.get("/health")
+@router.get("/health", **documented(key=False))
 async def health(request: Request) -> Response:
     """Always 200 while the process serves; says which mode the gateway runs in."""
     gw = gateway(request)

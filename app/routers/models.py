@@ -7,6 +7,7 @@ from fastapi import APIRouter, Request, Response
 
 from app.deps import authenticate, gateway
 from app.errors import ModelNotFound
+from app.openapi import documented
 from app.responses import JSONBytes
 
 router = APIRouter(prefix="/v1", tags=["models"])
@@ -16,7 +17,7 @@ DEMO_NOTICE = (
 )
 
 
-@router.get("/models")
+@router.get("/models", **documented(401))
 async def list_models(request: Request) -> Response:
     """Every model the gateway serves, Workers AI ids and OpenAI-name aliases, in OpenAI's list shape."""
     gw = gateway(request)
@@ -28,7 +29,7 @@ async def list_models(request: Request) -> Response:
     return JSONBytes(orjson.dumps(body))
 
 
-@router.get("/models/{model_id:path}")
+@router.get("/models/{model_id:path}", **documented(401, 404))
 async def retrieve_model(model_id: str, request: Request) -> Response:
     """One model (or alias) by id."""
     gw = gateway(request)

@@ -25,7 +25,7 @@ from app.convert.results import (
 )
 from app.convert.stream import StreamState, deltas_of
 from app.convert.text import estimate_tokens, prompt_chars, tokens_for_chars
-from app.errors import InvalidRequest, UpstreamError
+from app.errors import UpstreamError
 from app.protocol.openai import ChatCompletionRequest, CompletionRequest
 from app.responses import EventStreamResponse, JSONBytes
 from app.serving.streams import ChunkWriter, replay, translate
@@ -76,11 +76,6 @@ class Call:
 
     @classmethod
     def for_completion(cls, request: CompletionRequest, model: Model, default_max_tokens: int) -> Call:
-        for name in ("echo", "suffix"):
-            if getattr(request, name):
-                raise InvalidRequest(
-                    f"'{name}' is not supported by Workers AI models.", param=name, code="unsupported_parameter"
-                )
         prompt = request.prompt if isinstance(request.prompt, str) else "".join(request.prompt)
         payload: dict[str, Any] = {
             "prompt": prompt,
