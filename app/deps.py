@@ -14,6 +14,7 @@ from fastapi import Request
 from app.catalog import Catalog
 from app.config import ACCOUNT_ID, Settings
 from app.errors import AuthenticationFailed
+from app.fetch.images import ImageFetcher
 from app.serving.models import ModelDirectory
 from app.upstream.client import Credentials, WorkersAI
 
@@ -28,6 +29,7 @@ class Gateway:
     upstream: WorkersAI
     server_credentials: Credentials | None = None  # managed mode: the server's own token
     demo: bool = False
+    images: ImageFetcher | None = None  # fetches image URLs; None when IMAGE_URL_FETCH is off
 
 
 def gateway(request: Request) -> Gateway:

@@ -19,6 +19,7 @@ from app.config import Settings
 from app.deps import Gateway
 from app.errors import GatewayError, InternalError, InvalidRequest, error_response
 from app.fastlane import FastLane
+from app.fetch.images import ImageFetcher
 from app.middleware import BodyLimit
 from app.openapi import document_bodies
 from app.protocol.openai import ChatCompletionRequest, CompletionRequest, EmbeddingRequest
@@ -46,6 +47,9 @@ def create_app(settings: Settings | None = None, *, demo: bool = False) -> FastL
             max_connections=settings.upstream_max_connections,
         )
         await upstream.start()
+        images = ImageFetcher(settings) if settings.image_url_fetch else None
+        if images is not None:
+            await images.start()
         app.state.gateway = Gateway(
             settings,
             catalog,
@@ -53,6 +57,7 @@ def create_app(settings: Settings | None = None, *, demo: bool = False) -> FastL
             upstream,
             server_credentials=Credentials(settings.cf_account_id, settings.cf_api_token) if settings.managed else None,
             demo=demo,
+            images=images,
         )
         _announce(settings, demo)
         # Everything built so far (modules, routes, schemas: ~100k objects) lives as long as the process.
@@ -69,6 +74,8 @@ def create_app(settings: Settings | None = None, *, demo: bool = False) -> FastL
             yield
         finally:
             await upstream.close()
+            if images is not None:
+                await images.close()
 
     app = FastAPI(
         title="workers-ai-gateway",
