@@ -66,6 +66,17 @@ def test_private_and_metadata_urls_are_refused(
     assert runs(upstream) == 0
 
 
+@pytest.mark.parametrize("host", ["2130706433", "127.1", "0x7f.0.0.1", "0177.0.0.1"])
+def test_legacy_numeric_forms_of_loopback_are_refused(
+    client: openai.OpenAI, upstream: Emulator, images: ImageServer, host: str
+) -> None:
+    before = len(images.paths)
+    message = refused(client, f"https://{host}:{images.port}/cat.png").message
+    assert "the URL is not valid" in message or "loopback" in message  # aiohttp refuses most; 0x7f resolves
+    assert len(images.paths) == before
+    assert runs(upstream) == 0
+
+
 @pytest.mark.parametrize("url", ["http://images.example/cat.png", "ftp://images.example/cat.png", "file:///etc/passwd"])
 def test_only_https_is_fetched_by_default(client: openai.OpenAI, upstream: Emulator, url: str) -> None:
     assert "only https:// image URLs are fetched" in refused(client, url).message
