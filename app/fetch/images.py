@@ -15,7 +15,7 @@ from yarl import URL
 from app.config import Settings
 from app.fetch.guard import GuardedResolver, Refused
 from app.fetch.sniff import KINDS, SNIFF_BYTES, image_type, labelled_as_image
-from app.proxies import Proxy
+from app.proxies import DIRECT, Proxy, parse_proxy
 
 REDIRECTS = frozenset({301, 302, 303, 307, 308})
 CHUNK = 64 * 1024
@@ -45,7 +45,7 @@ class ImageFetcher:
         self._guard: GuardedResolver | None = None
 
     async def start(self) -> None:
-        proxies = [p for p in map(self._configured, ("https://x", "http://x")) if p is not None]
+        proxies = _configured_proxies(self.settings)
         self._guard = GuardedResolver(
             allow_private=self.settings.image_url_allow_private, exempt=frozenset(p.host for p in proxies)
         )
@@ -55,9 +55,6 @@ class ImageFetcher:
         for proxy in proxies:
             if proxy.scheme.startswith("socks") and proxy not in self._socks:
                 self._socks[proxy] = self._session(_socks_connector(proxy, self._guard))
-
-    def _configured(self, url: str) -> Proxy | None:
-        return self.settings.proxy_for(url)
 
     def _session(self, connector: aiohttp.BaseConnector) -> aiohttp.ClientSession:
         # trust_env=False: the settings say which proxy, not the process environment read behind their back.
@@ -108,7 +105,7 @@ class ImageFetcher:
         if not host:
             raise Refused("the URL has no host")
         assert self._guard is not None, "start() first"
-        proxy = self._configured(str(url))
+        proxy = self.settings.proxy_for(str(url))
         if _is_ip(host):
             self._guard.check_literal(host)
         elif proxy is not None or host in self._guard.exempt:
@@ -143,6 +140,12 @@ class ImageFetcher:
             if media_type is None and len(body) >= SNIFF_BYTES:
                 media_type = _sniffed(body)
         return Image(media_type or _sniffed(body), bytes(body))
+
+
+def _configured_proxies(settings: Settings) -> list[Proxy]:
+    """Every proxy a fetch may go through (which one, per URL, is `Settings.proxy_for`'s to say)."""
+    urls = (settings.upstream_proxy, settings.https_proxy, settings.http_proxy)
+    return [parse_proxy(url) for url in urls if url.strip() and url.strip().lower() != DIRECT]
 
 
 def _sniffed(body: bytearray) -> str:
