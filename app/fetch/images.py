@@ -186,6 +186,8 @@ def _transport_reason(exc: BaseException) -> str:
         if isinstance(cause, Refused):
             return cause.reason
         cause = cause.__cause__ or cause.__context__
+    if isinstance(exc, aiohttp.ClientConnectorCertificateError):
+        return "its TLS certificate could not be verified"
     if isinstance(exc, aiohttp.ClientHttpProxyError | aiohttp.ClientProxyConnectionError):
         return "the outbound proxy refused it or could not be reached"
     if isinstance(exc, aiohttp.ClientConnectorError | ConnectionError):
