@@ -87,6 +87,16 @@ class Settings(BaseSettings):
         64 * 1024 * 1024, ge=1024, description="Largest upstream answer, decompressed; a larger one is a 502."
     )
 
+    # Image URLs (app/fetch/): web addresses in `image_url` parts, fetched for vision models as data URIs.
+    image_url_fetch: bool = Field(True, description="Fetch image URLs; false: only data URIs are accepted.")
+    image_url_allow_http: bool = Field(False, description="Also fetch plain http:// image URLs.")
+    image_url_allow_private: bool = Field(
+        False, description="Also fetch from loopback, private, link-local and CGNAT addresses."
+    )
+    image_url_max_bytes: int = Field(10 * 1024 * 1024, ge=1, description="Largest image fetched.")
+    image_url_timeout: float = Field(10.0, gt=0, description="Seconds one image may take, redirects included.")
+    image_url_max_redirects: int = Field(3, ge=0, le=20, description="Redirects followed per image.")
+
     @field_validator("gateway_api_keys", "cors_origins", mode="before")
     @classmethod
     def _split_csv(cls, value: object) -> object:

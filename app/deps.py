@@ -14,6 +14,7 @@ from fastapi import Request
 from app.catalog import Catalog
 from app.config import ACCOUNT_ID, Settings
 from app.errors import AuthenticationFailed
+from app.fetch.images import ImageFetcher
 from app.serving.models import ModelDirectory
 from app.serving.translate import Translator
 from app.upstream.client import Credentials, WorkersAI
@@ -30,6 +31,8 @@ class Gateway:
     server_credentials: Credentials | None = None  # managed mode: the server's own token
     demo: bool = False
     translator: Translator | None = None  # /translate, /v2/translate (app/serving/translate.py)
+
+    images: ImageFetcher | None = None  # fetches image URLs; None when IMAGE_URL_FETCH is off
 
 
 def gateway(request: Request) -> Gateway:

@@ -19,6 +19,7 @@ from app.config import Settings
 from app.deps import Gateway
 from app.errors import GatewayError, InternalError, InvalidRequest, error_response
 from app.fastlane import FastLane
+from app.fetch.images import ImageFetcher
 from app.middleware import BodyLimit
 from app.openapi import document_bodies
 from app.protocol.openai import ChatCompletionRequest, CompletionRequest, EmbeddingRequest
@@ -51,6 +52,9 @@ def create_app(settings: Settings | None = None, *, demo: bool = False) -> FastL
         if upstream.proxy is not None:
             log.info("Workers AI is reached through the proxy %s", upstream.proxy.safe_url)
         await upstream.start()
+        images = ImageFetcher(settings) if settings.image_url_fetch else None
+        if images is not None:
+            await images.start()
         app.state.gateway = Gateway(
             settings,
             catalog,
@@ -59,6 +63,8 @@ def create_app(settings: Settings | None = None, *, demo: bool = False) -> FastL
             server_credentials=Credentials(settings.cf_account_id, settings.cf_api_token) if settings.managed else None,
             demo=demo,
             translator=Translator(settings, catalog),
+
+            images=images,
         )
         _announce(settings, demo)
         # Everything built so far (modules, routes, schemas: ~100k objects) lives as long as the process.
@@ -75,6 +81,8 @@ def create_app(settings: Settings | None = None, *, demo: bool = False) -> FastL
             yield
         finally:
             await upstream.close()
+            if images is not None:
+                await images.close()
 
     app = FastAPI(
         title="workers-ai-gateway",

@@ -87,15 +87,15 @@ def _content(content: str | list[ContentPart] | None, index: int, model: Model) 
     if not images:
         return "\n".join(part.text for part in content if part.type == "text" and part.text)
     parts: list[dict[str, Any]] = []
-    for part in content:
+    for number, part in enumerate(content):
         if part.type == "text" and part.text:
             parts.append({"type": "text", "text": part.text})
         elif part.type == "image_url" and part.image_url is not None:
+            # Web addresses were fetched into data URIs by the serving layer (app/serving/images.py).
             if not part.image_url.url.startswith("data:image/"):
                 raise InvalidRequest(
-                    "Workers AI vision models accept images only as data URIs "
-                    "(data:image/png;base64,...), not as web addresses.",
-                    param=f"messages[{index}].content",
+                    "An image must be an https URL or a data URI of an image (data:image/png;base64,...).",
+                    param=f"messages[{index}].content[{number}].image_url.url",
                     code="invalid_image_url",
                 )
             parts.append({"type": "image_url", "image_url": {"url": part.image_url.url}})

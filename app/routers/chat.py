@@ -9,7 +9,7 @@ from app.deps import authenticate, gateway
 from app.openapi import CALLS_UPSTREAM, documented
 from app.protocol.openai import ChatCompletionRequest, CompletionRequest
 from app.routers.body import read_json
-from app.serving import chat
+from app.serving import chat, images
 
 router = APIRouter(prefix="/v1", tags=["text"])
 
@@ -22,6 +22,8 @@ async def create_chat_completion(request: Request) -> Response:
     creds = authenticate(request, gw)
     body = await read_json(request, ChatCompletionRequest)
     model = gw.catalog.require(body.model, Task.TEXT_GENERATION)
+    if model.vision and (remote := images.remote_images(body)):
+        await images.fetch_images(remote, gw.images)
     call = chat.Call.for_chat(body, model, gw.settings.default_max_tokens)
     if body.stream:
         return await chat.stream(call, gw.upstream, creds, model.id)

@@ -62,10 +62,13 @@ def test_images_to_a_text_only_model_are_a_clear_400() -> None:
     assert raised.value.param == "messages[0].content"
 
 
-def test_web_image_urls_are_refused_not_fetched() -> None:
+def test_conversion_never_passes_on_a_web_address() -> None:
+    # Fetching is the serving layer's (app/serving/images.py); a URL reaching the pure conversion is refused.
+    text = {"type": "text", "text": "what is it?"}
     image = {"type": "image_url", "image_url": {"url": "http://169.254.169.254/latest"}}
-    with pytest.raises(InvalidRequest, match="data URI"):
-        payload("@cf/meta/llama-4-scout-17b-16e-instruct", messages=[{"role": "user", "content": [image]}])
+    with pytest.raises(InvalidRequest, match="data URI") as raised:
+        payload("@cf/meta/llama-4-scout-17b-16e-instruct", messages=[{"role": "user", "content": [text, image]}])
+    assert raised.value.param == "messages[0].content[1].image_url.url"
 
 
 def test_sampling_parameters_are_clamped_to_the_model_ranges() -> None:
