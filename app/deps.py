@@ -15,6 +15,7 @@ from app.catalog import Catalog
 from app.config import ACCOUNT_ID, Settings
 from app.errors import AuthenticationFailed
 from app.serving.models import ModelDirectory
+from app.storage import FileStore
 from app.upstream.client import Credentials, WorkersAI
 
 
@@ -82,3 +83,9 @@ def authenticate(request: Request, gw: Gateway) -> Credentials:
     if not ACCOUNT_ID.fullmatch(account):
         raise AuthenticationFailed("The account id in your key may hold only letters, digits, '-' and '_'.")
     return Credentials(account, cf_token, from_client=True)
+
+
+def files(request: Request) -> FileStore:
+    """Where generated files (images) are kept."""
+    store: FileStore = request.app.state.files
+    return store

@@ -22,9 +22,10 @@ from app.fastlane import FastLane
 from app.middleware import BodyLimit
 from app.openapi import document_bodies
 from app.protocol.openai import ChatCompletionRequest, CompletionRequest, EmbeddingRequest
-from app.routers import chat, embeddings, health, models
+from app.routers import chat, embeddings, files, health, images, models
 from app.routers.body import param_of
 from app.serving.models import ModelDirectory
+from app.storage import open_store
 from app.upstream.client import Credentials, WorkersAI
 
 log = logging.getLogger("app")
@@ -46,6 +47,7 @@ def create_app(settings: Settings | None = None, *, demo: bool = False) -> FastL
             max_connections=settings.upstream_max_connections,
         )
         await upstream.start()
+        app.state.files = open_store(settings)
         app.state.gateway = Gateway(
             settings,
             catalog,
@@ -78,7 +80,7 @@ def create_app(settings: Settings | None = None, *, demo: bool = False) -> FastL
         # FastAPI's built-in OpenTelemetry hooks look providers up on every request; nothing here uses them.
         telemetry={"tracing": False, "metrics": False, "logs": False, "operation_spans": False},
     )
-    for router in (chat.router, embeddings.router, models.router, health.router):
+    for router in (chat.router, embeddings.router, models.router, health.router, images.router, files.router):
         app.include_router(router)
     _install_error_handlers(app)
     app.add_middleware(
