@@ -20,6 +20,7 @@ import orjson
 from bench import endpoints
 from bench.context import MB, Bench
 from bench.endpoints import Endpoint
+from bench.images import images
 from bench.load import non_streaming, stream_throughput
 from bench.procs import RssSampler, tree_rss_bytes
 from bench.stats import Summary, paired_differences, percentile
@@ -307,4 +308,5 @@ SCENARIOS: list[tuple[str, Scenario]] = [
     ("chunk gaps (10 ms upstream)", stream_gaps),
     ("embeddings fan-out", embeddings),
     ("open streams", open_streams),
+    ("images (n=4, then 200 concurrent GETs)", images),
 ]

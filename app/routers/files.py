@@ -35,7 +35,7 @@ async def get_image_file(request: Request, name: str) -> Response:
         return RedirectResponse(stored.redirect, status_code=302, headers=headers)
     assert stored.path is not None
     # FileResponse streams the file from disk (and hands it to the server's pathsend where supported).
-    return FileResponse(stored.path, media_type=stored.media_type, headers=headers)
+    return FileResponse(stored.path, media_type=stored.media_type, headers=headers, stat_result=stored.stat)
 
 
 def _matches(header: str | None, etag: str) -> bool:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -28,6 +29,7 @@ class Stored:
     size: int
     etag: str
     path: Path | None = None
+    stat: os.stat_result | None = None  # of `path`, so the response need not ask the disk again
     redirect: str | None = None
 
 

@@ -45,7 +45,7 @@ class LocalStore:
         if time.time() - stat.st_mtime > self.retention_seconds:
             return None  # expired; the next write removes it
         # The name is random and the file never changes, so the name itself is a strong validator.
-        return Stored(name, media_type_of(name), stat.st_size, f'"{name.split(".")[0]}"', path=path)
+        return Stored(name, media_type_of(name), stat.st_size, f'"{name.split(".")[0]}"', path=path, stat=stat)
 
     def _write_and_evict(self, name: str, data: bytes) -> None:
         self.directory.mkdir(parents=True, exist_ok=True)
