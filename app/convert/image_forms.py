@@ -7,6 +7,8 @@ import secrets
 from dataclasses import dataclass
 from typing import Any
 
+import orjson
+
 from app.convert.images import EDIT_MODELS, ImageOptions, image_input, image_model
 from app.errors import InvalidRequest
 from app.storage.base import MEDIA_TYPES
@@ -58,7 +60,8 @@ def edit_model(model_id: str, *, named: bool, has_mask: bool) -> str:
 
 def edit_call(model_id: str, options: ImageOptions, images: list[Upload], mask: Upload | None) -> ImageCall:
     """img2img and inpainting take JSON with the image in base64 and the mask as a byte array; FLUX.2
-    takes a form with the images as input_image_0..3."""
+    takes a form with the images as input_image_0..3. The body comes back encoded (bytes), so the whole
+    call can be built in a worker thread."""
     spec = image_model(model_id)
     payload = image_input(model_id, options)
     if spec.edits == "reference":
@@ -78,7 +81,7 @@ def edit_call(model_id: str, options: ImageOptions, images: list[Upload], mask: 
     payload["image_b64"] = base64.b64encode(images[0].data).decode()
     if mask is not None:
         payload["mask"] = list(mask.data)  # the schema takes the mask only as number[]
-    return ImageCall(model_id, payload)
+    return ImageCall(model_id, orjson.dumps(payload))  # encoded here: megabytes, best off the event loop
 
 
 def form_data(fields: dict[str, Any], files: list[tuple[str, str, bytes, str]]) -> tuple[bytes, str]:

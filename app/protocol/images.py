@@ -17,7 +17,7 @@ class ImageGenerationRequest(BaseModel):
 
     prompt: str = Field(min_length=1, description="What to draw.")
     model: str = Field(
-        "dall-e-3", min_length=1, description="A Workers AI text-to-image id, or `dall-e-3`, `dall-e-2`, `gpt-image-1`."
+        "dall-e-2", min_length=1, description="A Workers AI text-to-image id, or `dall-e-3`, `dall-e-2`, `gpt-image-1`."
     )
     n: int = Field(1, ge=1, le=10, description="Images to make; each is one Workers AI call, run side by side.")
     size: str | None = Field(None, description="`WIDTHxHEIGHT` (or `auto`), checked against the model's limits.")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 from fastapi import APIRouter, Request, Response
 
 from app.catalog import Task
@@ -44,7 +46,7 @@ async def create_image_edit(request: Request) -> Response:
     named = form.model is not None and form.model not in gw.catalog.aliases
     model = gw.catalog.require(form.model or "dall-e-2", Task.TEXT_TO_IMAGE)
     model_id = edit_model(model.id, named=named, has_mask=form.mask is not None)
-    call = edit_call(model_id, form.options, form.images, form.mask)
+    call = await asyncio.to_thread(edit_call, model_id, form.options, form.images, form.mask)
     pictures = await images.generate(call, form.n, gw.upstream, creds)
     base = images.public_base(request, gw.settings)
     return await images.images_response(pictures, form.response_format, files(request), base)

@@ -6,6 +6,7 @@ import base64
 from email.parser import BytesParser
 from email.policy import HTTP
 
+import orjson
 import pytest
 
 from app.convert.image_forms import Upload, edit_call, edit_model, form_data, generation_call
@@ -102,7 +103,10 @@ def test_edit_routing() -> None:
         edit_model(SDXL, named=True, has_mask=False)
     image = Upload("image", solid_png(4, 4, (0, 0, 0)), "png")
     call = edit_call("@cf/runwayml/stable-diffusion-v1-5-inpainting", ImageOptions("p", strength=0.3), [image], image)
-    assert isinstance(call.body, dict) and call.body["mask"] == list(image.data) and call.body["strength"] == 0.3
+    assert isinstance(call.body, bytes) and call.content_type == "application/json"
+    sent = orjson.loads(call.body)
+    assert sent["mask"] == list(image.data) and sent["strength"] == 0.3
+    assert base64.b64decode(sent["image_b64"]) == image.data
 
 
 def test_chat_prompt_and_alt_text() -> None:
