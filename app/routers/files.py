@@ -15,7 +15,8 @@ router = APIRouter(prefix="/v1", tags=["files"])
 CACHE_CONTROL = "public, max-age=31536000, immutable"
 
 
-@router.api_route("/files/images/{name:path}", methods=["GET", "HEAD"])
+@router.head("/files/images/{name:path}", include_in_schema=False)
+@router.get("/files/images/{name:path}")
 async def get_image_file(request: Request, name: str) -> Response:
     """A generated image. No API key is needed (a browser showing the picture in a chat window has none):
     the name, 128 random bits, is the capability. Cached for a year; `If-None-Match` answers 304."""

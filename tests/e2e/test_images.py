@@ -100,6 +100,8 @@ def test_hosted_file_headers_and_revalidation(client: openai.OpenAI) -> None:
     again = fetch(url, {"If-None-Match": etag})
     assert again.status == 304 and again.body == b"" and again.headers["etag"] == etag
     assert fetch(url, {"If-None-Match": '"something-else"'}).status == 200
+    head = call("HEAD", url)
+    assert head.status == 200 and head.body == b"" and head.headers["content-length"] == str(len(first.body))
 
 
 def test_hostile_file_ids_never_leave_the_store(client: openai.OpenAI, gateway_url: str) -> None:
