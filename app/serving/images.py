@@ -56,7 +56,7 @@ def public_base(request: Request, settings: Settings) -> str:
         proto = request.headers.get("x-forwarded-proto", "").split(",")[0].strip().lower()
         forwarded = request.headers.get("x-forwarded-host", "").split(",")[0].strip()
         scheme = proto if proto in ("http", "https") else scheme
-        host = forwarded or host
+        host = forwarded if _HOST.fullmatch(forwarded) else host
     if not _HOST.fullmatch(host):
         server = request.scope.get("server") or ("localhost", 80)
         host = f"{server[0]}:{server[1]}"

@@ -74,6 +74,8 @@ def test_public_base_url_and_proxy_headers(upstream: Emulator, tmp_path: Path, c
     with image_gateway(upstream, tmp_path, TRUST_PROXY_HEADERS="true") as (url, trusting):
         assert _url(trusting, "x", extra_headers=forwarded).startswith("https://images.example.org/v1/files/images/")
         assert _url(trusting, "x").startswith(url + "/v1/files/images/")
+        bent = {"X-Forwarded-Host": "evil.example/x?", "X-Forwarded-Proto": "javascript"}
+        assert _url(trusting, "x", extra_headers=bent).startswith(url + "/v1/files/images/")  # refused, not pasted
     with image_gateway(upstream, tmp_path, PUBLIC_BASE_URL="https://ai.example.com/gw/") as (_, public):
         assert _url(public, "x", extra_headers=forwarded).startswith("https://ai.example.com/gw/v1/files/images/")
 

@@ -28,6 +28,8 @@ def test_put_then_get(tmp_path: Path) -> None:
     assert stored is not None and stored.path is not None and stored.path.read_bytes() == b"\x89PNG data"
     assert stored.media_type == "image/png" and stored.size == 9 and stored.etag == f'"{name[:-4]}"'
     assert os.listdir(tmp_path / "images") == [name]  # the temporary file was renamed, not left behind
+    (store.directory / ".part-abc").write_bytes(b"half")  # a write in progress is never served
+    assert asyncio.run(store.get(".part-abc")) is None
 
 
 def test_names_are_unguessable_and_unbendable(tmp_path: Path) -> None:
