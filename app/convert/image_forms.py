@@ -66,18 +66,22 @@ def edit_call(model_id: str, options: ImageOptions, images: list[Upload], mask: 
     payload = image_input(model_id, options)
     if spec.edits == "reference":
         if mask is not None:
-            raise InvalidRequest(f"{model_id} takes no mask; send reference images only.", param="mask")
+            raise InvalidRequest(
+                f"{model_id} takes no mask; send reference images only.", param="mask", code="unsupported_parameter"
+            )
         if len(images) > 4:
-            raise InvalidRequest(f"{model_id} takes at most 4 images.", param="image")
+            raise InvalidRequest(f"{model_id} takes at most 4 images.", param="image", code="unsupported_parameter")
         files = [
             (f"input_image_{i}", f"image{i}.{up.ext}", up.data, MEDIA_TYPES[up.ext]) for i, up in enumerate(images)
         ]
         body, content_type = form_data(payload, files)
         return ImageCall(model_id, body, content_type)
     if len(images) > 1:
-        raise InvalidRequest(f"{model_id} takes one image.", param="image")
+        raise InvalidRequest(f"{model_id} takes one image.", param="image", code="unsupported_parameter")
     if mask is not None and spec.edits != "inpainting":
-        raise InvalidRequest(f"{model_id} takes no mask; use {EDIT_MODELS['inpainting']}.", param="mask")
+        raise InvalidRequest(
+            f"{model_id} takes no mask; use {EDIT_MODELS['inpainting']}.", param="mask", code="unsupported_parameter"
+        )
     payload["image_b64"] = base64.b64encode(images[0].data).decode()
     if mask is not None:
         payload["mask"] = list(mask.data)  # the schema takes the mask only as number[]

@@ -37,23 +37,23 @@ async def read_edit_form(request: Request, max_upload: int) -> EditForm:
     try:
         uploads = [item for key in ("image", "image[]") for item in form.getlist(key)]
         if not uploads:
-            raise InvalidRequest(
-                "Missing required parameter: 'image'.", param="image", code="missing_required_parameter"
-            )
+            raise _missing("image")
         images = [await _upload("image", item, max_upload) for item in uploads]
         mask_item = form.get("mask")
         mask = await _upload("mask", mask_item, max_upload) if mask_item is not None else None
         prompt = _text(form, "prompt") or ""
         if not prompt.strip():
-            raise InvalidRequest(
-                "Missing required parameter: 'prompt'.", param="prompt", code="missing_required_parameter"
-            )
+            raise _missing("prompt")
         response_format = _text(form, "response_format")
         if response_format is not None and response_format not in RESPONSE_FORMATS:
-            raise InvalidRequest("`response_format` must be `url` or `b64_json`.", param="response_format")
+            raise InvalidRequest(
+                "`response_format` must be `url` or `b64_json`.", param="response_format", code="invalid_value"
+            )
         n = _integer(form, "n", 1, 10)
         if _text(form, "quality") not in (None, *get_args(Quality)):
-            raise InvalidRequest("`quality` must be one of " + ", ".join(get_args(Quality)) + ".", param="quality")
+            raise InvalidRequest(
+                "`quality` must be one of " + ", ".join(get_args(Quality)) + ".", param="quality", code="invalid_value"
+            )
         options = ImageOptions(
             prompt,
             size=_text(form, "size"),
