@@ -38,8 +38,10 @@ def generation_body() -> bytes:
     return orjson.dumps({"model": IMAGE_MODEL, "prompt": "a lighthouse at dusk", "n": IMAGES, "size": "1024x1024"})
 
 
-async def one_round(session: aiohttp.ClientSession, base_url: str, headers: dict[str, str]) -> ImagesRound:
-    """Generate IMAGES images, then fetch the hosted files CONCURRENT_GETS times at once (no key)."""
+async def one_round(
+    session: aiohttp.ClientSession, base_url: str, headers: dict[str, str], gets: int = CONCURRENT_GETS
+) -> ImagesRound:
+    """Generate IMAGES images, then fetch the hosted files `gets` times at once (no key)."""
     started = time.perf_counter()
     async with session.post(f"{base_url}/v1/images/generations", data=generation_body(), headers=headers) as r:
         status, raw = r.status, await r.read()
@@ -59,11 +61,11 @@ async def one_round(session: aiohttp.ClientSession, base_url: str, headers: dict
         return time.perf_counter() - began, len(body)
 
     started = time.perf_counter()
-    timed = await asyncio.gather(*(get(urls[i % IMAGES]) for i in range(CONCURRENT_GETS)))
+    timed = await asyncio.gather(*(get(urls[i % IMAGES]) for i in range(gets)))
     elapsed = time.perf_counter() - started
     latencies = sorted(seconds * 1000 for seconds, _ in timed)
     p99 = latencies[min(len(latencies) - 1, int(len(latencies) * 0.99))]
-    return ImagesRound(generate_ms, urls, CONCURRENT_GETS / elapsed, p99, sum(size for _, size in timed))
+    return ImagesRound(generate_ms, urls, gets / elapsed, p99, sum(size for _, size in timed))
 
 
 async def images(bench: Bench) -> None:
