@@ -10,7 +10,11 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
 WORKDIR /srv
 COPY pyproject.toml README.md ./
 COPY app ./app
-RUN pip install . && useradd --create-home --uid 10001 gateway
+RUN pip install . && useradd --create-home --uid 10001 gateway \
+    && mkdir -p /srv/data && chown gateway /srv/data
+# Hosted images (DATA_DIR/images) outlive the container on this volume.
+ENV DATA_DIR=/srv/data
+VOLUME /srv/data
 USER gateway
 
 EXPOSE 8000

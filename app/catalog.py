@@ -156,6 +156,8 @@ _MODELS: tuple[Model, ...] = (
     Model("@cf/runwayml/stable-diffusion-v1-5-img2img", Task.TEXT_TO_IMAGE),
     Model("@cf/runwayml/stable-diffusion-v1-5-inpainting", Task.TEXT_TO_IMAGE),
     Model("@cf/black-forest-labs/flux-2-dev", Task.TEXT_TO_IMAGE),
+    Model("@cf/black-forest-labs/flux-2-klein-4b", Task.TEXT_TO_IMAGE),
+    Model("@cf/black-forest-labs/flux-2-klein-9b", Task.TEXT_TO_IMAGE),
     Model("@cf/leonardo/lucid-origin", Task.TEXT_TO_IMAGE),
     Model("@cf/leonardo/phoenix-1.0", Task.TEXT_TO_IMAGE),
     # Audio, translation, vision.
@@ -187,6 +189,7 @@ BUILTIN_ALIASES: dict[str, str] = {
     "text-embedding-3-large": "@cf/baai/bge-large-en-v1.5",
     "dall-e-3": "@cf/black-forest-labs/flux-1-schnell",
     "dall-e-2": "@cf/stabilityai/stable-diffusion-xl-base-1.0",
+    "gpt-image-1": "@cf/leonardo/lucid-origin",
     "whisper-1": "@cf/openai/whisper-large-v3-turbo",
     "tts-1": "@cf/myshell-ai/melotts",
     "tts-1-hd": "@cf/deepgram/aura-1",

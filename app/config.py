@@ -97,6 +97,20 @@ class Settings(BaseSettings):
     image_url_timeout: float = Field(10.0, gt=0, description="Seconds one image may take, redirects included.")
     image_url_max_redirects: int = Field(3, ge=0, le=20, description="Redirects followed per image.")
 
+    # Images
+    data_dir: str = Field("data", description="Directory generated files are kept in (images under images/).")
+    image_retention_seconds: int = Field(
+        7 * 24 * 3600, ge=1, description="How long a hosted image is kept before it is removed."
+    )
+    image_store_max_bytes: int = Field(
+        1024**3, ge=1024, description="Most bytes of hosted images kept; the oldest go first."
+    )
+    image_upload_max_bytes: int = Field(
+        4 * 1024 * 1024, ge=1024, description="Largest image or mask accepted by /v1/images/edits (413 above)."
+    )
+    public_base_url: str = Field("", description="Base of hosted file URLs (https://ai.example.com).")
+    trust_proxy_headers: bool = Field(False, description="Build file URLs from X-Forwarded-Proto/-Host.")
+
     @field_validator("gateway_api_keys", "cors_origins", mode="before")
     @classmethod
     def _split_csv(cls, value: object) -> object:
@@ -133,6 +147,14 @@ class Settings(BaseSettings):
         value = value.strip()
         if value and value.lower() != DIRECT:
             parse_proxy(value)  # ValueError names the problem, never the credentials
+        return value
+
+    @field_validator("public_base_url")
+    @classmethod
+    def _check_public_base(cls, value: str) -> str:
+        value = value.strip().rstrip("/")
+        if value and not re.fullmatch(r"https?://[^/?#\s]+(/[^?#\s]*)?", value):
+            raise ValueError("PUBLIC_BASE_URL must be an http(s) URL with no query or fragment")
         return value
 
     def proxy_for(self, url: str) -> Proxy | None:

@@ -17,6 +17,7 @@ from app.errors import AuthenticationFailed
 from app.fetch.images import ImageFetcher
 from app.serving.models import ModelDirectory
 from app.serving.translate import Translator
+from app.storage import FileStore
 from app.upstream.client import Credentials, WorkersAI
 
 
@@ -32,7 +33,7 @@ class Gateway:
     demo: bool = False
     translator: Translator | None = None  # /translate, /v2/translate (app/serving/translate.py)
 
-    images: ImageFetcher | None = None  # fetches image URLs; None when IMAGE_URL_FETCH is off
+    image_fetcher: ImageFetcher | None = None  # fetches image URLs; None when IMAGE_URL_FETCH is off
 
 
 def gateway(request: Request) -> Gateway:
@@ -91,3 +92,9 @@ def credentials_for(token: str | None, gw: Gateway) -> Credentials:
     if not ACCOUNT_ID.fullmatch(account):
         raise AuthenticationFailed("The account id in your key may hold only letters, digits, '-' and '_'.")
     return Credentials(account, cf_token, from_client=True)
+
+
+def files(request: Request) -> FileStore:
+    """Where generated files (images) are kept."""
+    store: FileStore = request.app.state.files
+    return store

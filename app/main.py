@@ -22,11 +22,13 @@ from app.fastlane import FastLane
 from app.fetch.images import ImageFetcher
 from app.middleware import BodyLimit
 from app.openapi import document_bodies
+from app.protocol.images import ImageGenerationRequest
 from app.protocol.openai import ChatCompletionRequest, CompletionRequest, EmbeddingRequest
-from app.routers import chat, embeddings, health, models, translate
+from app.routers import chat, embeddings, files, health, images, models, translate
 from app.routers.body import param_of
 from app.serving.models import ModelDirectory
 from app.serving.translate import Translator
+from app.storage import open_store
 from app.upstream.client import Credentials, WorkersAI
 
 log = logging.getLogger("app")
@@ -52,9 +54,10 @@ def create_app(settings: Settings | None = None, *, demo: bool = False) -> FastL
         if upstream.proxy is not None:
             log.info("Workers AI is reached through the proxy %s", upstream.proxy.safe_url)
         await upstream.start()
-        images = ImageFetcher(settings) if settings.image_url_fetch else None
-        if images is not None:
-            await images.start()
+        fetcher = ImageFetcher(settings) if settings.image_url_fetch else None
+        if fetcher is not None:
+            await fetcher.start()
+        app.state.files = open_store(settings)
         app.state.gateway = Gateway(
             settings,
             catalog,
@@ -63,8 +66,7 @@ def create_app(settings: Settings | None = None, *, demo: bool = False) -> FastL
             server_credentials=Credentials(settings.cf_account_id, settings.cf_api_token) if settings.managed else None,
             demo=demo,
             translator=Translator(settings, catalog),
-
-            images=images,
+            image_fetcher=fetcher,
         )
         _announce(settings, demo)
         # Everything built so far (modules, routes, schemas: ~100k objects) lives as long as the process.
@@ -81,8 +83,8 @@ def create_app(settings: Settings | None = None, *, demo: bool = False) -> FastL
             yield
         finally:
             await upstream.close()
-            if images is not None:
-                await images.close()
+            if fetcher is not None:
+                await fetcher.close()
 
     app = FastAPI(
         title="workers-ai-gateway",
@@ -92,8 +94,8 @@ def create_app(settings: Settings | None = None, *, demo: bool = False) -> FastL
         # FastAPI's built-in OpenTelemetry hooks look providers up on every request; nothing here uses them.
         telemetry={"tracing": False, "metrics": False, "logs": False, "operation_spans": False},
     )
-    for router in (chat.router, embeddings.router, models.router, health.router, translate.router):
-        app.include_router(router)
+    for module in (chat, embeddings, models, health, translate, images, files):
+        app.include_router(module.router)
     _install_error_handlers(app)
     app.add_middleware(
         CORSMiddleware,
@@ -117,6 +119,7 @@ def create_app(settings: Settings | None = None, *, demo: bool = False) -> FastL
             "/v1/completions": CompletionRequest,
             "/v1/embeddings": EmbeddingRequest,
             **translate.BODIES,
+            "/v1/images/generations": ImageGenerationRequest,
         },
     )
     return FastLane(app, hot, max_body_bytes=settings.max_body_bytes, cors_origins=settings.cors_origins)

@@ -82,6 +82,7 @@ def gateway_env(upstream: Service) -> dict[str, str]:
         "CF_API_TOKEN": UPSTREAM_TOKEN,
         "GATEWAY_API_KEYS": GATEWAY_KEY,
         "LOG_LEVEL": "warning",
+        "DATA_DIR": tempfile.mkdtemp(prefix="bench-images-"),  # the images scenario's hosted files
     }
 
 

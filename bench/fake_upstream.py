@@ -1,8 +1,9 @@
 """A fast fake Workers AI upstream: a raw ASGI app with canned, pre-encoded answers.
 
 It serves `POST /client/v4/accounts/{account}/ai/run/{model}` in the four shapes the gateway needs:
-chat JSON, chat SSE (when the body has `"stream": true`), embeddings (model ids containing `bge`) and
-m2m100 translation (`{"translated_text": "[<target>] <text>"}`, model ids containing `m2m100`).
+chat JSON, chat SSE (when the body has `"stream": true`), embeddings (model ids containing `bge`), m2m100
+translation (`{"translated_text": "[<target>] <text>"}`, model ids containing `m2m100`) and raw PNG bytes for
+image models (ids containing `diffusion`), the size of a real 1024x1024 picture.
 No framework, no per-request encoding beyond a dict lookup, so it stays well over 5x faster than the
 gateway it feeds (the benchmark checks that in every run).
 
@@ -34,7 +35,9 @@ EMBEDDING_DIM = 384
 MAX_EMBEDDING_BATCH = 100
 CHAT_TEXT = "Hello! I am a canned answer from the benchmark's fake Workers AI upstream. How can I help?"
 
+IMAGE_BYTES = 512 * 1024  # about what SDXL answers for 1024x1024
 _JSON_HEADERS = [(b"content-type", b"application/json")]
+_PNG_HEADERS = [(b"content-type", b"image/png")]
 _SSE_HEADERS = [(b"content-type", b"text/event-stream"), (b"cache-control", b"no-cache")]
 
 
@@ -89,6 +92,8 @@ class Canned:
             "total_tokens": 12 + knobs.chunks,
         }
         self.tail = b"data: " + orjson.dumps({"response": "", "usage": stream_usage}) + b"\n\ndata: [DONE]\n\n"
+        # PNG's signature, then bytes that do not compress (the gateway checks the signature only).
+        self.image = b"\x89PNG\r\n\x1a\n" + random.Random(512).randbytes(IMAGE_BYTES - 8)
         self._vector = _embedding_vector()
         self._embeddings: dict[int, bytes] = {}
 
@@ -151,6 +156,8 @@ class FakeUpstream:
             await _respond(send, *self._embed(payload))
         elif "m2m100" in model:
             await _respond(send, *_translate(payload))
+        elif "diffusion" in model:
+            await _respond(send, 200, canned.image, _PNG_HEADERS)
         elif isinstance(payload, dict) and payload.get("stream") is True:
             await self._stream(send, canned)
         else:
@@ -219,8 +226,8 @@ async def _read_body(receive: Receive) -> bytes:
     return b"".join(parts)
 
 
-async def _respond(send: Send, status: int, body: bytes) -> None:
-    headers = [*_JSON_HEADERS, (b"content-length", str(len(body)).encode())]
+async def _respond(send: Send, status: int, body: bytes, kind: list[tuple[bytes, bytes]] = _JSON_HEADERS) -> None:
+    headers = [*kind, (b"content-length", str(len(body)).encode())]
     await send({"type": "http.response.start", "status": status, "headers": headers})
     await send({"type": "http.response.body", "body": body})
 

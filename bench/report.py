@@ -67,6 +67,8 @@ FIGURES: list[Figure] = [
     Figure("translate.page.cached_upstream_calls", "translation: page again, upstream calls", "calls", "<=", 0),
     Figure("rss.streams_peak_mb", "resident memory, 1,000 open streams (peak)", "MB"),
     Figure("rss.after_streams_mb", "resident memory after 1,000 streams", "MB"),
+    Figure("images.get200.rps", "hosted image GETs/s, 200 concurrent (512 kB files)", "req/s"),
+    Figure("rss.images_peak_mb", "resident memory peak, n=4 images + 200 concurrent GETs", "MB"),
     # The bench's own pass lines.
     Figure(
         "stream.gap10.added_p99_ms", "p99 gap between chunks (upstream every 10 ms), gateway - direct", "ms", "<=", 5

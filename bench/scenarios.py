@@ -20,6 +20,7 @@ import orjson
 from bench import endpoints
 from bench.context import MB, Bench
 from bench.endpoints import Endpoint
+from bench.images import images
 from bench.load import non_streaming, stream_throughput
 from bench.procs import RssSampler, tree_rss_bytes
 from bench.stats import Summary, paired_differences, percentile
@@ -309,4 +310,5 @@ SCENARIOS: list[tuple[str, Scenario]] = [
     ("embeddings fan-out", embeddings),
     ("translation page (200 paragraphs)", translation_page),
     ("open streams", open_streams),
+    ("images (n=4, then 200 concurrent GETs)", images),
 ]

@@ -91,7 +91,7 @@ def _content(content: str | list[ContentPart] | None, index: int, model: Model) 
         if part.type == "text" and part.text:
             parts.append({"type": "text", "text": part.text})
         elif part.type == "image_url" and part.image_url is not None:
-            # Web addresses were fetched into data URIs by the serving layer (app/serving/images.py).
+            # Web addresses were fetched into data URIs by the serving layer (app/serving/image_urls.py).
             if not part.image_url.url.startswith("data:image/"):
                 raise InvalidRequest(
                     "An image must be an https URL or a data URI of an image (data:image/png;base64,...).",

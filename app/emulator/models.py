@@ -227,6 +227,11 @@ _OTHER_MODELS: tuple[ModelSpec, ...] = (
     _plain("@cf/runwayml/stable-diffusion-v1-5-img2img", Task.TEXT_TO_IMAGE, "Image-to-image generation."),
     _plain("@cf/runwayml/stable-diffusion-v1-5-inpainting", Task.TEXT_TO_IMAGE, "Masked image inpainting."),
     _plain("@cf/black-forest-labs/flux-1-schnell", Task.TEXT_TO_IMAGE, "12B rectified flow transformer."),
+    _plain("@cf/black-forest-labs/flux-2-dev", Task.TEXT_TO_IMAGE, "FLUX.2 [dev], multi-reference (multipart)."),
+    _plain("@cf/black-forest-labs/flux-2-klein-4b", Task.TEXT_TO_IMAGE, "FLUX.2 [klein] 4B (multipart)."),
+    _plain("@cf/black-forest-labs/flux-2-klein-9b", Task.TEXT_TO_IMAGE, "FLUX.2 [klein] 9B (multipart)."),
+    _plain("@cf/leonardo/lucid-origin", Task.TEXT_TO_IMAGE, "Leonardo Lucid Origin (base64 JPEG in JSON)."),
+    _plain("@cf/leonardo/phoenix-1.0", Task.TEXT_TO_IMAGE, "Leonardo Phoenix 1.0 (raw JPEG)."),
     _plain(
         "@cf/openai/whisper",
         Task.SPEECH_RECOGNITION,

@@ -5,11 +5,11 @@ from __future__ import annotations
 from fastapi import APIRouter, Request, Response
 
 from app.catalog import Task
-from app.deps import authenticate, gateway
+from app.deps import authenticate, files, gateway
 from app.openapi import CALLS_UPSTREAM, documented
 from app.protocol.openai import ChatCompletionRequest, CompletionRequest
 from app.routers.body import read_json
-from app.serving import chat, images
+from app.serving import chat, image_urls, images
 
 router = APIRouter(prefix="/v1", tags=["text"])
 
@@ -17,13 +17,17 @@ router = APIRouter(prefix="/v1", tags=["text"])
 @router.post("/chat/completions", **documented(*CALLS_UPSTREAM, streamed=True))
 async def create_chat_completion(request: Request) -> Response:
     """Chat with a Workers AI text model, whole or streamed (`stream: true`), with tools, JSON mode,
-    reasoning and images for vision models."""
+    reasoning and images for vision models. A text-to-image model draws the last user message and
+    answers a markdown image linking to the hosted file."""
     gw = gateway(request)
     creds = authenticate(request, gw)
     body = await read_json(request, ChatCompletionRequest)
-    model = gw.catalog.require(body.model, Task.TEXT_GENERATION)
-    if model.vision and (remote := images.remote_images(body)):
-        await images.fetch_images(remote, gw.images)
+    model = gw.catalog.require(body.model, Task.TEXT_GENERATION, Task.TEXT_TO_IMAGE)
+    if model.task is Task.TEXT_TO_IMAGE:  # a picture, answered as a markdown image (serving/images.py)
+        store, base = files(request), images.public_base(request, gw.settings)
+        return await images.chat_image(body, model, gw.upstream, creds, store, base)
+    if model.vision and (remote := image_urls.remote_images(body)):
+        await image_urls.fetch_images(remote, gw.image_fetcher)
     call = chat.Call.for_chat(body, model, gw.settings.default_max_tokens)
     if body.stream:
         return await chat.stream(call, gw.upstream, creds, model.id)

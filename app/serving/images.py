@@ -1,65 +1,103 @@
-"""Image URLs in chat messages, fetched and put in place as data URIs before the (pure) conversion."""
+"""Images: n upstream calls side by side, the pictures stored or inlined, answered as OpenAI's
+ImagesResponse or, for an image model asked through chat, as a chat completion with a markdown image."""
 
 from __future__ import annotations
 
 import asyncio
+import base64
+import re
+import time
+from typing import Any
 
-from app.errors import InvalidRequest
-from app.fetch.guard import Refused
-from app.fetch.images import ImageFetcher
-from app.protocol.openai import ChatCompletionRequest, ImageURL
+import orjson
+from fastapi import Request
+from fastapi.responses import Response
 
-CONCURRENT_FETCHES = 4  # per request: several images arrive sooner, and one request opens few connections
+from app import sse
+from app.catalog import Model
+from app.config import Settings
+from app.convert.image_forms import ImageCall, generation_call
+from app.convert.images import ImageOptions, chat_prompt, decode_image, short_prompt
+from app.convert.results import Choice, Usage, chat_completion
+from app.convert.text import estimate_tokens
+from app.protocol.openai import ChatCompletionRequest
+from app.responses import EventStreamResponse, JSONBytes
+from app.serving.streams import ChunkWriter, replay
+from app.storage import FileStore
+from app.upstream.client import Binary, Credentials, WorkersAI
 
+FILES_PATH = "/v1/files/images/"
+_HOST = re.compile(r"[A-Za-z0-9.-]{1,253}(:[0-9]{1,5})?|\[[0-9A-Fa-f:.]{2,45}\](:[0-9]{1,5})?")
 
-def remote_images(request: ChatCompletionRequest) -> list[tuple[str, ImageURL]]:
-    """The image parts that carry a web address (not a data URI), each with its `param` path."""
-    found: list[tuple[str, ImageURL]] = []
-    for i, message in enumerate(request.messages):
-        if isinstance(message.content, list):
-            for j, part in enumerate(message.content):
-                image = part.image_url
-                if part.type == "image_url" and image is not None and not image.url.startswith("data:"):
-                    found.append((f"messages[{i}].content[{j}].image_url.url", image))
-    return found
-
-
-async def fetch_images(images: list[tuple[str, ImageURL]], fetcher: ImageFetcher | None) -> None:
-    """Replace each URL by the data URI of the image it points at; the first refusal (in message order)
-    is a 400 naming its part, and no other image is waited for."""
-    if fetcher is None:
-        param = images[0][0]
-        raise InvalidRequest(
-            "This gateway does not fetch image URLs; send the image as a data URI (data:image/png;base64,...).",
-            param=param,
-            code="invalid_image_url",
-        )
-    if len(images) == 1:
-        await _fetch_one(*images[0], fetcher)
-        return
-    limit = asyncio.Semaphore(CONCURRENT_FETCHES)
-
-    async def bounded(param: str, image: ImageURL) -> None:
-        async with limit:
-            await _fetch_one(param, image, fetcher)
-
-    try:
-        async with asyncio.TaskGroup() as group:
-            for param, image in images:
-                group.create_task(bounded(param, image))
-    except ExceptionGroup as failures:
-        errors = [e for e in failures.exceptions if isinstance(e, InvalidRequest)]
-        if len(errors) < len(failures.exceptions):
-            raise
-        order = [param for param, _ in images]
-        raise min(errors, key=lambda e: order.index(e.param or "")) from None
+Picture = tuple[bytes, str]  # (image bytes, extension)
 
 
-async def _fetch_one(param: str, image: ImageURL, fetcher: ImageFetcher) -> None:
-    try:
-        fetched = await fetcher.fetch(image.url)
-    except Refused as refused:
-        raise InvalidRequest(
-            f"The image at {param} could not be used: {refused.reason}.", param=param, code="invalid_image_url"
-        ) from None
-    image.url = fetched.data_uri()
+async def _one(call: ImageCall, upstream: WorkersAI, creds: Credentials) -> Picture:
+    result = await upstream.run(creds, call.model_id, call.body, content_type=call.content_type)
+    if isinstance(result, Binary):
+        return decode_image(None, result.body, call.model_id)
+    return decode_image(result if isinstance(result, dict) else None, None, call.model_id)
+
+
+async def generate(call: ImageCall, n: int, upstream: WorkersAI, creds: Credentials) -> list[Picture]:
+    """n images: Workers AI makes one a call, so n calls run side by side."""
+    if n == 1:
+        return [await _one(call, upstream, creds)]
+    return list(await asyncio.gather(*(_one(call, upstream, creds) for _ in range(n))))
+
+
+def public_base(request: Request, settings: Settings) -> str:
+    """Where clients reach this gateway: PUBLIC_BASE_URL, else the request's own scheme and host (the
+    X-Forwarded-* ones only behind a proxy the operator trusts)."""
+    if settings.public_base_url:
+        return settings.public_base_url
+    scheme, host = request.url.scheme, request.headers.get("host", "")
+    if settings.trust_proxy_headers:
+        proto = request.headers.get("x-forwarded-proto", "").split(",")[0].strip().lower()
+        forwarded = request.headers.get("x-forwarded-host", "").split(",")[0].strip()
+        scheme = proto if proto in ("http", "https") else scheme
+        host = forwarded if _HOST.fullmatch(forwarded) else host
+    if not _HOST.fullmatch(host):
+        server = request.scope.get("server") or ("localhost", 80)
+        host = f"{server[0]}:{server[1]}"
+    return f"{scheme}://{host}"
+
+
+async def images_response(
+    pictures: list[Picture], response_format: str | None, store: FileStore, base: str
+) -> Response:
+    """OpenAI's ImagesResponse: hosted URLs (the default) or the images inline in base64."""
+    data: list[dict[str, Any]] = []
+    for image, ext in pictures:
+        if response_format == "b64_json":
+            data.append({"b64_json": base64.b64encode(image).decode()})
+        else:
+            data.append({"url": base + FILES_PATH + await store.put(image, ext)})
+    formats = {ext for _, ext in pictures}
+    body: dict[str, Any] = {"created": int(time.time()), "data": data}
+    if len(formats) == 1:
+        body["output_format"] = {"jpg": "jpeg"}.get(ext := formats.pop(), ext)
+    return JSONBytes(orjson.dumps(body))
+
+
+async def chat_image(
+    body: ChatCompletionRequest, model: Model, upstream: WorkersAI, creds: Credentials, store: FileStore, base: str
+) -> Response:
+    """A chat request to a text-to-image model: the last user message is drawn, and the answer is a
+    markdown image that links to the hosted file (never a data: URI: OneAPI's SSE reader stops at 64 KiB)."""
+    prompt = chat_prompt(body.messages)
+    pictures = await generate(generation_call(model.id, ImageOptions(prompt)), body.n, upstream, creds)
+    alt = short_prompt(prompt)
+    contents = [f"![{alt}]({base}{FILES_PATH}{await store.put(image, ext)})" for image, ext in pictures]
+    usage = Usage(estimate_tokens(prompt), sum(estimate_tokens(text) for text in contents))
+    created = int(time.time())
+    if not body.stream:
+        return JSONBytes(orjson.dumps(chat_completion(model.id, [Choice(c) for c in contents], usage, created)))
+    writer = ChunkWriter(model.id, created)
+    frames = [writer.role(i) for i in range(len(contents))]
+    frames += [writer.frames(i, [{"content": text}]) for i, text in enumerate(contents)]
+    frames += [writer.delta(i, {}, "stop") for i in range(len(contents))]
+    if body.stream_options and body.stream_options.include_usage:
+        frames.append(writer.usage(usage))
+    frames.append(sse.DONE)
+    return EventStreamResponse(replay(frames))

@@ -14,7 +14,7 @@ import orjson
 from bench import endpoints
 from bench.asgi_server import serve
 from bench.drivers import run_asyncio
-from bench.fake_upstream import CHAT_TEXT, EMBEDDING_DIM, FakeUpstream, Knobs
+from bench.fake_upstream import CHAT_TEXT, EMBEDDING_DIM, IMAGE_BYTES, FakeUpstream, Knobs
 from bench.stream_client import StreamClient, run_burst
 
 
@@ -150,5 +150,17 @@ def test_builtin_driver_completes_requests_without_errors() -> None:
         for result in (chat, stream):
             assert result.requests > 0 and result.errors == 0 and result.driver == "asyncio"
         assert app.requests == chat.requests + stream.requests
+
+    run(check)
+
+
+def test_image_models_answer_raw_png_bytes_of_a_real_size() -> None:
+    async def check(port: int, session: aiohttp.ClientSession, app: FakeUpstream) -> None:
+        direct = endpoints.direct(port)
+        path = endpoints.run_path("@cf/stabilityai/stable-diffusion-xl-base-1.0")
+        async with session.post(direct.base_url + path, data=b'{"prompt":"x"}', headers=dict(direct.headers)) as r:
+            assert r.status == 200 and r.headers["content-type"] == "image/png"
+            body = await r.read()
+        assert body.startswith(b"\x89PNG\r\n\x1a\n") and len(body) == IMAGE_BYTES
 
     run(check)

@@ -1,79 +1,47 @@
-"""What the image-URL tests share: a gateway that fetches from loopback, and a chat request with images."""
+"""Helpers shared by the image tests: image checks, raw GETs, and what reached the emulator."""
 
 from __future__ import annotations
 
-import base64
-import ssl
-from collections.abc import Iterator
-from contextlib import contextmanager
-from pathlib import Path
-from typing import Any
+import http.client
+import struct
+from urllib.parse import urlsplit
 
-import openai
-import pytest
-import trustme
+from tests.http import Answer, call
+from tests.servers import Emulator
 
-from tests.conftest import ACCOUNT, CF_TOKEN, TEST_KEY
-from tests.imageserver import ImageServer, serving
-from tests.servers import Emulator, gateway
-
-VISION = "@cf/meta/llama-4-scout-17b-16e-instruct"
+PNG = b"\x89PNG\r\n\x1a\n"
+JPEG = b"\xff\xd8\xff"
 
 
-@pytest.fixture(scope="module")
-def ca(tmp_path_factory: pytest.TempPathFactory) -> tuple[trustme.CA, Path]:
-    """A throwaway certificate authority, and its certificate as a PEM file for SSL_CERT_FILE."""
-    authority = trustme.CA()
-    path = tmp_path_factory.mktemp("ca") / "ca.pem"
-    authority.cert_pem.write_to_path(str(path))
-    return authority, path
+def size_of(data: bytes) -> tuple[int, int]:
+    """(width, height) of a PNG or baseline JPEG."""
+    if data.startswith(PNG):
+        width, height = struct.unpack(">II", data[16:24])
+        return width, height
+    assert data.startswith(JPEG), data[:8]
+    offset = 2
+    while data[offset + 1] != 0xC0:
+        offset += 2 + struct.unpack(">H", data[offset + 2 : offset + 4])[0]
+    height, width = struct.unpack(">HH", data[offset + 5 : offset + 9])
+    return width, height
 
 
-@pytest.fixture(scope="module")
-def images() -> Iterator[ImageServer]:
-    with serving() as server:
-        yield server
+def fetch(url: str, headers: dict[str, str] | None = None) -> Answer:
+    """GET with no API key, as a browser showing the picture would."""
+    return call("GET", url, headers=headers or {})
 
 
-@pytest.fixture(scope="module")
-def tls_images(ca: tuple[trustme.CA, Path]) -> Iterator[ImageServer]:
-    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
-    ca[0].issue_cert("localhost", "127.0.0.1", "::1").configure_cert(context)
-    with serving(context) as server:
-        yield server
+def raw_get(base: str, path: str) -> tuple[int, bytes]:
+    """A GET of `path` exactly as written (no client normalises `..` or percent escapes away)."""
+    parts = urlsplit(base)
+    connection = http.client.HTTPConnection(parts.hostname, parts.port, timeout=10)
+    try:
+        connection.request("GET", path)
+        response = connection.getresponse()
+        return response.status, response.read()
+    finally:
+        connection.close()
 
 
-@contextmanager
-def image_gateway(upstream: Emulator, **settings: str) -> Iterator[openai.OpenAI]:
-    """A managed gateway with extra settings, and an OpenAI client on it."""
-    env = {
-        "CF_API_BASE": upstream.api_base,
-        "CF_ACCOUNT_ID": ACCOUNT,
-        "CF_API_TOKEN": CF_TOKEN,
-        "GATEWAY_API_KEYS": TEST_KEY,
-        **settings,
-    }
-    with gateway(env) as (url, _), openai.OpenAI(base_url=f"{url}/v1", api_key=TEST_KEY, max_retries=0) as client:
-        yield client
-
-
-def ask(client: openai.OpenAI, *urls: str, model: str = VISION) -> str:
-    """A chat request with a text part then one image part per URL; the answer's text."""
-    parts: list[Any] = [{"type": "text", "text": "What is in these pictures?"}]
-    parts += [{"type": "image_url", "image_url": {"url": url}} for url in urls]
-    answer = client.chat.completions.create(model=model, messages=[{"role": "user", "content": parts}])
-    return answer.choices[0].message.content or ""
-
-
-def data_uri(media_type: str, data: bytes) -> str:
-    return f"data:{media_type};base64,{base64.b64encode(data).decode()}"
-
-
-def sent_images(upstream: Emulator) -> list[str]:
-    """The image URLs of the last run call that reached Workers AI."""
-    parts = upstream.last_run()["messages"][0]["content"]
-    return [part["image_url"]["url"] for part in parts if part["type"] == "image_url"]
-
-
-def runs(upstream: Emulator) -> int:
-    return sum("/ai/run/" in r["path"] for r in upstream.requests())
+def runs(upstream: Emulator) -> list[dict[str, object]]:
+    return [r for r in upstream.requests() if "/ai/run/" in str(r["path"])]

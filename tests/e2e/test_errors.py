@@ -186,9 +186,10 @@ def test_hostile_model_ids_never_reach_cloudflare(gateway_url: str, upstream: Em
     assert upstream.requests() == []
 
 
-def test_image_model_through_chat_is_a_clear_400(gateway_url: str) -> None:
-    answer = chat(gateway_url, {**CHAT, "model": "@cf/black-forest-labs/flux-1-schnell"})
-    assert answer.status == 400 and "Text-to-Image" in answer.error["message"]
+def test_embedding_model_through_chat_is_a_clear_400(gateway_url: str) -> None:
+    # (A text-to-image model through chat draws a picture: tests/e2e/test_image_chat.py.)
+    answer = chat(gateway_url, {**CHAT, "model": "@cf/baai/bge-m3"})
+    assert answer.status == 400 and "Text Embeddings" in answer.error["message"]
 
 
 def test_oversize_body_is_413(gateway_url: str, upstream: Emulator) -> None:

@@ -16,8 +16,8 @@ import pytest
 import trustme
 
 from tests.conftest import ACCOUNT, CF_TOKEN, TEST_KEY
-from tests.e2e import images as shared
-from tests.e2e.images import ask, data_uri, image_gateway, runs, sent_images
+from tests.e2e import image_urls as shared
+from tests.e2e.image_urls import ask, data_uri, image_gateway, runs, sent_images
 from tests.imageserver import JPEG, PNG, ImageServer
 from tests.servers import Emulator, free_port, gateway
 

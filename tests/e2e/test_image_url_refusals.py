@@ -6,8 +6,8 @@ from __future__ import annotations
 import openai
 import pytest
 
-from tests.e2e import images as shared
-from tests.e2e.images import VISION, ask, image_gateway, runs
+from tests.e2e import image_urls as shared
+from tests.e2e.image_urls import VISION, ask, image_gateway, runs
 from tests.imageserver import ImageServer
 from tests.servers import Emulator
 

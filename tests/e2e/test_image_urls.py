@@ -10,8 +10,8 @@ import openai
 import pytest
 import trustme
 
-from tests.e2e import images as shared
-from tests.e2e.images import ask, data_uri, image_gateway, runs, sent_images
+from tests.e2e import image_urls as shared
+from tests.e2e.image_urls import ask, data_uri, image_gateway, runs, sent_images
 from tests.imageserver import GIF, JPEG, PNG, WEBP, ImageServer
 from tests.servers import Emulator
 

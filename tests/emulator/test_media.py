@@ -73,10 +73,45 @@ def test_sdxl_returns_real_png_of_requested_size(emu: Emulator) -> None:
     assert _png_size(default.body) == (1024, 1024)
 
 
-def test_lightning_returns_jpeg(emu: Emulator) -> None:
+def test_lightning_returns_jpeg_labelled_png(emu: Emulator) -> None:
     reply = emu.run("@cf/bytedance/stable-diffusion-xl-lightning", {"prompt": "a dog", "width": 640, "height": 320})
-    assert reply.headers["content-type"] == "image/jpeg"
+    assert reply.headers["content-type"] == "image/png"  # what the schema says; the bytes are JPEG
     assert _jpeg_size(reply.body) == (640, 320)
+
+
+def test_phoenix_returns_raw_jpeg_and_checks_its_schema(emu: Emulator) -> None:
+    reply = emu.run("@cf/leonardo/phoenix-1.0", {"prompt": "a dog", "width": 512, "height": 256, "num_steps": 50})
+    assert reply.headers["content-type"] == "image/jpeg" and _jpeg_size(reply.body) == (512, 256)
+    for bad in ({"prompt": "x", "num_steps": 51}, {"prompt": "x", "guidance": 1}, {"prompt": "x", "width": 2049}):
+        assert emu.run("@cf/leonardo/phoenix-1.0", bad).status == 400, bad
+
+
+def test_lucid_origin_returns_base64_jpeg(emu: Emulator) -> None:
+    result = emu.run("@cf/leonardo/lucid-origin", {"prompt": "a fox", "steps": 40}).json()["result"]
+    assert _jpeg_size(base64.b64decode(result["image"])) == (1120, 1120)
+    assert emu.run("@cf/leonardo/lucid-origin", {"prompt": "x", "steps": 41}).status == 400
+    assert emu.run("@cf/leonardo/lucid-origin", {"prompt": "x", "guidance": 11}).status == 400
+
+
+def _form(fields: dict[str, str], files: dict[str, bytes]) -> tuple[bytes, str]:
+    parts = [f'--b0\r\nContent-Disposition: form-data; name="{k}"\r\n\r\n{v}\r\n'.encode() for k, v in fields.items()]
+    for name, data in files.items():
+        head = f'--b0\r\nContent-Disposition: form-data; name="{name}"; filename="x.png"\r\nContent-Type: image/png'
+        parts.append(head.encode() + b"\r\n\r\n" + data + b"\r\n")
+    return b"".join(parts) + b"--b0--\r\n", "multipart/form-data; boundary=b0"
+
+
+def test_flux2_takes_multipart_and_answers_base64(emu: Emulator) -> None:
+    model = "@cf/black-forest-labs/flux-2-klein-4b"
+    body, content_type = _form({"prompt": "a cat", "width": "512", "height": "768", "steps": "20"}, {})
+    reply = emu.run(model, data=body, headers={"Content-Type": content_type})
+    assert reply.status == 200, reply.body
+    assert _png_size(base64.b64decode(reply.json()["result"]["image"])) == (512, 768)
+    body, content_type = _form({"prompt": "make it blue"}, {"input_image_0": b"\x89PNG\r\n\x1a\n..."})
+    assert emu.run(model, data=body, headers={"Content-Type": content_type}).status == 200
+    assert emu.run(model, {"prompt": "a cat"}).json()["errors"][0]["code"] == 5006  # JSON is refused
+    body, content_type = _form({"prompt": "a cat", "steps": "51"}, {})
+    assert emu.run(model, data=body, headers={"Content-Type": content_type}).status == 400
 
 
 def test_flux_returns_base64_jpeg_in_envelope(emu: Emulator) -> None:
@@ -94,6 +129,8 @@ def test_image_validation(emu: Emulator) -> None:
         assert reply.status == 400 and reply.json()["errors"][0]["code"] == 5006, bad
     img2img = "@cf/runwayml/stable-diffusion-v1-5-img2img"
     assert emu.run(img2img, {"prompt": "x"}).status == 400
+    assert emu.run(img2img, {"prompt": "x", "image_b64": "not base64!"}).status == 400
+    assert emu.run(img2img, {"prompt": "x", "image_b64": base64.b64encode(b"img").decode()}).status == 200
     assert emu.run(img2img, {"prompt": "x", "image": [1, 2, 3]}).headers["content-type"] == "image/png"
 
 

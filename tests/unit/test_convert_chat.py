@@ -63,7 +63,7 @@ def test_images_to_a_text_only_model_are_a_clear_400() -> None:
 
 
 def test_conversion_never_passes_on_a_web_address() -> None:
-    # Fetching is the serving layer's (app/serving/images.py); a URL reaching the pure conversion is refused.
+    # Fetching is the serving layer's (app/serving/image_urls.py); a URL reaching the pure conversion is refused.
     text = {"type": "text", "text": "what is it?"}
     image = {"type": "image_url", "image_url": {"url": "http://169.254.169.254/latest"}}
     with pytest.raises(InvalidRequest, match="data URI") as raised:

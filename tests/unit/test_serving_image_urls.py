@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from app.protocol.openai import ChatCompletionRequest
-from app.serving.images import remote_images
+from app.serving.image_urls import remote_images
 
 
 def test_only_image_parts_with_web_addresses_are_picked_with_their_param() -> None:

@@ -1,0 +1,46 @@
+"""GET /v1/files/images/{name}: the images this gateway generated, served to anyone who has the link."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Request, Response
+from fastapi.responses import FileResponse, RedirectResponse
+
+from app.deps import files
+from app.errors import NotFound
+from app.storage import NAME
+
+router = APIRouter(prefix="/v1", tags=["files"])
+
+# A file never changes once written (a new image gets a new name), so clients may keep it for a year.
+CACHE_CONTROL = "public, max-age=31536000, immutable"
+
+
+@router.head("/files/images/{name:path}", include_in_schema=False)
+@router.get("/files/images/{name:path}")
+async def get_image_file(request: Request, name: str) -> Response:
+    """A generated image. No API key is needed (a browser showing the picture in a chat window has none):
+    the name, 128 random bits, is the capability. Cached for a year; `If-None-Match` answers 304."""
+    stored = await files(request).get(name) if NAME.fullmatch(name) else None
+    if stored is None:
+        raise NotFound("No such file (it may have expired).", param="name", code="file_not_found")
+    headers = {
+        "Cache-Control": CACHE_CONTROL,
+        "ETag": stored.etag,
+        "Access-Control-Allow-Origin": "*",
+        "Cross-Origin-Resource-Policy": "cross-origin",
+        "X-Content-Type-Options": "nosniff",
+    }
+    if _matches(request.headers.get("if-none-match"), stored.etag):
+        return Response(status_code=304, headers=headers)
+    if stored.redirect is not None:
+        return RedirectResponse(stored.redirect, status_code=302, headers=headers)
+    assert stored.path is not None
+    # FileResponse streams the file from disk (and hands it to the server's pathsend where supported).
+    return FileResponse(stored.path, media_type=stored.media_type, headers=headers, stat_result=stored.stat)
+
+
+def _matches(header: str | None, etag: str) -> bool:
+    if not header:
+        return False
+    candidates = {tag.strip().removeprefix("W/") for tag in header.split(",")}
+    return "*" in candidates or etag in candidates

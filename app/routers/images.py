@@ -1,0 +1,52 @@
+"""POST /v1/images/generations and POST /v1/images/edits."""
+
+from __future__ import annotations
+
+import asyncio
+
+from fastapi import APIRouter, Request, Response
+
+from app.catalog import Task
+from app.convert.image_forms import edit_call, edit_model, generation_call
+from app.convert.images import ImageOptions
+from app.deps import authenticate, files, gateway
+from app.protocol.images import ImageGenerationRequest
+from app.routers.body import read_json
+from app.serving import images
+from app.serving.image_edits import read_edit_form
+
+router = APIRouter(prefix="/v1", tags=["images"])
+
+
+@router.post("/images/generations")
+async def create_image(request: Request) -> Response:
+    """Draw `n` images from a prompt with a Workers AI text-to-image model (or `dall-e-3`, `dall-e-2`,
+    `gpt-image-1`). `response_format` `url` (the default) answers links to files this gateway hosts;
+    `b64_json` answers the images inline."""
+    gw = gateway(request)
+    creds = authenticate(request, gw)
+    body = await read_json(request, ImageGenerationRequest)
+    model = gw.catalog.require(body.model, Task.TEXT_TO_IMAGE)
+    options = ImageOptions(
+        body.prompt, body.size, body.quality, body.negative_prompt, body.seed, body.steps, body.guidance
+    )
+    pictures = await images.generate(generation_call(model.id, options), body.n, gw.upstream, creds)
+    base = images.public_base(request, gw.settings)
+    return await images.images_response(pictures, body.response_format, files(request), base)
+
+
+@router.post("/images/edits")
+async def create_image_edit(request: Request) -> Response:
+    """Edit an uploaded image (multipart: `image`, optional `mask`, `prompt`, `n`, `size`, `response_format`,
+    `strength`) with Stable Diffusion img2img, inpainting (when a mask is sent) or a FLUX.2 model. Each
+    image or mask may be up to IMAGE_UPLOAD_MAX_BYTES (413 above)."""
+    gw = gateway(request)
+    creds = authenticate(request, gw)
+    form = await read_edit_form(request, gw.settings.image_upload_max_bytes)
+    named = form.model is not None and form.model not in gw.catalog.aliases
+    model = gw.catalog.require(form.model or "dall-e-2", Task.TEXT_TO_IMAGE)
+    model_id = edit_model(model.id, named=named, has_mask=form.mask is not None)
+    call = await asyncio.to_thread(edit_call, model_id, form.options, form.images, form.mask)
+    pictures = await images.generate(call, form.n, gw.upstream, creds)
+    base = images.public_base(request, gw.settings)
+    return await images.images_response(pictures, form.response_format, files(request), base)
