@@ -61,6 +61,14 @@ class Settings(BaseSettings):
         default_factory=dict, description="JSON object merged over the built-in aliases."
     )
 
+    # Audio
+    audio_max_upload_bytes: int = Field(
+        25_000_000,
+        ge=1,
+        description="Largest audio `file` for transcriptions and translations (OpenAI's 25 MB); MAX_BODY_BYTES "
+        "still caps the whole request.",
+    )
+
     @field_validator("gateway_api_keys", "cors_origins", mode="before")
     @classmethod
     def _split_csv(cls, value: object) -> object:

@@ -22,7 +22,7 @@ from app.fastlane import FastLane
 from app.middleware import BodyLimit
 from app.openapi import document_bodies
 from app.protocol.openai import ChatCompletionRequest, CompletionRequest, EmbeddingRequest
-from app.routers import chat, embeddings, health, models
+from app.routers import audio, chat, embeddings, health, models
 from app.routers.body import param_of
 from app.serving.models import ModelDirectory
 from app.upstream.client import Credentials, WorkersAI
@@ -78,7 +78,7 @@ def create_app(settings: Settings | None = None, *, demo: bool = False) -> FastL
         # FastAPI's built-in OpenTelemetry hooks look providers up on every request; nothing here uses them.
         telemetry={"tracing": False, "metrics": False, "logs": False, "operation_spans": False},
     )
-    for router in (chat.router, embeddings.router, models.router, health.router):
+    for router in (chat.router, embeddings.router, models.router, health.router, audio.router):
         app.include_router(router)
     _install_error_handlers(app)
     app.add_middleware(
