@@ -3,15 +3,14 @@
 from __future__ import annotations
 
 import base64
-import io
 import math
 import struct
-import wave
 import zlib
 
 import orjson
 
 from tests.emulator.conftest import Emulator
+from tests.samples import wav
 
 
 def test_embeddings_shape_and_determinism(emu: Emulator) -> None:
@@ -97,20 +96,6 @@ def test_image_validation(emu: Emulator) -> None:
     img2img = "@cf/runwayml/stable-diffusion-v1-5-img2img"
     assert emu.run(img2img, {"prompt": "x"}).status == 400
     assert emu.run(img2img, {"prompt": "x", "image": [1, 2, 3]}).headers["content-type"] == "image/png"
-
-
-def wav(text: str = "", seconds: float = 1.0, rate: int = 16000) -> bytes:
-    """A real mono 16-bit WAV whose samples hold `TRANSCRIPT: <text>` (silence otherwise)."""
-    frames = bytearray(int(seconds * rate) * 2)
-    marker = f"TRANSCRIPT: {text}\n".encode() if text else b""
-    frames[: len(marker)] = marker
-    buffer = io.BytesIO()
-    with wave.open(buffer, "wb") as out:
-        out.setnchannels(1)
-        out.setsampwidth(2)
-        out.setframerate(rate)
-        out.writeframes(bytes(frames))
-    return buffer.getvalue()
 
 
 def test_whisper_binary_and_json_forms(emu: Emulator) -> None:
