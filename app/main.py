@@ -21,6 +21,7 @@ from app.errors import GatewayError, InternalError, InvalidRequest, error_respon
 from app.fastlane import FastLane
 from app.middleware import BodyLimit
 from app.openapi import document_bodies
+from app.protocol.audio import SpeechRequest
 from app.protocol.openai import ChatCompletionRequest, CompletionRequest, EmbeddingRequest
 from app.routers import audio, chat, embeddings, health, models
 from app.routers.body import param_of
@@ -101,6 +102,7 @@ def create_app(settings: Settings | None = None, *, demo: bool = False) -> FastL
             "/v1/chat/completions": ChatCompletionRequest,
             "/v1/completions": CompletionRequest,
             "/v1/embeddings": EmbeddingRequest,
+            "/v1/audio/speech": SpeechRequest,
         },
     )
     return FastLane(app, hot, max_body_bytes=settings.max_body_bytes, cors_origins=settings.cors_origins)

@@ -36,10 +36,6 @@ class Upload:
     size: int = 0
     head: bytes = b""
 
-    @property
-    def on_disk(self) -> bool:
-        return bool(getattr(self.file, "_rolled", False))
-
     def stream(self) -> IO[bytes]:
         """The file from its start (blocking reads: call them in a thread)."""
         self.file.seek(0)
@@ -152,7 +148,7 @@ class _Reader:
 
 async def _flush(reader: _Reader) -> None:
     for upload, chunk in reader.pending:
-        if upload.on_disk or upload.file.tell() + len(chunk) > SPOOL_BYTES:  # disk writes (and the roll-over)
+        if upload.file.tell() + len(chunk) > SPOOL_BYTES:  # on disk past SPOOL_BYTES (and the roll-over itself)
             await asyncio.to_thread(upload.file.write, chunk)
         else:
             upload.file.write(chunk)
