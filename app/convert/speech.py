@@ -1,15 +1,20 @@
 """Text-to-speech between OpenAI and Workers AI: voices, payloads and the formats each model can give. Pure.
 
-melotts speaks one voice per language and gives MP3 only. The aura models have named speakers and encode
-mp3, wav (linear16 in a WAV container), pcm (linear16, 24 kHz, no container: OpenAI's pcm), flac, opus
-(in Ogg) and aac themselves, so no format is converted in the gateway.
+melotts speaks one voice per language and gives MP3 only: wav and pcm are decoded from it (miniaudio, no
+system binary); encoders for flac, opus and aac would need one, so those are a 400. The aura models have
+named speakers and encode mp3, wav (linear16 in a WAV container), pcm (linear16, 24 kHz, no container:
+OpenAI's pcm), flac, opus (in Ogg) and aac themselves.
 """
 
 from __future__ import annotations
 
+import io
+import wave
 from typing import Any
 
-from app.errors import InvalidRequest
+import miniaudio
+
+from app.errors import InvalidRequest, UpstreamError
 from app.protocol.audio import SpeechRequest
 
 OPENAI_VOICES = tuple("alloy ash ballad coral echo fable onyx nova sage shimmer verse marin cedar".split())
@@ -52,6 +57,8 @@ _AURA_FORMATS: dict[str, dict[str, Any]] = {
     "opus": {"encoding": "opus", "container": "ogg"},
     "aac": {"encoding": "aac"},
 }
+PCM_RATE = 24000  # OpenAI's pcm: 24 kHz, 16-bit signed little-endian, mono
+DECODED = ("wav", "pcm")  # made from MP3 for models that give nothing else
 MEDIA_TYPES = {
     "mp3": "audio/mpeg",
     "opus": "audio/opus",
@@ -67,7 +74,7 @@ def is_aura(model_id: str) -> bool:
 
 
 def formats(model_id: str) -> tuple[str, ...]:
-    return tuple(_AURA_FORMATS) if is_aura(model_id) else ("mp3",)
+    return tuple(_AURA_FORMATS) if is_aura(model_id) else ("mp3", *DECODED)
 
 
 def voice_name(request: SpeechRequest) -> str:
@@ -121,3 +128,23 @@ def speech_payload(model_id: str, request: SpeechRequest) -> dict[str, Any]:
     if is_aura(model_id):
         return {"text": request.input, "speaker": _speaker(model_id, voice), **_AURA_FORMATS[request.response_format]}
     return {"prompt": request.input, "lang": _language(voice)}
+
+
+def from_mp3(mp3: bytes, fmt: str) -> bytes:
+    """MP3 decoded to OpenAI's pcm (24 kHz s16le mono), or that in a WAV file. CPU work: run it in a thread."""
+    try:
+        decoded = miniaudio.decode(
+            mp3, output_format=miniaudio.SampleFormat.SIGNED16, nchannels=1, sample_rate=PCM_RATE
+        )
+    except miniaudio.DecodeError:
+        raise UpstreamError("The model's MP3 audio could not be decoded.", code="upstream_bad_response") from None
+    pcm: bytes = decoded.samples.tobytes()
+    if fmt == "pcm":
+        return pcm
+    buffer = io.BytesIO()
+    with wave.open(buffer, "wb") as out:
+        out.setnchannels(1)
+        out.setsampwidth(2)
+        out.setframerate(PCM_RATE)
+        out.writeframes(pcm)
+    return buffer.getvalue()

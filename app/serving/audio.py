@@ -12,7 +12,7 @@ import orjson
 from app.catalog import Model
 from app.convert.audio import TRANSLATING, Family, Transcript, family, transcript_of, turbo_options
 from app.convert.languages import language_code
-from app.convert.speech import MEDIA_TYPES, speech_payload
+from app.convert.speech import DECODED, MEDIA_TYPES, from_mp3, is_aura, speech_payload
 from app.convert.subtitles import cues, with_text
 from app.deps import Gateway
 from app.errors import InvalidRequest, UpstreamError
@@ -100,12 +100,16 @@ async def _translate_to_english(gw: Gateway, creds: Credentials, text: str, sour
 
 
 async def synthesise(gw: Gateway, creds: Credentials, model: Model, request: SpeechRequest) -> tuple[bytes, str]:
-    """The audio bytes and their media type: raw bytes (aura) or base64 JSON (melotts), either way."""
+    """The audio bytes and their media type, from raw bytes (aura) or base64 JSON (melotts); melotts' MP3
+    is decoded when wav or pcm is asked."""
     result = await gw.upstream.run(creds, model.id, speech_payload(model.id, request))
-    media_type = MEDIA_TYPES[request.response_format]
     if isinstance(result, Binary):
-        return result.body, media_type
-    encoded = result.get("audio") if isinstance(result, dict) else None
-    if not isinstance(encoded, str):
-        raise UpstreamError(f"{model.id} answered without audio.", code="upstream_bad_response")
-    return await asyncio.to_thread(base64.b64decode, encoded), media_type
+        sound = result.body
+    else:
+        encoded = result.get("audio") if isinstance(result, dict) else None
+        if not isinstance(encoded, str):
+            raise UpstreamError(f"{model.id} answered without audio.", code="upstream_bad_response")
+        sound = await asyncio.to_thread(base64.b64decode, encoded)
+    if request.response_format in DECODED and not is_aura(model.id):
+        sound = await asyncio.to_thread(from_mp3, sound, request.response_format)
+    return sound, MEDIA_TYPES[request.response_format]

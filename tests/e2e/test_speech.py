@@ -34,6 +34,20 @@ def test_melotts_base64_json_becomes_an_mp3_body(client: openai.OpenAI, upstream
     assert last_run(upstream)[1]["lang"] == "fr"
 
 
+def test_melotts_mp3_is_decoded_for_wav_and_pcm(client: openai.OpenAI, upstream: Emulator) -> None:
+    mp3, _ = speak(client, model="tts-1")
+    audio, content_type = speak(client, model="tts-1", response_format="wav")
+    assert content_type == "audio/wav"
+    with wave.open(io.BytesIO(audio)) as wav:
+        assert (wav.getframerate(), wav.getsampwidth(), wav.getnchannels()) == (24000, 2, 1)
+        frames = wav.getnframes()
+    silent_frames = mp3.count(b"\xff\xfb\x10\xc4")  # 1152 samples at 44.1 kHz each
+    assert abs(frames - silent_frames * 1152 * 24000 / 44100) < 1152
+    pcm, content_type = speak(client, model="tts-1", response_format="pcm")
+    assert content_type == "audio/pcm" and len(pcm) == frames * 2
+    assert last_run(upstream)[1] == {"prompt": "Hello from the gateway", "lang": "en"}  # asked for MP3 still
+
+
 def test_aura_raw_bytes_with_openai_voices_mapped(client: openai.OpenAI, upstream: Emulator) -> None:
     audio, content_type = speak(client, model="tts-1-hd", voice="onyx")
     assert content_type == "audio/mpeg" and audio.startswith(b"ID3")
@@ -87,7 +101,7 @@ def test_sse_stream_format(client: openai.OpenAI) -> None:
 
 
 BAD_SPEECH = [
-    ({"model": "tts-1", "response_format": "wav"}, "response_format", "available: mp3"),
+    ({"model": "tts-1", "response_format": "flac"}, "response_format", "available: mp3, wav, pcm"),
     ({"model": "tts-1-hd", "voice": "nobody"}, "voice", "angus"),
     ({"model": "tts-1", "voice": "de"}, "voice", "en, es, fr, zh, ja, ko"),
     ({"model": "tts-1-hd", "speed": 1.5}, "speed", "speed"),

@@ -83,6 +83,6 @@ def test_speech_payloads() -> None:
     assert melo == {"prompt": "hi", "lang": "ko"}
     with pytest.raises(InvalidRequest) as caught:
         speech_payload(
-            "@cf/myshell-ai/melotts", SpeechRequest(model="x", input="hi", voice="alloy", response_format="pcm")
+            "@cf/myshell-ai/melotts", SpeechRequest(model="x", input="hi", voice="alloy", response_format="aac")
         )
-    assert caught.value.param == "response_format" and "available: mp3" in caught.value.message
+    assert caught.value.param == "response_format" and "available: mp3, wav, pcm" in caught.value.message
