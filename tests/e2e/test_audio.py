@@ -5,6 +5,8 @@ from __future__ import annotations
 import base64
 import json
 import re
+import subprocess
+from pathlib import Path
 from typing import Any
 
 import httpx2 as httpx
@@ -135,6 +137,16 @@ def test_curl_form_with_unknown_fields_and_bracketed_granularities(gateway_url: 
     body = reply.json()
     assert body["text"] == "curl works" and [w["word"] for w in body["words"]] == ["curl", "works"]
     assert body["segments"][0]["text"] == "curl works"
+
+
+def test_real_curl_upload(gateway_url: str, tmp_path: Path, upstream: Emulator) -> None:
+    (tmp_path / "meeting.wav").write_bytes(wav("Sent by curl.", seconds=1.0))
+    command = ["curl", "-sS", f"{gateway_url}/v1/audio/transcriptions", "-H", f"Authorization: Bearer {TEST_KEY}"]
+    command += ["-F", "file=@meeting.wav", "-F", "response_format=srt", "-F", "unknown=ignored"]
+    command += ["--form-string", "model=@cf/openai/whisper"]  # with -F, curl would read a file named cf/...
+    done = subprocess.run(command, cwd=tmp_path, capture_output=True, timeout=60, check=True)
+    assert done.stdout == b"1\n00:00:00,000 --> 00:00:01,000\nSent by curl.\n"
+    assert runs(upstream)[0]["content_type"] == "audio/wav"
 
 
 # The openai package marks audio.translations deprecated (OpenAI plans to retire it); the route stays.
