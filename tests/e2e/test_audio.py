@@ -247,3 +247,16 @@ def test_upstream_errors_reach_the_client_in_openais_shape(client: openai.OpenAI
     with pytest.raises(openai.RateLimitError) as caught:
         transcribe(client, wav("x"))
     assert isinstance(caught.value.body, dict) and "3040" in json.dumps(caught.value.body)
+
+
+def test_malformed_multipart_and_oversized_fields_are_400s(gateway_url: str, upstream: Emulator) -> None:
+    auth = {"Authorization": f"Bearer {TEST_KEY}"}
+    garbage = httpx.post(
+        f"{gateway_url}/v1/audio/transcriptions",
+        headers={**auth, "Content-Type": "multipart/form-data; boundary=xyz"},
+        content=b"--xyz\r\nno headers here, no end\r\n\x00\x01",
+    )
+    assert garbage.status_code == 400 and garbage.json()["error"]["code"] == "invalid_multipart"
+    long_prompt = curl_like(gateway_url, {"model": "whisper-1", "prompt": "x" * 70_000}, wav("x"))
+    assert long_prompt.status_code == 400 and long_prompt.json()["error"]["param"] == "prompt"
+    assert runs(upstream) == []
