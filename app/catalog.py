@@ -164,12 +164,12 @@ _MODELS: tuple[Model, ...] = (
     Model("@cf/openai/whisper", Task.SPEECH_RECOGNITION, price_in=0.0005),
     Model("@cf/openai/whisper-tiny-en", Task.SPEECH_RECOGNITION),
     Model("@cf/openai/whisper-large-v3-turbo", Task.SPEECH_RECOGNITION, price_in=0.00051),
-    Model("@cf/deepgram/nova-3", Task.SPEECH_RECOGNITION),
+    Model("@cf/deepgram/nova-3", Task.SPEECH_RECOGNITION, price_in=0.0052),
     Model("@cf/meta/m2m100-1.2b", Task.TRANSLATION, price_in=0.342, price_out=0.342),
     Model("@cf/myshell-ai/melotts", Task.TEXT_TO_SPEECH),
     Model("@cf/deepgram/aura-1", Task.TEXT_TO_SPEECH),
-    Model("@cf/deepgram/aura-2-en", Task.TEXT_TO_SPEECH),
-    Model("@cf/deepgram/aura-2-es", Task.TEXT_TO_SPEECH),
+    Model("@cf/deepgram/aura-2-en", Task.TEXT_TO_SPEECH, price_in=0.03),  # USD per 1k characters
+    Model("@cf/deepgram/aura-2-es", Task.TEXT_TO_SPEECH, price_in=0.03),
     Model("@cf/ai4bharat/indictrans2-en-indic-1B", Task.TRANSLATION),
     Model("@cf/llava-hf/llava-1.5-7b-hf", Task.IMAGE_TO_TEXT),
 )
@@ -191,8 +191,11 @@ BUILTIN_ALIASES: dict[str, str] = {
     "dall-e-2": "@cf/stabilityai/stable-diffusion-xl-base-1.0",
     "gpt-image-1": "@cf/leonardo/lucid-origin",
     "whisper-1": "@cf/openai/whisper-large-v3-turbo",
+    "gpt-4o-transcribe": "@cf/openai/whisper-large-v3-turbo",
+    "gpt-4o-mini-transcribe": "@cf/openai/whisper-large-v3-turbo",
     "tts-1": "@cf/myshell-ai/melotts",
     "tts-1-hd": "@cf/deepgram/aura-1",
+    "gpt-4o-mini-tts": "@cf/deepgram/aura-2-en",
 }
 
 # `@cf/<author>/<name>` or `@hf/<author>/<name>`: letters, digits, `.`, `_`, `-`; each part starts with a

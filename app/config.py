@@ -111,6 +111,14 @@ class Settings(BaseSettings):
     public_base_url: str = Field("", description="Base of hosted file URLs (https://ai.example.com).")
     trust_proxy_headers: bool = Field(False, description="Build file URLs from X-Forwarded-Proto/-Host.")
 
+    # Audio
+    audio_max_upload_bytes: int = Field(
+        25_000_000,
+        ge=1,
+        description="Largest audio `file` for transcriptions and translations (OpenAI's 25 MB); MAX_BODY_BYTES "
+        "still caps the whole request.",
+    )
+
     @field_validator("gateway_api_keys", "cors_origins", mode="before")
     @classmethod
     def _split_csv(cls, value: object) -> object:

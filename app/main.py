@@ -22,9 +22,10 @@ from app.fastlane import FastLane
 from app.fetch.images import ImageFetcher
 from app.middleware import BodyLimit
 from app.openapi import document_bodies
+from app.protocol.audio import SpeechRequest
 from app.protocol.images import ImageGenerationRequest
 from app.protocol.openai import ChatCompletionRequest, CompletionRequest, EmbeddingRequest
-from app.routers import chat, embeddings, files, health, images, models, translate
+from app.routers import audio, chat, embeddings, files, health, images, models, translate
 from app.routers.body import param_of
 from app.serving.models import ModelDirectory
 from app.serving.translate import Translator
@@ -94,7 +95,7 @@ def create_app(settings: Settings | None = None, *, demo: bool = False) -> FastL
         # FastAPI's built-in OpenTelemetry hooks look providers up on every request; nothing here uses them.
         telemetry={"tracing": False, "metrics": False, "logs": False, "operation_spans": False},
     )
-    for module in (chat, embeddings, models, health, translate, images, files):
+    for module in (chat, embeddings, models, health, translate, images, files, audio):
         app.include_router(module.router)
     _install_error_handlers(app)
     app.add_middleware(
@@ -120,6 +121,7 @@ def create_app(settings: Settings | None = None, *, demo: bool = False) -> FastL
             "/v1/embeddings": EmbeddingRequest,
             **translate.BODIES,
             "/v1/images/generations": ImageGenerationRequest,
+            "/v1/audio/speech": SpeechRequest,
         },
     )
     return FastLane(app, hot, max_body_bytes=settings.max_body_bytes, cors_origins=settings.cors_origins)

@@ -245,6 +245,12 @@ _OTHER_MODELS: tuple[ModelSpec, ...] = (
         "Whisper large-v3, pruned for speed.",
         (("per audio minute", 0.00051),),
     ),
+    _plain(
+        "@cf/deepgram/nova-3",
+        Task.SPEECH_RECOGNITION,
+        "Transcribe audio using Deepgram's speech-to-text model.",
+        (("per audio minute", 0.0052),),
+    ),
     _plain("@cf/meta/m2m100-1.2b", Task.TRANSLATION, "Multilingual translation model.", _tok(0.342, 0.342)),
     _plain("@cf/myshell-ai/melotts", Task.TEXT_TO_SPEECH, "Multi-lingual text-to-speech model."),
     _plain(
@@ -252,6 +258,18 @@ _OTHER_MODELS: tuple[ModelSpec, ...] = (
         Task.TEXT_TO_SPEECH,
         "Context-aware text-to-speech model.",
         (("per audio minute", 0.0),),
+    ),
+    _plain(
+        "@cf/deepgram/aura-2-en",
+        Task.TEXT_TO_SPEECH,
+        "Aura-2 context-aware TTS (English).",
+        (("per 1k characters", 0.03),),
+    ),
+    _plain(
+        "@cf/deepgram/aura-2-es",
+        Task.TEXT_TO_SPEECH,
+        "Aura-2 context-aware TTS (Spanish).",
+        (("per 1k characters", 0.03),),
     ),
     _plain("@cf/llava-hf/llava-1.5-7b-hf", Task.IMAGE_TO_TEXT, "Multimodal chatbot (image captioning)."),
 )

@@ -148,10 +148,16 @@ class WorkersAI:
         return f"/accounts/{account_id}/ai/run/{model_id}"
 
     async def run(
-        self, creds: Credentials, model_id: str, payload: dict[str, Any] | bytes, *, content_type: str = JSON
+        self,
+        creds: Credentials,
+        model_id: str,
+        payload: dict[str, Any] | bytes | bytearray,
+        *,
+        content_type: str = JSON,
     ) -> Result:
-        """Run a model and return its unwrapped `result` (or the raw body of a binary answer)."""
-        body = payload if isinstance(payload, bytes) else orjson.dumps(payload)
+        """Run a model and return its unwrapped `result` (or the raw body of a binary answer). `payload`
+        as bytes is sent as it is (audio; JSON the caller encoded)."""
+        body = payload if isinstance(payload, bytes | bytearray) else orjson.dumps(payload)
         path = self.run_path(creds.account_id, model_id)
         with _TRANSPORT_ERRORS:
             response = await self.pool.request(

@@ -67,12 +67,15 @@ class Connection(asyncio.Protocol):
 
     # -- the exchange, seen from the caller --------------------------------------------------------------
 
-    def send(self, data: bytes, *, streaming: bool) -> None:
+    def send(self, data: bytes | tuple[bytes, bytes | bytearray], *, streaming: bool) -> None:
         self._reset()
         self._busy = True
         self._streaming = streaming
         assert self.transport is not None
-        self.transport.write(data)
+        if isinstance(data, tuple):  # head and a large body: handed to the transport as they are, not joined
+            self.transport.writelines(data)
+        else:
+            self.transport.write(data)
 
     async def wait_head(self) -> None:
         while not self.head_done:

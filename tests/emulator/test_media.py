@@ -10,6 +10,7 @@ import zlib
 import orjson
 
 from tests.emulator.conftest import Emulator
+from tests.samples import wav
 
 
 def test_embeddings_shape_and_determinism(emu: Emulator) -> None:
@@ -135,26 +136,42 @@ def test_image_validation(emu: Emulator) -> None:
 
 
 def test_whisper_binary_and_json_forms(emu: Emulator) -> None:
-    audio = b"\x00" * 16000 + b"TRANSCRIPT: hello big world\nrest"
-    raw = emu.run("@cf/openai/whisper", data=audio, headers={"Content-Type": "audio/mpeg"}).json()["result"]
+    audio = wav("hello big world", seconds=1.5)
+    raw = emu.run("@cf/openai/whisper", data=audio, headers={"Content-Type": "audio/wav"}).json()["result"]
     assert raw["text"] == "hello big world" and raw["word_count"] == 3
     assert [word["word"] for word in raw["words"]] == ["hello", "big", "world"]
-    assert raw["words"][-1]["end"] > 1.0 and raw["vtt"].startswith("WEBVTT")
-    as_json = emu.run("@cf/openai/whisper-tiny-en", {"audio": list(b"no marker here")}).json()["result"]
+    assert raw["words"][-1]["end"] == 1.5 and raw["vtt"].startswith("WEBVTT\n\n00:00:00.000 --> 00:00:01.500\n")
+    as_json = emu.run("@cf/openai/whisper-tiny-en", {"audio": list(b"ID3" + bytes(40))}).json()["result"]
     assert as_json["text"] == "This is a transcription from the Workers AI emulator."
     empty = emu.run("@cf/openai/whisper", data=b"", headers={"Content-Type": "audio/wav"})
     assert empty.status == 400
 
 
+def test_audio_no_decoder_takes_is_3010(emu: Emulator) -> None:
+    reply = emu.run("@cf/openai/whisper", data=b"%PDF-1.7 not audio", headers={"Content-Type": "audio/wav"})
+    assert reply.status == 400 and reply.json()["errors"][0]["code"] == 3010
+
+
 def test_whisper_large_v3_turbo(emu: Emulator) -> None:
-    audio = base64.b64encode(b"\x01" * 32000 + b"TRANSCRIPT: bonjour").decode()
-    result = emu.run("@cf/openai/whisper-large-v3-turbo", {"audio": audio}).json()["result"]
-    assert result["text"] == "bonjour"
-    assert result["transcription_info"]["duration"] > 2.0
-    assert result["segments"][0]["text"] == "bonjour" and result["segments"][0]["words"][0]["word"] == "bonjour"
+    audio = base64.b64encode(wav("Bonjour tout le monde. Comment allez-vous?", seconds=2.5)).decode()
+    result = emu.run("@cf/openai/whisper-large-v3-turbo", {"audio": audio, "language": "fr"}).json()["result"]
+    assert result["text"] == "Bonjour tout le monde. Comment allez-vous?"
+    assert result["transcription_info"] == {
+        "language": "fr", "language_probability": 1.0, "duration": 2.5, "duration_after_vad": 2.5,
+    }  # fmt: skip
+    assert [s["text"] for s in result["segments"]] == ["Bonjour tout le monde.", "Comment allez-vous?"]
+    assert result["segments"][1]["end"] == 2.5 and result["segments"][0]["words"][0]["word"] == "Bonjour"
     translated = emu.run("@cf/openai/whisper-large-v3-turbo", {"audio": audio, "task": "translate"}).json()
-    assert translated["result"]["text"] == "[en] bonjour"
+    assert translated["result"]["text"].startswith("[en] Bonjour")
     assert emu.run("@cf/openai/whisper-large-v3-turbo", {"task": "transcribe"}).status == 400
+
+
+def test_nova3_takes_the_raw_body_and_answers_deepgram(emu: Emulator) -> None:
+    reply = emu.run("@cf/deepgram/nova-3", data=wav("hi there"), headers={"Content-Type": "audio/wav"})
+    best = reply.json()["result"]["results"]["channels"][0]["alternatives"][0]
+    assert best["transcript"] == "hi there" and [w["word"] for w in best["words"]] == ["hi", "there"]
+    as_json = emu.run("@cf/deepgram/nova-3", {"audio": {"body": "AAAA", "contentType": "audio/wav"}})
+    assert as_json.status == 400 and as_json.json()["errors"][0]["code"] == 5006
 
 
 def test_m2m100_translation(emu: Emulator) -> None:
@@ -178,7 +195,7 @@ def test_m2m100_marks_chinese_in_simplified_script_and_takes_all_its_codes(emu: 
 def test_melotts_returns_base64_mp3(emu: Emulator) -> None:
     result = emu.run("@cf/myshell-ai/melotts", {"prompt": "hello there", "lang": "en"}).json()["result"]
     audio = base64.b64decode(result["audio"])
-    assert audio.startswith(b"ID3") and b"\xff\xfb" in audio[:64]
+    assert audio.startswith(b"ID3") and b"\xff\xfb" in audio[:200]
     assert emu.run("@cf/myshell-ai/melotts", {"lang": "en"}).status == 400
 
 
@@ -196,3 +213,25 @@ def test_llava_describes_image(emu: Emulator) -> None:
     short = emu.run("@cf/llava-hf/llava-1.5-7b-hf", {"image": [1], "max_tokens": 2}).json()["result"]
     assert short["description"] == "The image"
     assert orjson.loads(emu.run("@cf/llava-hf/llava-1.5-7b-hf", {"prompt": "x"}).body)["errors"][0]["code"] == 5006
+
+
+def test_aura_encodings_and_containers(emu: Emulator) -> None:
+    cases = {
+        ("linear16", "wav"): ("audio/wav", b"RIFF"),
+        ("linear16", "none"): ("application/octet-stream", b"\0\0"),
+        ("flac", None): ("audio/flac", b"fLaC"),
+        ("opus", "ogg"): ("audio/ogg", b"OggS"),
+        ("aac", None): ("audio/aac", b"ID3"),
+    }
+    for (encoding, container), (media_type, magic) in cases.items():
+        body = {"text": "hello world", "encoding": encoding, **({"container": container} if container else {})}
+        reply = emu.run("@cf/deepgram/aura-2-en", body)
+        assert reply.headers["content-type"] == media_type and reply.body.startswith(magic)
+    assert emu.run("@cf/deepgram/aura-1", {"text": "x", "encoding": "mp3", "container": "wav"}).status == 400
+    assert emu.run("@cf/deepgram/aura-2-es", {"text": "hola", "speaker": "luna"}).status == 400
+
+
+def test_speech_round_trips_through_speech_recognition(emu: Emulator) -> None:
+    spoken = emu.run("@cf/deepgram/aura-1", {"text": "round trip works", "encoding": "linear16", "container": "wav"})
+    heard = emu.run("@cf/openai/whisper", data=spoken.body, headers={"Content-Type": "audio/wav"}).json()["result"]
+    assert heard["text"] == "round trip works"
