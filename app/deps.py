@@ -14,7 +14,7 @@ from fastapi import Request
 from app.catalog import Catalog
 from app.config import ACCOUNT_ID, Settings
 from app.errors import AuthenticationFailed
-from app.fetch.images import ImageFetcher
+from app.fetch.lazy import LazyImageFetcher
 from app.serving.models import ModelDirectory
 from app.serving.translate import Translator
 from app.storage import FileStore
@@ -33,7 +33,7 @@ class Gateway:
     demo: bool = False
     translator: Translator | None = None  # /translate, /v2/translate (app/serving/translate.py)
 
-    image_fetcher: ImageFetcher | None = None  # fetches image URLs; None when IMAGE_URL_FETCH is off
+    image_fetcher: LazyImageFetcher | None = None  # fetches image URLs; None when IMAGE_URL_FETCH is off
 
 
 def gateway(request: Request) -> Gateway:

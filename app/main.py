@@ -19,7 +19,7 @@ from app.config import Settings
 from app.deps import Gateway
 from app.errors import GatewayError, InternalError, InvalidRequest, error_response
 from app.fastlane import FastLane
-from app.fetch.images import ImageFetcher
+from app.fetch.lazy import LazyImageFetcher
 from app.middleware import BodyLimit
 from app.openapi import document_bodies
 from app.protocol.audio import SpeechRequest
@@ -55,9 +55,7 @@ def create_app(settings: Settings | None = None, *, demo: bool = False) -> FastL
         if upstream.proxy is not None:
             log.info("Workers AI is reached through the proxy %s", upstream.proxy.safe_url)
         await upstream.start()
-        fetcher = ImageFetcher(settings) if settings.image_url_fetch else None
-        if fetcher is not None:
-            await fetcher.start()
+        fetcher = LazyImageFetcher(settings) if settings.image_url_fetch else None  # started on first use
         app.state.files = open_store(settings)
         app.state.gateway = Gateway(
             settings,

@@ -12,8 +12,6 @@ import io
 import wave
 from typing import Any
 
-import miniaudio
-
 from app.errors import InvalidRequest, UpstreamError
 from app.protocol.audio import SpeechRequest
 
@@ -131,7 +129,11 @@ def speech_payload(model_id: str, request: SpeechRequest) -> dict[str, Any]:
 
 
 def from_mp3(mp3: bytes, fmt: str) -> bytes:
-    """MP3 decoded to OpenAI's pcm (24 kHz s16le mono), or that in a WAV file. CPU work: run it in a thread."""
+    """MP3 decoded to OpenAI's pcm (24 kHz s16le mono), or that in a WAV file. CPU work: run it in a thread.
+    miniaudio is imported here, in that thread: it pulls in numpy (~15 MB), which a gateway that never
+    decodes speech should not carry."""
+    import miniaudio
+
     try:
         decoded = miniaudio.decode(
             mp3, output_format=miniaudio.SampleFormat.SIGNED16, nchannels=1, sample_rate=PCM_RATE

@@ -63,3 +63,11 @@ def refusal(address: str, *, allow_private: bool = False) -> str | None:
     if not ip.is_global or any(ip.version == n.version and ip in n for n in _SPECIAL):
         return "a reserved address"
     return None
+
+
+class Refused(OSError):
+    """A fetch the policy does not allow; `reason` is fit for the client's error message."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason

@@ -8,15 +8,7 @@ import socket
 from aiohttp.abc import AbstractResolver, ResolveResult
 from aiohttp.resolver import DefaultResolver
 
-from app.fetch.addresses import refusal
-
-
-class Refused(OSError):
-    """A fetch the policy does not allow; `reason` is fit for the client's error message."""
-
-    def __init__(self, reason: str) -> None:
-        super().__init__(reason)
-        self.reason = reason
+from app.fetch.addresses import Refused, refusal
 
 
 class GuardedResolver(AbstractResolver):

@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+from typing import TYPE_CHECKING
 
 from app.errors import InvalidRequest
-from app.fetch.guard import Refused
-from app.fetch.images import ImageFetcher
+from app.fetch.addresses import Refused
+from app.fetch.lazy import LazyImageFetcher
+
+if TYPE_CHECKING:
+    from app.fetch.images import ImageFetcher
 from app.protocol.openai import ChatCompletionRequest, ImageURL
 
 CONCURRENT_FETCHES = 4  # per request: several images arrive sooner, and one request opens few connections
@@ -24,16 +28,17 @@ def remote_images(request: ChatCompletionRequest) -> list[tuple[str, ImageURL]]:
     return found
 
 
-async def fetch_images(images: list[tuple[str, ImageURL]], fetcher: ImageFetcher | None) -> None:
+async def fetch_images(images: list[tuple[str, ImageURL]], lazy: LazyImageFetcher | None) -> None:
     """Replace each URL by the data URI of the image it points at; the first refusal (in message order)
     is a 400 naming its part, and no other image is waited for."""
-    if fetcher is None:
+    if lazy is None:
         param = images[0][0]
         raise InvalidRequest(
             "This gateway does not fetch image URLs; send the image as a data URI (data:image/png;base64,...).",
             param=param,
             code="invalid_image_url",
         )
+    fetcher = await lazy.get()
     if len(images) == 1:
         await _fetch_one(*images[0], fetcher)
         return
