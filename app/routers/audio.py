@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import base64
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -99,7 +100,8 @@ async def create_speech(request: Request) -> Response:
     model = gw.catalog.require(body.model, Task.TEXT_TO_SPEECH)
     sound, media_type = await audio.synthesise(gw, creds, model, body)
     if body.stream_format == "sse":
-        return Response(_speech_events(sound, len(body.input.split())), media_type="text/event-stream")
+        events = await asyncio.to_thread(_speech_events, sound, len(body.input.split()))  # base64 of megabytes
+        return Response(events, media_type="text/event-stream")
     return Response(sound, media_type=media_type)
 
 

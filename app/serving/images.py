@@ -70,7 +70,7 @@ async def images_response(
     data: list[dict[str, Any]] = []
     for image, ext in pictures:
         if response_format == "b64_json":
-            data.append({"b64_json": base64.b64encode(image).decode()})
+            data.append({"b64_json": (await asyncio.to_thread(base64.b64encode, image)).decode()})  # megabytes
         else:
             data.append({"url": base + FILES_PATH + await store.put(image, ext)})
     formats = {ext for _, ext in pictures}
