@@ -9,7 +9,8 @@ from typing import get_args
 from fastapi import Request
 
 from app.convert.image_forms import Upload as ImageUpload
-from app.convert.images import ImageOptions, sniff
+from app.convert.images import ImageOptions
+from app.convert.sniff import image_ext
 from app.errors import InvalidRequest, PayloadTooLarge
 from app.protocol.images import Quality
 from app.uploads import MAX_FIELD_BYTES as FIELD_LIMIT
@@ -82,7 +83,7 @@ def _response_format(form: Form) -> str | None:
 
 
 async def _image(name: str, upload: Upload) -> ImageUpload:
-    ext = sniff(upload.head)
+    ext = image_ext(upload.head)
     if ext is None:
         raise InvalidRequest(
             f"'{name}' is not an image: send a PNG, JPEG, WEBP or GIF file.", param=name, code="invalid_image"

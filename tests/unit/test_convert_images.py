@@ -10,7 +10,8 @@ import orjson
 import pytest
 
 from app.convert.image_forms import Upload, edit_call, edit_model, form_data, generation_call
-from app.convert.images import ImageOptions, chat_prompt, decode_image, image_input, short_prompt, sniff
+from app.convert.images import ImageOptions, chat_prompt, decode_image, image_input, short_prompt
+from app.convert.sniff import image_ext as sniff
 from app.emulator.pictures import solid_jpeg, solid_png
 from app.errors import InvalidRequest, UpstreamError
 from app.protocol.openai import ChatMessage
