@@ -28,6 +28,22 @@ CLEARED = frozenset(
 )
 
 
+TEST_KEY = "test-gateway-key"
+CF_TOKEN = "cf-test-token"
+ACCOUNT = "0123456789abcdef0123456789abcdef"
+
+
+def managed_env(api_base: str, **settings: str) -> dict[str, str]:
+    """A managed gateway's environment: server credentials for the upstream at `api_base`, clients
+    presenting TEST_KEY; `settings` added (or overriding)."""
+    return {
+        "CF_API_BASE": api_base,
+        "CF_ACCOUNT_ID": ACCOUNT,
+        "CF_API_TOKEN": CF_TOKEN,
+        "GATEWAY_API_KEYS": TEST_KEY,
+    } | settings
+
+
 def clean_environ() -> dict[str, str]:
     """This process's environment without any setting the gateway reads."""
     return {k: v for k, v in os.environ.items() if k not in CLEARED and k.upper() not in CLEARED}

@@ -17,9 +17,9 @@ from urllib.parse import urlsplit
 
 import orjson
 
-from tests.conftest import ACCOUNT, CF_TOKEN, TEST_KEY
+from tests.conftest import TEST_KEY
 from tests.http import call
-from tests.servers import BIN, Emulator, clean_environ, free_port, gateway, wait_until_up
+from tests.servers import BIN, Emulator, clean_environ, free_port, gateway, managed_env, wait_until_up
 
 MODEL = "@cf/meta/llama-3.1-8b-instruct"
 AUTH = {"Authorization": f"Bearer {TEST_KEY}", "Content-Type": "application/json"}
@@ -113,14 +113,7 @@ def chat(url: str, *, stream: bool, timeout: float = 20) -> tuple[int, bytes]:
 
 def test_br_streams_then_a_plain_request_on_a_pool_of_two_and_sigterm_stops_the_process() -> None:
     fake = FakeUpstream()
-    env = {
-        "CF_API_BASE": f"http://127.0.0.1:{fake.port}/client/v4",
-        "CF_ACCOUNT_ID": ACCOUNT,
-        "CF_API_TOKEN": CF_TOKEN,
-        "GATEWAY_API_KEYS": TEST_KEY,
-        "UPSTREAM_MAX_CONNECTIONS": "2",
-        "UPSTREAM_TIMEOUT": "10",
-    }
+    env = managed_env(f"http://127.0.0.1:{fake.port}/client/v4", UPSTREAM_MAX_CONNECTIONS="2", UPSTREAM_TIMEOUT="10")
     try:
         with gateway_process(env) as (url, process, _):
             for _ in range(2):
@@ -138,13 +131,7 @@ def test_br_streams_then_a_plain_request_on_a_pool_of_two_and_sigterm_stops_the_
 
 
 def test_a_stream_of_empty_events_ends_in_band_within_the_read_timeout(upstream: Emulator) -> None:
-    env = {
-        "CF_API_BASE": upstream.api_base,
-        "CF_ACCOUNT_ID": ACCOUNT,
-        "CF_API_TOKEN": CF_TOKEN,
-        "GATEWAY_API_KEYS": TEST_KEY,
-        "UPSTREAM_READ_TIMEOUT": "3",  # as in the issue
-    }
+    env = managed_env(upstream.api_base, UPSTREAM_READ_TIMEOUT="3")  # as in the issue
     with gateway(env) as (url, _):
         for _ in range(3):  # timing-dependent: several runs every time the suite runs
             empty_events_end_in_band(url, upstream)

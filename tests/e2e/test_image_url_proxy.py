@@ -12,12 +12,12 @@ import openai
 import pytest
 import trustme
 
-from tests.conftest import ACCOUNT, CF_TOKEN, TEST_KEY
+from tests.conftest import TEST_KEY
 from tests.e2e import image_urls as shared
 from tests.e2e.image_urls import ask, data_uri, image_gateway, runs, sent_images
 from tests.imageserver import JPEG, PNG, ImageServer
 from tests.proxy_servers import Tinyproxy, tinyproxy
-from tests.servers import Emulator, free_port, gateway
+from tests.servers import Emulator, free_port, gateway, managed_env
 
 pytestmark = pytest.mark.skipif(shutil.which("tinyproxy") is None, reason="tinyproxy is not installed (.ci/run)")
 
@@ -88,15 +88,9 @@ def test_proxy_credentials_are_sent_and_never_shown(
 ) -> None:
     password = "s3cret-proxy-pw"
     with tinyproxy(("imgfetch", password), via=True, log_level="Info") as locked:
-        env = {
-            "CF_API_BASE": upstream.api_base,
-            "CF_ACCOUNT_ID": ACCOUNT,
-            "CF_API_TOKEN": CF_TOKEN,
-            "GATEWAY_API_KEYS": TEST_KEY,
-            "IMAGE_URL_ALLOW_PRIVATE": "true",
-            "SSL_CERT_FILE": str(ca[1]),
-            "LOG_LEVEL": "debug",
-        }
+        env = managed_env(
+            upstream.api_base, IMAGE_URL_ALLOW_PRIVATE="true", SSL_CERT_FILE=str(ca[1]), LOG_LEVEL="debug"
+        )
         url = tls_images.url("/cat.png", host="localhost")
         for credentials, works in ((f"imgfetch:{password}", True), ("imgfetch:wrong-pw", False)):
             env["HTTPS_PROXY"] = f"http://{credentials}@127.0.0.1:{locked.port}"

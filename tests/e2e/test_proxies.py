@@ -12,10 +12,10 @@ import openai
 import pytest
 import trustme
 
-from tests.conftest import ACCOUNT, CF_TOKEN, TEST_KEY
+from tests.conftest import TEST_KEY
 from tests.http import call
 from tests.proxy_servers import TlsFront, microsocks, tinyproxy
-from tests.servers import Emulator, free_port, gateway
+from tests.servers import Emulator, free_port, gateway, managed_env
 
 MODEL = "@cf/meta/llama-3.1-8b-instruct"
 SECRET = "pr0xy-s3cret"
@@ -39,16 +39,10 @@ def front(ca: tuple[trustme.CA, Path], upstream: Emulator) -> Iterator[TlsFront]
 
 
 def env_for(front: TlsFront, ca_file: Path, **proxy: str) -> dict[str, str]:
-    return {
-        "CF_API_BASE": front.api_base,
-        "CF_ACCOUNT_ID": ACCOUNT,
-        "CF_API_TOKEN": CF_TOKEN,
-        "GATEWAY_API_KEYS": TEST_KEY,
-        "SSL_CERT_FILE": str(ca_file),
-        "LOG_LEVEL": "info",
-        "UPSTREAM_CONNECT_TIMEOUT": "10",
-        **{name.upper(): value for name, value in proxy.items()},
-    }
+    proxies = {name.upper(): value for name, value in proxy.items()}
+    return managed_env(
+        front.api_base, SSL_CERT_FILE=str(ca_file), LOG_LEVEL="info", UPSTREAM_CONNECT_TIMEOUT="10", **proxies
+    )
 
 
 def completes(url: str, upstream: Emulator) -> None:
@@ -150,14 +144,11 @@ def test_no_proxy_sends_the_upstream_direct(front: TlsFront, ca: tuple[trustme.C
 
 def test_a_plain_http_upstream_takes_the_connect_tunnel_of_http_proxy(upstream: Emulator) -> None:
     with tinyproxy() as proxy:
-        env = {
-            "CF_API_BASE": upstream.api_base,  # http://127.0.0.1:<emulator>
-            "CF_ACCOUNT_ID": ACCOUNT,
-            "CF_API_TOKEN": CF_TOKEN,
-            "GATEWAY_API_KEYS": TEST_KEY,
-            "HTTP_PROXY": f"http://127.0.0.1:{proxy.port}",
-            "HTTPS_PROXY": "http://127.0.0.1:9",  # not for http URLs: would fail if it were used
-        }
+        env = managed_env(
+            upstream.api_base,  # http://127.0.0.1:<emulator>
+            HTTP_PROXY=f"http://127.0.0.1:{proxy.port}",
+            HTTPS_PROXY="http://127.0.0.1:9",  # not for http URLs: would fail if it were used
+        )
         with gateway(env) as (url, _):
             completes(url, upstream)
         emulator_port = upstream.url.rsplit(":", 1)[1]
