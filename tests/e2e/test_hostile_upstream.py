@@ -5,21 +5,16 @@ from __future__ import annotations
 
 import asyncio
 import http.client
-import os
 import signal
-import subprocess
 import threading
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
-from pathlib import Path
 from urllib.parse import urlsplit
 
 import orjson
 
 from tests.conftest import TEST_KEY
 from tests.http import call
-from tests.servers import BIN, Emulator, clean_environ, free_port, gateway, managed_env, wait_until_up
+from tests.servers import Emulator, free_port, gateway, gateway_process, managed_env
 
 MODEL = "@cf/meta/llama-3.1-8b-instruct"
 AUTH = {"Authorization": f"Bearer {TEST_KEY}", "Content-Type": "application/json"}
@@ -83,26 +78,6 @@ class FakeUpstream:
         self.loop.call_soon_threadsafe(self.loop.stop)
         self.thread.join(5)
         self.loop.close()
-
-
-@contextmanager
-def gateway_process(env: dict[str, str]) -> Iterator[tuple[str, subprocess.Popen[bytes], Path]]:
-    """The gateway as users start it; the test sends the signal itself."""
-    port = free_port()
-    log = Path(os.environ.get("TMPDIR", "/tmp")) / f"wag-hostile-{port}.log"
-    full_env = clean_environ() | env
-    with log.open("wb") as out:
-        process = subprocess.Popen(
-            [str(BIN / "workers-ai-gateway"), "serve", "--port", str(port)], env=full_env, stdout=out, stderr=out
-        )
-    try:
-        wait_until_up(f"http://127.0.0.1:{port}/health", process, log)
-        yield f"http://127.0.0.1:{port}", process, log
-    finally:
-        if process.poll() is None:
-            process.kill()
-            process.wait()
-        log.unlink(missing_ok=True)
 
 
 def chat(url: str, *, stream: bool, timeout: float = 20) -> tuple[int, bytes]:
