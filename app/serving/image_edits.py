@@ -8,7 +8,7 @@ from typing import get_args
 
 from fastapi import Request
 
-from app.convert.image_forms import Upload as ImageUpload
+from app.convert.image_forms import ImageUpload
 from app.convert.images import ImageOptions
 from app.convert.sniff import image_ext
 from app.errors import InvalidRequest, PayloadTooLarge
