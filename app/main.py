@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import gc
 import logging
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Callable
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import Response
+from pydantic import BaseModel
 from starlette.exceptions import HTTPException
 from starlette.requests import ClientDisconnect
 
@@ -34,62 +35,32 @@ from app.upstream.client import Credentials, WorkersAI
 
 log = logging.getLogger("app")
 YOUNG_GC_THRESHOLD = 10_000
+# The hot JSON POSTs the fast lane serves in front of FastAPI, and the bodies OpenAPI documents.
+HOT = {
+    "/v1/chat/completions": chat.create_chat_completion,
+    "/v1/completions": chat.create_completion,
+    "/v1/embeddings": embeddings.create_embedding,
+    **translate.HOT,
+}
+BODIES: dict[str, type[BaseModel]] = {
+    "/v1/chat/completions": ChatCompletionRequest,
+    "/v1/completions": CompletionRequest,
+    "/v1/embeddings": EmbeddingRequest,
+    **translate.BODIES,
+    "/v1/images/generations": ImageGenerationRequest,
+    "/v1/audio/speech": SpeechRequest,
+}
 
 
 def create_app(settings: Settings | None = None, *, demo: bool = False) -> FastLane:
     """The gateway. `demo` marks a gateway serving from the built-in emulator (it says so everywhere)."""
     settings = settings or Settings()
     catalog = Catalog(settings.model_aliases)
-
-    @asynccontextmanager
-    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        upstream = WorkersAI(
-            settings.cf_api_base,
-            connect_timeout=settings.upstream_connect_timeout,
-            timeout=settings.upstream_timeout,
-            read_timeout=settings.upstream_read_timeout,
-            max_connections=settings.upstream_max_connections,
-            proxy=settings.proxy_for(settings.cf_api_base),
-            max_response_bytes=settings.upstream_max_response_bytes,
-        )
-        if upstream.proxy is not None:
-            log.info("Workers AI is reached through the proxy %s", upstream.proxy.safe_url)
-        await upstream.start()
-        fetcher = LazyImageFetcher(settings) if settings.image_url_fetch else None  # started on first use
-        app.state.files = open_store(settings)
-        app.state.gateway = Gateway(
-            settings,
-            catalog,
-            ModelDirectory(catalog, ttl=settings.models_cache_seconds),
-            upstream,
-            server_credentials=Credentials(settings.cf_account_id, settings.cf_api_token) if settings.managed else None,
-            demo=demo,
-            translator=Translator(settings, catalog),
-            image_fetcher=fetcher,
-        )
-        _announce(settings, demo)
-        # Everything built so far (modules, routes, schemas: ~100k objects) lives as long as the process.
-        # Frozen, it is no longer walked by every full collection, which took p99 at c=64 from 59-72 ms
-        # to 26-38 ms in the benchmark.
-        gc.freeze()
-        # The default young-generation threshold (700 objects allocated and not freed) is crossed by the
-        # transient objects of 64 concurrent requests: at c=64 that was a collection every 34 requests,
-        # 5.7 us of GC a request (measured with gc.callbacks), none at c=16. At 10,000 it hardly runs;
-        # garbage in reference cycles still counts towards it, so such garbage stays bounded.
-        _, older, oldest = gc.get_threshold()
-        gc.set_threshold(YOUNG_GC_THRESHOLD, older, oldest)
-        try:
-            yield
-        finally:
-            await upstream.close()
-            if fetcher is not None:
-                await fetcher.close()
-
     app = FastAPI(
         title="workers-ai-gateway",
         version="0.1.0",
         summary="OpenAI-compatible API in front of Cloudflare Workers AI.",
-        lifespan=lifespan,
+        lifespan=_lifespan(settings, catalog, demo),
         # FastAPI's built-in OpenTelemetry hooks look providers up on every request; nothing here uses them.
         telemetry={"tracing": False, "metrics": False, "logs": False, "operation_spans": False},
     )
@@ -105,24 +76,67 @@ def create_app(settings: Settings | None = None, *, demo: bool = False) -> FastL
         max_age=600,
     )
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
-    hot = {
-        "/v1/chat/completions": chat.create_chat_completion,
-        "/v1/completions": chat.create_completion,
-        "/v1/embeddings": embeddings.create_embedding,
-        **translate.HOT,
-    }
-    document_bodies(
-        app,
-        {
-            "/v1/chat/completions": ChatCompletionRequest,
-            "/v1/completions": CompletionRequest,
-            "/v1/embeddings": EmbeddingRequest,
-            **translate.BODIES,
-            "/v1/images/generations": ImageGenerationRequest,
-            "/v1/audio/speech": SpeechRequest,
-        },
+    document_bodies(app, BODIES)
+    return FastLane(app, HOT, max_body_bytes=settings.max_body_bytes, cors_origins=settings.cors_origins)
+
+
+def _lifespan(
+    settings: Settings, catalog: Catalog, demo: bool
+) -> Callable[[FastAPI], AbstractAsyncContextManager[None]]:
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        upstream = _upstream(settings)
+        await upstream.start()
+        fetcher = LazyImageFetcher(settings) if settings.image_url_fetch else None  # started on first use
+        app.state.files = open_store(settings)
+        app.state.gateway = Gateway(
+            settings,
+            catalog,
+            ModelDirectory(catalog, ttl=settings.models_cache_seconds),
+            upstream,
+            server_credentials=Credentials(settings.cf_account_id, settings.cf_api_token) if settings.managed else None,
+            demo=demo,
+            translator=Translator(settings, catalog),
+            image_fetcher=fetcher,
+        )
+        _announce(settings, demo)
+        _tune_gc()
+        try:
+            yield
+        finally:
+            await upstream.close()
+            if fetcher is not None:
+                await fetcher.close()
+
+    return lifespan
+
+
+def _upstream(settings: Settings) -> WorkersAI:
+    upstream = WorkersAI(
+        settings.cf_api_base,
+        connect_timeout=settings.upstream_connect_timeout,
+        timeout=settings.upstream_timeout,
+        read_timeout=settings.upstream_read_timeout,
+        max_connections=settings.upstream_max_connections,
+        proxy=settings.proxy_for(settings.cf_api_base),
+        max_response_bytes=settings.upstream_max_response_bytes,
     )
-    return FastLane(app, hot, max_body_bytes=settings.max_body_bytes, cors_origins=settings.cors_origins)
+    if upstream.proxy is not None:
+        log.info("Workers AI is reached through the proxy %s", upstream.proxy.safe_url)
+    return upstream
+
+
+def _tune_gc() -> None:
+    # Everything built so far (modules, routes, schemas: ~100k objects) lives as long as the process.
+    # Frozen, it is no longer walked by every full collection, which took p99 at c=64 from 59-72 ms
+    # to 26-38 ms in the benchmark.
+    gc.freeze()
+    # The default young-generation threshold (700 objects allocated and not freed) is crossed by the
+    # transient objects of 64 concurrent requests: at c=64 that was a collection every 34 requests,
+    # 5.7 us of GC a request (measured with gc.callbacks), none at c=16. At 10,000 it hardly runs;
+    # garbage in reference cycles still counts towards it, so such garbage stays bounded.
+    _, older, oldest = gc.get_threshold()
+    gc.set_threshold(YOUNG_GC_THRESHOLD, older, oldest)
 
 
 def _install_error_handlers(app: FastAPI) -> None:

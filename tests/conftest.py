@@ -6,11 +6,9 @@ from pathlib import Path
 import openai
 import pytest
 
-from tests.servers import Emulator, emulator, gateway
+from tests.servers import ACCOUNT, CF_TOKEN, TEST_KEY, Emulator, emulator, gateway, managed_env
 
-TEST_KEY = "test-gateway-key"
-CF_TOKEN = "cf-test-token"
-ACCOUNT = "0123456789abcdef0123456789abcdef"
+__all__ = ["ACCOUNT", "CF_TOKEN", "TEST_KEY"]  # what the test modules import from here
 
 
 @pytest.fixture(scope="session")
@@ -23,14 +21,9 @@ def upstream() -> Iterator[Emulator]:
 @pytest.fixture(scope="session")
 def managed(upstream: Emulator) -> Iterator[tuple[str, Path]]:
     """The gateway in managed mode: server credentials, clients present TEST_KEY."""
-    env = {
-        "CF_API_BASE": upstream.api_base,
-        "CF_ACCOUNT_ID": ACCOUNT,
-        "CF_API_TOKEN": CF_TOKEN,
-        "GATEWAY_API_KEYS": f"other-key,{TEST_KEY}",
-        "LOG_LEVEL": "info",
-        "MAX_BODY_BYTES": "2000000",
-    }
+    env = managed_env(
+        upstream.api_base, GATEWAY_API_KEYS=f"other-key,{TEST_KEY}", LOG_LEVEL="info", MAX_BODY_BYTES="2000000"
+    )
     with gateway(env) as served:
         yield served
 

@@ -164,7 +164,17 @@ def serving(context: ssl.SSLContext | None = None) -> Iterator[ImageServer]:
     try:
         yield server
     finally:
-        asyncio.run_coroutine_threadsafe(runner.cleanup(), loop).result(30)
+        asyncio.run_coroutine_threadsafe(_stop(runner), loop).result(30)
         loop.call_soon_threadsafe(loop.stop)
         thread.join(10)
         loop.close()
+
+
+async def _stop(runner: web.AppRunner) -> None:
+    """The runner's shutdown, then whatever handler it cut (a trickle past shutdown_timeout) run to its end:
+    a loop closed on a task still pending destroys it mid-flight (asyncio logs "Task was destroyed")."""
+    await runner.cleanup()
+    left = [task for task in asyncio.all_tasks() if task is not asyncio.current_task()]
+    for task in left:
+        task.cancel()
+    await asyncio.gather(*left, return_exceptions=True)

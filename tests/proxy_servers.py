@@ -14,6 +14,7 @@ import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
 import trustme
@@ -44,22 +45,38 @@ def daemon(args: list[str], port: int) -> Iterator[None]:
         stop(process)
 
 
+@dataclass(frozen=True)
+class Tinyproxy:
+    port: int
+    log: Path
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def lines(self) -> list[str]:
+        return self.log.read_text(errors="replace").splitlines() if self.log.exists() else []
+
+
 @contextmanager
-def tinyproxy(auth: tuple[str, str] | None = None) -> Iterator[tuple[int, Path]]:
-    """tinyproxy in the foreground on a free port; yields the port and its log (one line a CONNECT)."""
+def tinyproxy(
+    auth: tuple[str, str] | None = None, *, via: bool = False, log_level: str = "Connect"
+) -> Iterator[Tinyproxy]:
+    """tinyproxy in the foreground on a free port, its log at `log_level` (Connect: one line a CONNECT;
+    Info: every request too); `via` adds the Via header to what it forwards."""
     binary = shutil.which("tinyproxy")
     assert binary, "tinyproxy is not installed (.ci/run installs it)"
     port = free_port()
     workdir = Path(tempfile.mkdtemp(prefix="wag-tinyproxy-"))
     log = workdir / "tinyproxy.log"
-    lines = [f"Port {port}", "Listen 127.0.0.1", "Timeout 60", f'LogFile "{log}"', "LogLevel Connect", "MaxClients 50"]
-    lines += ["Allow 127.0.0.1", "DisableViaHeader Yes"]
+    lines = [f"Port {port}", "Listen 127.0.0.1", "Timeout 60", f'LogFile "{log}"', f"LogLevel {log_level}"]
+    lines += ["MaxClients 50", "Allow 127.0.0.1", f"DisableViaHeader {'No' if via else 'Yes'}"]
     if auth is not None:
         lines.append(f"BasicAuth {auth[0]} {auth[1]}")
     config = workdir / "tinyproxy.conf"
     config.write_text("\n".join(lines) + "\n")
     with daemon([binary, "-d", "-c", str(config)], port):
-        yield port, log
+        yield Tinyproxy(port, log)
     shutil.rmtree(workdir, ignore_errors=True)
 
 

@@ -28,6 +28,22 @@ CLEARED = frozenset(
 )
 
 
+TEST_KEY = "test-gateway-key"
+CF_TOKEN = "cf-test-token"
+ACCOUNT = "0123456789abcdef0123456789abcdef"
+
+
+def managed_env(api_base: str, **settings: str) -> dict[str, str]:
+    """A managed gateway's environment: server credentials for the upstream at `api_base`, clients
+    presenting TEST_KEY; `settings` added (or overriding)."""
+    return {
+        "CF_API_BASE": api_base,
+        "CF_ACCOUNT_ID": ACCOUNT,
+        "CF_API_TOKEN": CF_TOKEN,
+        "GATEWAY_API_KEYS": TEST_KEY,
+    } | settings
+
+
 def clean_environ() -> dict[str, str]:
     """This process's environment without any setting the gateway reads."""
     return {k: v for k, v in os.environ.items() if k not in CLEARED and k.upper() not in CLEARED}
@@ -54,8 +70,11 @@ def wait_until_up(url: str, process: subprocess.Popen[bytes], log: Path, timeout
 
 
 @contextmanager
-def running(args: list[str], health_url: str, env: dict[str, str] | None = None) -> Iterator[Path]:
-    """A server process, stopped (and its log kept) at the end."""
+def started(
+    args: list[str], health_url: str, env: dict[str, str] | None = None
+) -> Iterator[tuple[subprocess.Popen[bytes], Path]]:
+    """A server process and its log, once it answers `health_url`; stopped (unless it already exited,
+    and its log kept) at the end."""
     workdir = Path(tempfile.mkdtemp(prefix="wag-"))  # no stray .env is read from the repo
     log = workdir / "server.log"
     full_env = clean_environ()
@@ -64,9 +83,16 @@ def running(args: list[str], health_url: str, env: dict[str, str] | None = None)
         process = subprocess.Popen(args, cwd=workdir, env=full_env, stdout=out, stderr=subprocess.STDOUT)
         try:
             wait_until_up(health_url, process, log)
-            yield log
+            yield process, log
         finally:
             stop(process)
+
+
+@contextmanager
+def running(args: list[str], health_url: str, env: dict[str, str] | None = None) -> Iterator[Path]:
+    """A server process, stopped (and its log kept) at the end."""
+    with started(args, health_url, env) as (_, log):
+        yield log
 
 
 def stop(process: subprocess.Popen[bytes]) -> None:
@@ -91,10 +117,17 @@ def emulator(**options: str) -> Iterator[str]:
 
 @contextmanager
 def gateway(env: dict[str, str]) -> Iterator[tuple[str, Path]]:
+    with gateway_process(env) as (url, _, log):
+        yield url, log
+
+
+@contextmanager
+def gateway_process(env: dict[str, str]) -> Iterator[tuple[str, subprocess.Popen[bytes], Path]]:
+    """The gateway as users start it, with its process (for a test that sends it signals itself)."""
     port = free_port()
     args = [str(BIN / "workers-ai-gateway"), "serve", "--port", str(port)]
-    with running(args, f"http://127.0.0.1:{port}/health", env) as log:
-        yield f"http://127.0.0.1:{port}", log
+    with started(args, f"http://127.0.0.1:{port}/health", env) as (process, log):
+        yield f"http://127.0.0.1:{port}", process, log
 
 
 class Emulator:

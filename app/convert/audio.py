@@ -8,39 +8,18 @@ from dataclasses import dataclass, field
 from enum import Enum
 from typing import Any
 
+from app.convert.sniff import audio_format
 from app.errors import InvalidRequest, UpstreamError
 from app.protocol.audio import TranscriptionForm
 
-# Leading bytes -> (format, media type). What OpenAI accepts (flac, mp3, mp4, mpeg, mpga, m4a, ogg, wav,
-# webm), plus ADTS AAC, which Whisper's decoder opens too.
-_SIGNATURES: tuple[tuple[int, bytes, str, str], ...] = (
-    (0, b"fLaC", "flac", "audio/flac"),
-    (0, b"OggS", "ogg", "audio/ogg"),
-    (0, b"ID3", "mp3", "audio/mpeg"),
-    (0, b"\x1aE\xdf\xa3", "webm", "audio/webm"),
-    (4, b"ftyp", "mp4", "audio/mp4"),
-)
 ACCEPTED = "flac, mp3, mp4, mpeg, mpga, m4a, ogg, wav, webm (or AAC in ADTS)"
-
-
-def sniff(head: bytes) -> tuple[str, str] | None:
-    """The audio format and media type the leading bytes announce, or None for anything else."""
-    if head[:4] == b"RIFF" and head[8:12] == b"WAVE":
-        return "wav", "audio/wav"
-    for offset, magic, name, media_type in _SIGNATURES:
-        if head[offset : offset + len(magic)] == magic:
-            return name, media_type
-    if len(head) > 1 and head[0] == 0xFF and head[1] & 0xE0 == 0xE0:
-        layer = (head[1] >> 1) & 0x03
-        return ("mp3", "audio/mpeg") if layer else ("aac", "audio/aac")  # MPEG frame sync / ADTS
-    return None
 
 
 def check_audio(size: int, head: bytes) -> str:
     """The media type of an upload that is audio; a 400 naming `file` otherwise."""
     if size == 0:
         raise InvalidRequest("The uploaded `file` is empty.", param="file", code="empty_file")
-    found = sniff(head)
+    found = audio_format(head)
     if found is None:
         raise InvalidRequest(
             f"The uploaded `file` is not audio in a supported format ({ACCEPTED}).",

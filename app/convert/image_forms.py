@@ -27,7 +27,7 @@ class ImageCall:
 
 
 @dataclass(frozen=True, slots=True)
-class Upload:
+class ImageUpload:
     """An uploaded image: its field name, the bytes and their sniffed extension."""
 
     field: str
@@ -58,7 +58,7 @@ def edit_model(model_id: str, *, named: bool, has_mask: bool) -> str:
     return EDIT_MODELS["inpainting" if has_mask else "img2img"]
 
 
-def edit_call(model_id: str, options: ImageOptions, images: list[Upload], mask: Upload | None) -> ImageCall:
+def edit_call(model_id: str, options: ImageOptions, images: list[ImageUpload], mask: ImageUpload | None) -> ImageCall:
     """img2img and inpainting take JSON with the image in base64 and the mask as a byte array; FLUX.2
     takes a form with the images as input_image_0..3. The body comes back encoded (bytes), so the whole
     call can be built in a worker thread."""

@@ -8,6 +8,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
+from app.convert.sniff import image_ext
 from app.errors import InvalidRequest, UpstreamError
 from app.protocol.openai import ChatMessage
 
@@ -145,22 +146,6 @@ def _bad(message: str, param: str, code: str = "invalid_value") -> InvalidReques
 
 # --- what comes back --------------------------------------------------------------------------------
 
-_MAGIC: tuple[tuple[bytes, int, str], ...] = (
-    (b"\x89PNG\r\n\x1a\n", 0, "png"),
-    (b"\xff\xd8\xff", 0, "jpg"),
-    (b"GIF87a", 0, "gif"),
-    (b"GIF89a", 0, "gif"),
-    (b"WEBP", 8, "webp"),  # RIFF....WEBP
-)
-
-
-def sniff(data: bytes) -> str | None:
-    """The image format of `data` from its first bytes ("png", "jpg", "webp", "gif"), whatever its label."""
-    for magic, offset, ext in _MAGIC:
-        if data[offset : offset + len(magic)] == magic and (ext != "webp" or data[:4] == b"RIFF"):
-            return ext
-    return None
-
 
 def decode_image(result: dict[str, Any] | list[Any] | None, raw: bytes | None, model_id: str) -> tuple[bytes, str]:
     """An upstream answer (raw bytes, or JSON `{"image": base64}`) -> (image bytes, extension)."""
@@ -170,7 +155,7 @@ def decode_image(result: dict[str, Any] | list[Any] | None, raw: bytes | None, m
             data = base64.b64decode(result["image"], validate=True)
         except (binascii.Error, ValueError):
             data = None
-    ext = sniff(data) if data else None
+    ext = image_ext(data) if data else None
     if data is None or ext is None:
         raise UpstreamError(
             f"Workers AI answered `{model_id}` with something that is not an image.", code="upstream_bad_response"

@@ -16,18 +16,15 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from app.convert.whisper_languages import NAMES as SPOKEN_NAMES
 from app.errors import InvalidRequest
 
-# The seed's languages (ISO 639-1, as m2m100 names them) and their English names (for text-generation
-# prompts and /v2/languages).
-NAMES: dict[str, str] = {
-    "en": "English", "zh": "Chinese", "fr": "French", "de": "German", "es": "Spanish", "it": "Italian",
-    "ja": "Japanese", "ko": "Korean", "pt": "Portuguese", "ru": "Russian", "nl": "Dutch", "sv": "Swedish",
-    "no": "Norwegian", "da": "Danish", "fi": "Finnish", "pl": "Polish", "tr": "Turkish", "ar": "Arabic",
-    "he": "Hebrew", "id": "Indonesian", "th": "Thai", "vi": "Vietnamese", "hi": "Hindi", "ms": "Malay",
-    "el": "Greek", "cs": "Czech", "sk": "Slovak", "ro": "Romanian", "hu": "Hungarian", "bg": "Bulgarian",
-    "hr": "Croatian", "sr": "Serbian", "uk": "Ukrainian",
-}  # fmt: skip
+# The seed's languages (ISO 639-1, as m2m100 names them); their English names (for text-generation
+# prompts and /v2/languages) are the ones Whisper reports, capitalised.
+ENGINE_CODES = (
+    "en zh fr de es it ja ko pt ru nl sv no da fi pl tr ar he id th vi hi ms el cs sk ro hu bg hr sr uk".split()
+)
+NAMES: dict[str, str] = {code: SPOKEN_NAMES[code].title() for code in ENGINE_CODES}
 # Codes clients send that name one of those languages (DeepL's NB for Norwegian, old Java codes).
 ALIASES: dict[str, str] = {"nb": "no", "nn": "no", "iw": "he", "in": "id"}
 # DeepL's code where it differs from ISO 639-1 (answers speak DeepL).

@@ -1,4 +1,5 @@
-"""Whisper's languages: ISO-639-1 code <-> the lowercase English name OpenAI's verbose_json reports."""
+"""Whisper's languages: ISO-639-1 code <-> the lowercase English name OpenAI's verbose_json reports (the
+translation engine's language names come from here too)."""
 
 from __future__ import annotations
 

@@ -13,9 +13,9 @@ from aiohttp_socks import ProxyConnector, ProxyType
 from yarl import URL
 
 from app.config import Settings
+from app.convert.sniff import KINDS, SNIFF_BYTES, image_type, labelled_as_image
 from app.fetch.addresses import Refused
 from app.fetch.guard import GuardedResolver
-from app.fetch.sniff import KINDS, SNIFF_BYTES, image_type, labelled_as_image
 from app.proxies import DIRECT, Proxy, parse_proxy
 
 REDIRECTS = frozenset({301, 302, 303, 307, 308})

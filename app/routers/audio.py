@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import base64
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -17,8 +18,8 @@ from app.deps import Gateway, authenticate, gateway
 from app.errors import InvalidRequest
 from app.protocol.audio import SpeechRequest, TranscriptionForm
 from app.routers.body import invalid, read_json
-from app.routers.uploads import Form, Upload, read_form
 from app.serving import audio
+from app.uploads import Form, Upload, read_form
 from app.upstream.client import Credentials
 
 router = APIRouter(prefix="/v1", tags=["audio"])
@@ -34,7 +35,7 @@ def _form_schema(description: str) -> dict[str, Any]:
 
 
 def _parse(form: Form) -> tuple[Upload, TranscriptionForm, str]:
-    upload = form.files.get("file")
+    upload = form.file("file")
     if upload is None:
         raise InvalidRequest(
             "Missing required parameter: 'file' (the audio, sent as a file part of multipart/form-data).",
@@ -55,7 +56,7 @@ def _parse(form: Form) -> tuple[Upload, TranscriptionForm, str]:
 async def _recognise(request: Request, run: Recogniser, task: str) -> Response:
     gw = gateway(request)
     creds = authenticate(request, gw)
-    form = await read_form(request, file_fields=frozenset({"file"}), max_file_bytes=gw.settings.audio_max_upload_bytes)
+    form = await read_form(request, file_fields={"file": 1}, max_file_bytes=gw.settings.audio_max_upload_bytes)
     try:
         upload, fields, media_type = _parse(form)
         model = gw.catalog.require(fields.model, Task.SPEECH_RECOGNITION)
@@ -99,7 +100,8 @@ async def create_speech(request: Request) -> Response:
     model = gw.catalog.require(body.model, Task.TEXT_TO_SPEECH)
     sound, media_type = await audio.synthesise(gw, creds, model, body)
     if body.stream_format == "sse":
-        return Response(_speech_events(sound, len(body.input.split())), media_type="text/event-stream")
+        events = await asyncio.to_thread(_speech_events, sound, len(body.input.split()))  # base64 of megabytes
+        return Response(events, media_type="text/event-stream")
     return Response(sound, media_type=media_type)
 
 

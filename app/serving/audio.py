@@ -18,8 +18,8 @@ from app.convert.whisper_languages import language_code
 from app.deps import Gateway
 from app.errors import InvalidRequest, UpstreamError
 from app.protocol.audio import SpeechRequest, TranscriptionForm
-from app.routers.uploads import Upload
 from app.serving.translate import translate_text
+from app.uploads import Upload
 from app.upstream.client import Binary, Credentials
 
 _CHUNK = 3 * 256 * 1024  # a multiple of 3: base64 of each chunk joins with no padding in between

@@ -2,18 +2,21 @@
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass
 from typing import get_args
 
 from fastapi import Request
-from starlette.datastructures import FormData, UploadFile
 
-from app.convert.image_forms import Upload
-from app.convert.images import ImageOptions, sniff
+from app.convert.image_forms import ImageUpload
+from app.convert.images import ImageOptions
+from app.convert.sniff import image_ext
 from app.errors import InvalidRequest, PayloadTooLarge
 from app.protocol.images import Quality
+from app.uploads import MAX_FIELD_BYTES as FIELD_LIMIT
+from app.uploads import Form, Upload, read_form
 
-FIELD_LIMIT = 64 * 1024  # bytes in one text field (the prompt)
+FILE_FIELDS = {"image": 5, "image[]": 5, "mask": 1}
 RESPONSE_FORMATS = ("url", "b64_json")
 
 
@@ -21,8 +24,8 @@ RESPONSE_FORMATS = ("url", "b64_json")
 class EditForm:
     model: str | None
     options: ImageOptions
-    images: list[Upload]
-    mask: Upload | None
+    images: list[ImageUpload]
+    mask: ImageUpload | None
     n: int
     response_format: str | None
 
@@ -33,56 +36,63 @@ async def read_edit_form(request: Request, max_upload: int) -> EditForm:
     declared = request.headers.get("content-length", "")
     if declared.isdigit() and int(declared) > 5 * max_upload + FIELD_LIMIT:
         raise _too_large("image", max_upload)
-    form = await request.form(max_files=5, max_fields=32, max_part_size=FIELD_LIMIT)
+    form = await read_form(request, file_fields=FILE_FIELDS, max_file_bytes=max_upload)
     try:
-        uploads = [item for key in ("image", "image[]") for item in form.getlist(key)]
+        uploads = [item for key in ("image", "image[]") for item in form.files.get(key, [])]
         if not uploads:
-            raise _missing("image")
-        images = [await _upload("image", item, max_upload) for item in uploads]
-        mask_item = form.get("mask")
-        mask = await _upload("mask", mask_item, max_upload) if mask_item is not None else None
-        prompt = _text(form, "prompt") or ""
-        if not prompt.strip():
-            raise _missing("prompt")
-        response_format = _text(form, "response_format")
-        if response_format is not None and response_format not in RESPONSE_FORMATS:
-            raise InvalidRequest(
-                "`response_format` must be `url` or `b64_json`.", param="response_format", code="invalid_value"
-            )
-        n = _integer(form, "n", 1, 10)
-        if _text(form, "quality") not in (None, *get_args(Quality)):
-            raise InvalidRequest(
-                "`quality` must be one of " + ", ".join(get_args(Quality)) + ".", param="quality", code="invalid_value"
-            )
-        options = ImageOptions(
-            prompt,
-            size=_text(form, "size"),
-            quality=_text(form, "quality"),
-            negative_prompt=_text(form, "negative_prompt"),
-            seed=_integer(form, "seed", 0, 2**63),
-            steps=_integer(form, "steps", 1, 1000),
-            guidance=_number(form, "guidance", float, 0, 1000),
-            strength=_number(form, "strength", float, 0, 1),
+            raise _not_a_file("image") if form.get("image") is not None else _missing("image")
+        images = [await _image("image", item) for item in uploads]
+        mask_item = form.file("mask")
+        if mask_item is None and form.get("mask") is not None:
+            raise _not_a_file("mask")
+        mask = await _image("mask", mask_item) if mask_item is not None else None
+        return EditForm(
+            _text(form, "model"), _options(form), images, mask, _integer(form, "n", 1, 10) or 1, _response_format(form)
         )
-        return EditForm(_text(form, "model"), options, images, mask, n or 1, response_format)
     finally:
-        await form.close()
+        form.close()
 
 
-async def _upload(name: str, item: UploadFile | str, max_upload: int) -> Upload:
-    if not isinstance(item, UploadFile):
-        raise InvalidRequest(f"'{name}' must be an uploaded file.", param=name, code="invalid_value")
-    if item.size is not None and item.size > max_upload:
-        raise _too_large(name, max_upload)
-    data = await item.read(max_upload + 1)
-    if len(data) > max_upload:
-        raise _too_large(name, max_upload)
-    ext = sniff(data)
+def _options(form: Form) -> ImageOptions:
+    prompt = _text(form, "prompt") or ""
+    if not prompt.strip():
+        raise _missing("prompt")
+    if _text(form, "quality") not in (None, *get_args(Quality)):
+        raise InvalidRequest(
+            "`quality` must be one of " + ", ".join(get_args(Quality)) + ".", param="quality", code="invalid_value"
+        )
+    return ImageOptions(
+        prompt,
+        size=_text(form, "size"),
+        quality=_text(form, "quality"),
+        negative_prompt=_text(form, "negative_prompt"),
+        seed=_integer(form, "seed", 0, 2**63),
+        steps=_integer(form, "steps", 1, 1000),
+        guidance=_number(form, "guidance", float, 0, 1000),
+        strength=_number(form, "strength", float, 0, 1),
+    )
+
+
+def _response_format(form: Form) -> str | None:
+    response_format = _text(form, "response_format")
+    if response_format is not None and response_format not in RESPONSE_FORMATS:
+        raise InvalidRequest(
+            "`response_format` must be `url` or `b64_json`.", param="response_format", code="invalid_value"
+        )
+    return response_format
+
+
+async def _image(name: str, upload: Upload) -> ImageUpload:
+    ext = image_ext(upload.head)
     if ext is None:
         raise InvalidRequest(
             f"'{name}' is not an image: send a PNG, JPEG, WEBP or GIF file.", param=name, code="invalid_image"
         )
-    return Upload(name, data, ext)
+    return ImageUpload(name, await asyncio.to_thread(upload.read), ext)
+
+
+def _not_a_file(name: str) -> InvalidRequest:
+    return InvalidRequest(f"'{name}' must be an uploaded file.", param=name, code="invalid_value")
 
 
 def _missing(name: str) -> InvalidRequest:
@@ -95,16 +105,11 @@ def _too_large(name: str, max_upload: int) -> PayloadTooLarge:
     )
 
 
-def _text(form: FormData, name: str) -> str | None:
-    value = form.get(name)
-    if value is None or value == "":
-        return None
-    if not isinstance(value, str):
-        raise InvalidRequest(f"'{name}' must be a text field.", param=name, code="invalid_value")
-    return value
+def _text(form: Form, name: str) -> str | None:
+    return form.get(name) or None
 
 
-def _number(form: FormData, name: str, kind: type[int] | type[float], low: float, high: float) -> float | None:
+def _number(form: Form, name: str, kind: type[int] | type[float], low: float, high: float) -> float | None:
     text = _text(form, name)
     if text is None:
         return None
@@ -117,6 +122,6 @@ def _number(form: FormData, name: str, kind: type[int] | type[float], low: float
     return value
 
 
-def _integer(form: FormData, name: str, low: int, high: int) -> int | None:
+def _integer(form: Form, name: str, low: int, high: int) -> int | None:
     value = _number(form, name, int, low, high)
     return None if value is None else int(value)

@@ -67,4 +67,4 @@ async def _fetch_one(param: str, image: ImageURL, fetcher: ImageFetcher) -> None
         raise InvalidRequest(
             f"The image at {param} could not be used: {refused.reason}.", param=param, code="invalid_image_url"
         ) from None
-    image.url = fetched.data_uri()
+    image.url = await asyncio.to_thread(fetched.data_uri)  # base64 of up to IMAGE_URL_MAX_BYTES

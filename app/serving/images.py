@@ -36,7 +36,8 @@ async def _one(call: ImageCall, upstream: WorkersAI, creds: Credentials) -> Pict
     result = await upstream.run(creds, call.model_id, call.body, content_type=call.content_type)
     if isinstance(result, Binary):
         return decode_image(None, result.body, call.model_id)
-    return decode_image(result if isinstance(result, dict) else None, None, call.model_id)
+    found = result if isinstance(result, dict) else None
+    return await asyncio.to_thread(decode_image, found, None, call.model_id)  # base64 of megabytes
 
 
 async def generate(call: ImageCall, n: int, upstream: WorkersAI, creds: Credentials) -> list[Picture]:
@@ -70,7 +71,7 @@ async def images_response(
     data: list[dict[str, Any]] = []
     for image, ext in pictures:
         if response_format == "b64_json":
-            data.append({"b64_json": base64.b64encode(image).decode()})
+            data.append({"b64_json": (await asyncio.to_thread(base64.b64encode, image)).decode()})  # megabytes
         else:
             data.append({"url": base + FILES_PATH + await store.put(image, ext)})
     formats = {ext for _, ext in pictures}

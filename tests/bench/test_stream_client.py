@@ -26,10 +26,12 @@ async def scripted(status: int = 200) -> AsyncIterator[tuple[int, list[int]]]:
     (or a JSON error); yields its port and the number of connections it accepted (a one-item list)."""
     accepted = [0]
     writers: list[asyncio.StreamWriter] = []
+    handlers: list[asyncio.Task[object] | None] = []
 
     async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         accepted[0] += 1
         writers.append(writer)
+        handlers.append(asyncio.current_task())
         try:
             await answer(reader, writer)
         except (asyncio.IncompleteReadError, ConnectionError):
@@ -61,6 +63,9 @@ async def scripted(status: int = 200) -> AsyncIterator[tuple[int, list[int]]]:
         server.close()
         for writer in writers:
             writer.close()
+        # Each handler ends on its own once its connection is closed; left to asyncio.run() to cancel,
+        # Python 3.11's stream callback logs the cancellation as an "Exception in callback".
+        await asyncio.wait_for(asyncio.gather(*(h for h in handlers if h), return_exceptions=True), 5)
         await server.wait_closed()
 
 

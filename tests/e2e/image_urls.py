@@ -13,9 +13,9 @@ import openai
 import pytest
 import trustme
 
-from tests.conftest import ACCOUNT, CF_TOKEN, TEST_KEY
+from tests.conftest import TEST_KEY
 from tests.imageserver import ImageServer, serving
-from tests.servers import Emulator, gateway
+from tests.servers import Emulator, gateway, managed_env
 
 VISION = "@cf/meta/llama-4-scout-17b-16e-instruct"
 
@@ -46,14 +46,10 @@ def tls_images(ca: tuple[trustme.CA, Path]) -> Iterator[ImageServer]:
 @contextmanager
 def image_gateway(upstream: Emulator, **settings: str) -> Iterator[openai.OpenAI]:
     """A managed gateway with extra settings, and an OpenAI client on it."""
-    env = {
-        "CF_API_BASE": upstream.api_base,
-        "CF_ACCOUNT_ID": ACCOUNT,
-        "CF_API_TOKEN": CF_TOKEN,
-        "GATEWAY_API_KEYS": TEST_KEY,
-        **settings,
-    }
-    with gateway(env) as (url, _), openai.OpenAI(base_url=f"{url}/v1", api_key=TEST_KEY, max_retries=0) as client:
+    with (
+        gateway(managed_env(upstream.api_base, **settings)) as (url, _),
+        openai.OpenAI(base_url=f"{url}/v1", api_key=TEST_KEY, max_retries=0) as client,
+    ):
         yield client
 
 

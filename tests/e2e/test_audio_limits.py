@@ -10,8 +10,8 @@ from pathlib import Path
 import openai
 import pytest
 
-from tests.conftest import ACCOUNT, CF_TOKEN, TEST_KEY
-from tests.servers import Emulator, gateway
+from tests.conftest import TEST_KEY
+from tests.servers import Emulator, gateway, managed_env
 
 LIMIT = 1_000_000
 BODY_LIMIT = 3_000_000
@@ -28,13 +28,7 @@ def wav_of_size(size: int, text: str = "a large file") -> bytes:
 
 
 def env(upstream: Emulator, **extra: str) -> dict[str, str]:
-    return {
-        "CF_API_BASE": upstream.api_base,
-        "CF_ACCOUNT_ID": ACCOUNT,
-        "CF_API_TOKEN": CF_TOKEN,
-        "GATEWAY_API_KEYS": TEST_KEY,
-        **extra,
-    }
+    return managed_env(upstream.api_base, **extra)
 
 
 @pytest.fixture(scope="module")

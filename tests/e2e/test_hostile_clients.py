@@ -19,7 +19,7 @@ from typing import Any
 import pytest
 
 from tests.conftest import ACCOUNT, CF_TOKEN, TEST_KEY
-from tests.servers import Emulator, gateway
+from tests.servers import Emulator, gateway, managed_env
 
 TIMEOUT = 2.0
 MAX_HEAD = 16 * 1024
@@ -30,18 +30,15 @@ JSON_ERROR = re.compile(rb"^HTTP/1\.1 (\d{3}) [^\r\n]*\r\n(.*?)\r\n\r\n(.*)$", r
 
 @pytest.fixture(scope="module")
 def served(upstream: Emulator) -> Iterator[tuple[int, Path]]:
-    env = {
-        "CF_API_BASE": upstream.api_base,
-        "CF_ACCOUNT_ID": ACCOUNT,
-        "CF_API_TOKEN": CF_TOKEN,
-        "GATEWAY_API_KEYS": TEST_KEY,
-        "LOG_LEVEL": "info",
-        "MAX_BODY_BYTES": str(MAX_BODY),
-        "HEADER_TIMEOUT": str(TIMEOUT),
-        "BODY_TIMEOUT": str(TIMEOUT),
-        "KEEPALIVE_TIMEOUT": str(TIMEOUT),
-        "MAX_HEADER_BYTES": str(MAX_HEAD),
-    }
+    env = managed_env(
+        upstream.api_base,
+        LOG_LEVEL="info",
+        MAX_BODY_BYTES=str(MAX_BODY),
+        HEADER_TIMEOUT=str(TIMEOUT),
+        BODY_TIMEOUT=str(TIMEOUT),
+        KEEPALIVE_TIMEOUT=str(TIMEOUT),
+        MAX_HEADER_BYTES=str(MAX_HEAD),
+    )
     with gateway(env) as (url, log):
         yield int(url.rsplit(":", 1)[1]), log
 

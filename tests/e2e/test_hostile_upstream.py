@@ -5,21 +5,16 @@ from __future__ import annotations
 
 import asyncio
 import http.client
-import os
 import signal
-import subprocess
 import threading
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
-from pathlib import Path
 from urllib.parse import urlsplit
 
 import orjson
 
-from tests.conftest import ACCOUNT, CF_TOKEN, TEST_KEY
+from tests.conftest import TEST_KEY
 from tests.http import call
-from tests.servers import BIN, Emulator, clean_environ, free_port, gateway, wait_until_up
+from tests.servers import Emulator, free_port, gateway, gateway_process, managed_env
 
 MODEL = "@cf/meta/llama-3.1-8b-instruct"
 AUTH = {"Authorization": f"Bearer {TEST_KEY}", "Content-Type": "application/json"}
@@ -85,26 +80,6 @@ class FakeUpstream:
         self.loop.close()
 
 
-@contextmanager
-def gateway_process(env: dict[str, str]) -> Iterator[tuple[str, subprocess.Popen[bytes], Path]]:
-    """The gateway as users start it; the test sends the signal itself."""
-    port = free_port()
-    log = Path(os.environ.get("TMPDIR", "/tmp")) / f"wag-hostile-{port}.log"
-    full_env = clean_environ() | env
-    with log.open("wb") as out:
-        process = subprocess.Popen(
-            [str(BIN / "workers-ai-gateway"), "serve", "--port", str(port)], env=full_env, stdout=out, stderr=out
-        )
-    try:
-        wait_until_up(f"http://127.0.0.1:{port}/health", process, log)
-        yield f"http://127.0.0.1:{port}", process, log
-    finally:
-        if process.poll() is None:
-            process.kill()
-            process.wait()
-        log.unlink(missing_ok=True)
-
-
 def chat(url: str, *, stream: bool, timeout: float = 20) -> tuple[int, bytes]:
     body = {"model": MODEL, "messages": [{"role": "user", "content": "hi"}], "stream": stream}
     answer = call("POST", f"{url}/v1/chat/completions", body, AUTH, timeout=timeout)
@@ -113,14 +88,7 @@ def chat(url: str, *, stream: bool, timeout: float = 20) -> tuple[int, bytes]:
 
 def test_br_streams_then_a_plain_request_on_a_pool_of_two_and_sigterm_stops_the_process() -> None:
     fake = FakeUpstream()
-    env = {
-        "CF_API_BASE": f"http://127.0.0.1:{fake.port}/client/v4",
-        "CF_ACCOUNT_ID": ACCOUNT,
-        "CF_API_TOKEN": CF_TOKEN,
-        "GATEWAY_API_KEYS": TEST_KEY,
-        "UPSTREAM_MAX_CONNECTIONS": "2",
-        "UPSTREAM_TIMEOUT": "10",
-    }
+    env = managed_env(f"http://127.0.0.1:{fake.port}/client/v4", UPSTREAM_MAX_CONNECTIONS="2", UPSTREAM_TIMEOUT="10")
     try:
         with gateway_process(env) as (url, process, _):
             for _ in range(2):
@@ -138,13 +106,7 @@ def test_br_streams_then_a_plain_request_on_a_pool_of_two_and_sigterm_stops_the_
 
 
 def test_a_stream_of_empty_events_ends_in_band_within_the_read_timeout(upstream: Emulator) -> None:
-    env = {
-        "CF_API_BASE": upstream.api_base,
-        "CF_ACCOUNT_ID": ACCOUNT,
-        "CF_API_TOKEN": CF_TOKEN,
-        "GATEWAY_API_KEYS": TEST_KEY,
-        "UPSTREAM_READ_TIMEOUT": "3",  # as in the issue
-    }
+    env = managed_env(upstream.api_base, UPSTREAM_READ_TIMEOUT="3")  # as in the issue
     with gateway(env) as (url, _):
         for _ in range(3):  # timing-dependent: several runs every time the suite runs
             empty_events_end_in_band(url, upstream)

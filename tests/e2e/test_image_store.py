@@ -12,23 +12,16 @@ import openai
 import pytest
 
 from app.emulator.pictures import solid_png
-from tests.conftest import ACCOUNT, CF_TOKEN, TEST_KEY
+from tests.conftest import TEST_KEY
 from tests.e2e.images import fetch, runs
-from tests.servers import Emulator, gateway
+from tests.servers import Emulator, gateway, managed_env
 
 LIGHTNING = "@cf/bytedance/stable-diffusion-xl-lightning"  # 1024x1024 JPEG, ~6.3 kB
 
 
 @contextmanager
 def image_gateway(upstream: Emulator, data_dir: Path, **settings: str) -> Iterator[tuple[str, openai.OpenAI]]:
-    env = {
-        "CF_API_BASE": upstream.api_base,
-        "CF_ACCOUNT_ID": ACCOUNT,
-        "CF_API_TOKEN": CF_TOKEN,
-        "GATEWAY_API_KEYS": TEST_KEY,
-        "DATA_DIR": str(data_dir),
-        **settings,
-    }
+    env = managed_env(upstream.api_base, DATA_DIR=str(data_dir), **settings)
     with gateway(env) as (url, _), openai.OpenAI(base_url=f"{url}/v1", api_key=TEST_KEY, max_retries=0) as client:
         yield url, client
 

@@ -5,63 +5,28 @@ before the proxy is handed the name."""
 from __future__ import annotations
 
 import shutil
-import subprocess
-import time
 from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 import openai
 import pytest
 import trustme
 
-from tests.conftest import ACCOUNT, CF_TOKEN, TEST_KEY
+from tests.conftest import TEST_KEY
 from tests.e2e import image_urls as shared
 from tests.e2e.image_urls import ask, data_uri, image_gateway, runs, sent_images
 from tests.imageserver import JPEG, PNG, ImageServer
-from tests.servers import Emulator, free_port, gateway
+from tests.proxy_servers import Tinyproxy, tinyproxy
+from tests.servers import Emulator, free_port, gateway, managed_env
 
 pytestmark = pytest.mark.skipif(shutil.which("tinyproxy") is None, reason="tinyproxy is not installed (.ci/run)")
 
 ca, images, tls_images = shared.ca, shared.images, shared.tls_images  # the shared fixtures
 
 
-class Tinyproxy:
-    def __init__(self, workdir: Path, extra: str = "") -> None:
-        workdir.chmod(0o777)  # started as root, tinyproxy may write its log as another user
-        self.port = free_port()
-        self.log = workdir / "tinyproxy.log"
-        self.conf = workdir / "tinyproxy.conf"
-        self.conf.write_text(
-            f'Port {self.port}\nListen 127.0.0.1\nTimeout 30\nLogFile "{self.log}"\nLogLevel Info\n{extra}'
-        )
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
-    def lines(self) -> list[str]:
-        return self.log.read_text(errors="replace").splitlines() if self.log.exists() else []
-
-
-@contextmanager
-def tinyproxy(workdir: Path, extra: str = "") -> Iterator[Tinyproxy]:
-    server = Tinyproxy(workdir, extra)
-    process = subprocess.Popen(["tinyproxy", "-d", "-c", str(server.conf)], stdout=subprocess.DEVNULL)
-    deadline = time.monotonic() + 20
-    while not any("Accepting connections" in line for line in server.lines()):
-        assert process.poll() is None and time.monotonic() < deadline, "tinyproxy did not start"
-        time.sleep(0.05)
-    try:
-        yield server
-    finally:
-        process.terminate()
-        process.wait(10)
-
-
 @pytest.fixture(scope="module")
-def proxy(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Tinyproxy]:
-    with tinyproxy(tmp_path_factory.mktemp("tinyproxy")) as server:
+def proxy() -> Iterator[Tinyproxy]:
+    with tinyproxy(via=True, log_level="Info") as server:  # Info: every request is in the log, not only CONNECTs
         yield server
 
 
@@ -119,19 +84,13 @@ def test_a_name_resolving_to_loopback_is_refused_before_the_proxy_sees_it(upstre
 
 
 def test_proxy_credentials_are_sent_and_never_shown(
-    upstream: Emulator, tmp_path: Path, ca: tuple[trustme.CA, Path], tls_images: ImageServer
+    upstream: Emulator, ca: tuple[trustme.CA, Path], tls_images: ImageServer
 ) -> None:
     password = "s3cret-proxy-pw"
-    with tinyproxy(tmp_path, extra=f"BasicAuth imgfetch {password}\n") as locked:
-        env = {
-            "CF_API_BASE": upstream.api_base,
-            "CF_ACCOUNT_ID": ACCOUNT,
-            "CF_API_TOKEN": CF_TOKEN,
-            "GATEWAY_API_KEYS": TEST_KEY,
-            "IMAGE_URL_ALLOW_PRIVATE": "true",
-            "SSL_CERT_FILE": str(ca[1]),
-            "LOG_LEVEL": "debug",
-        }
+    with tinyproxy(("imgfetch", password), via=True, log_level="Info") as locked:
+        env = managed_env(
+            upstream.api_base, IMAGE_URL_ALLOW_PRIVATE="true", SSL_CERT_FILE=str(ca[1]), LOG_LEVEL="debug"
+        )
         url = tls_images.url("/cat.png", host="localhost")
         for credentials, works in ((f"imgfetch:{password}", True), ("imgfetch:wrong-pw", False)):
             env["HTTPS_PROXY"] = f"http://{credentials}@127.0.0.1:{locked.port}"

@@ -12,10 +12,10 @@ import openai
 import pytest
 import trustme
 
-from tests.conftest import ACCOUNT, CF_TOKEN, TEST_KEY
+from tests.conftest import TEST_KEY
 from tests.http import call
 from tests.proxy_servers import TlsFront, microsocks, tinyproxy
-from tests.servers import Emulator, free_port, gateway
+from tests.servers import Emulator, free_port, gateway, managed_env
 
 MODEL = "@cf/meta/llama-3.1-8b-instruct"
 SECRET = "pr0xy-s3cret"
@@ -39,16 +39,10 @@ def front(ca: tuple[trustme.CA, Path], upstream: Emulator) -> Iterator[TlsFront]
 
 
 def env_for(front: TlsFront, ca_file: Path, **proxy: str) -> dict[str, str]:
-    return {
-        "CF_API_BASE": front.api_base,
-        "CF_ACCOUNT_ID": ACCOUNT,
-        "CF_API_TOKEN": CF_TOKEN,
-        "GATEWAY_API_KEYS": TEST_KEY,
-        "SSL_CERT_FILE": str(ca_file),
-        "LOG_LEVEL": "info",
-        "UPSTREAM_CONNECT_TIMEOUT": "10",
-        **{name.upper(): value for name, value in proxy.items()},
-    }
+    proxies = {name.upper(): value for name, value in proxy.items()}
+    return managed_env(
+        front.api_base, SSL_CERT_FILE=str(ca_file), LOG_LEVEL="info", UPSTREAM_CONNECT_TIMEOUT="10", **proxies
+    )
 
 
 def completes(url: str, upstream: Emulator) -> None:
@@ -75,29 +69,29 @@ def test_https_through_a_connect_tunnel_from_the_standard_variable(
     front: TlsFront, ca: tuple[trustme.CA, Path], upstream: Emulator
 ) -> None:
     with (
-        tinyproxy() as (port, proxy_log),
-        gateway(env_for(front, ca[1], https_proxy=f"http://127.0.0.1:{port}")) as served,
+        tinyproxy() as proxy,
+        gateway(env_for(front, ca[1], https_proxy=f"http://127.0.0.1:{proxy.port}")) as served,
     ):
         before = front.handshakes
         completes(served[0], upstream)
         assert front.handshakes > before
-        assert f"CONNECT localhost:{front.port}" in proxy_log.read_text()
+        assert f"CONNECT localhost:{front.port}" in proxy.log.read_text()
 
 
 def test_connect_with_basic_auth_and_credentials_never_shown(
     front: TlsFront, ca: tuple[trustme.CA, Path], upstream: Emulator
 ) -> None:
-    with tinyproxy(auth=AUTH) as (port, _):
-        good = f"http://{AUTH[0]}:{SECRET}@127.0.0.1:{port}"
+    with tinyproxy(auth=AUTH) as proxy:
+        good = f"http://{AUTH[0]}:{SECRET}@127.0.0.1:{proxy.port}"
         with gateway(env_for(front, ca[1], upstream_proxy=good)) as (url, log):
             completes(url, upstream)
             assert SECRET not in log.read_text()
-            assert f"http://***@127.0.0.1:{port}" in log.read_text()  # the startup line names it, masked
-        wrong = f"http://{AUTH[0]}:not-{SECRET}@127.0.0.1:{port}"
+            assert f"http://***@127.0.0.1:{proxy.port}" in log.read_text()  # the startup line names it, masked
+        wrong = f"http://{AUTH[0]}:not-{SECRET}@127.0.0.1:{proxy.port}"
         with gateway(env_for(front, ca[1], upstream_proxy=wrong)) as (url, log):
             error = refused(url)
             assert error["code"] == "upstream_proxy_error"
-            assert f"http://***@127.0.0.1:{port}" in error["message"]
+            assert f"http://***@127.0.0.1:{proxy.port}" in error["message"]
             assert "refused its credentials" in error["message"]
             assert SECRET not in error["message"] and SECRET not in log.read_text()
 
@@ -106,13 +100,13 @@ def test_tls_is_verified_end_to_end_through_the_tunnel(front: TlsFront, tmp_path
     other = tmp_path / "other-ca.pem"
     trustme.CA().cert_pem.write_to_path(str(other))  # a CA that did not sign the stand-in's certificate
     with (
-        tinyproxy() as (port, proxy_log),
-        gateway(env_for(front, other, https_proxy=f"http://127.0.0.1:{port}")) as served,
+        tinyproxy() as proxy,
+        gateway(env_for(front, other, https_proxy=f"http://127.0.0.1:{proxy.port}")) as served,
     ):
         error = refused(served[0])
         assert error["code"] == "upstream_unreachable"
         assert "TLS failed (SSLCertVerificationError)" in error["message"]
-        assert f"CONNECT localhost:{front.port}" in proxy_log.read_text()  # the tunnel was up; TLS refused
+        assert f"CONNECT localhost:{front.port}" in proxy.log.read_text()  # the tunnel was up; TLS refused
 
 
 @pytest.mark.parametrize("scheme", ["socks5", "socks5h"])
@@ -149,16 +143,13 @@ def test_no_proxy_sends_the_upstream_direct(front: TlsFront, ca: tuple[trustme.C
 
 
 def test_a_plain_http_upstream_takes_the_connect_tunnel_of_http_proxy(upstream: Emulator) -> None:
-    with tinyproxy() as (port, proxy_log):
-        env = {
-            "CF_API_BASE": upstream.api_base,  # http://127.0.0.1:<emulator>
-            "CF_ACCOUNT_ID": ACCOUNT,
-            "CF_API_TOKEN": CF_TOKEN,
-            "GATEWAY_API_KEYS": TEST_KEY,
-            "HTTP_PROXY": f"http://127.0.0.1:{port}",
-            "HTTPS_PROXY": "http://127.0.0.1:9",  # not for http URLs: would fail if it were used
-        }
+    with tinyproxy() as proxy:
+        env = managed_env(
+            upstream.api_base,  # http://127.0.0.1:<emulator>
+            HTTP_PROXY=f"http://127.0.0.1:{proxy.port}",
+            HTTPS_PROXY="http://127.0.0.1:9",  # not for http URLs: would fail if it were used
+        )
         with gateway(env) as (url, _):
             completes(url, upstream)
         emulator_port = upstream.url.rsplit(":", 1)[1]
-        assert f"CONNECT 127.0.0.1:{emulator_port}" in proxy_log.read_text()
+        assert f"CONNECT 127.0.0.1:{emulator_port}" in proxy.log.read_text()

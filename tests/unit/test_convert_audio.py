@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from app.convert.audio import Segment, Transcript, Word, sniff, transcript_of
+from app.convert.audio import Segment, Transcript, Word, transcript_of
+from app.convert.sniff import audio_format as sniff
 from app.convert.speech import speech_payload
 from app.convert.subtitles import cues, render, timestamp
 from app.errors import InvalidRequest, UpstreamError

@@ -9,8 +9,9 @@ from email.policy import HTTP
 import orjson
 import pytest
 
-from app.convert.image_forms import Upload, edit_call, edit_model, form_data, generation_call
-from app.convert.images import ImageOptions, chat_prompt, decode_image, image_input, short_prompt, sniff
+from app.convert.image_forms import ImageUpload, edit_call, edit_model, form_data, generation_call
+from app.convert.images import ImageOptions, chat_prompt, decode_image, image_input, short_prompt
+from app.convert.sniff import image_ext as sniff
 from app.emulator.pictures import solid_jpeg, solid_png
 from app.errors import InvalidRequest, UpstreamError
 from app.protocol.openai import ChatMessage
@@ -101,7 +102,7 @@ def test_edit_routing() -> None:
     assert edit_model(SDXL, named=False, has_mask=False).endswith("img2img")
     with pytest.raises(InvalidRequest):
         edit_model(SDXL, named=True, has_mask=False)
-    image = Upload("image", solid_png(4, 4, (0, 0, 0)), "png")
+    image = ImageUpload("image", solid_png(4, 4, (0, 0, 0)), "png")
     call = edit_call("@cf/runwayml/stable-diffusion-v1-5-inpainting", ImageOptions("p", strength=0.3), [image], image)
     assert isinstance(call.body, bytes) and call.content_type == "application/json"
     sent = orjson.loads(call.body)

@@ -14,38 +14,29 @@ from typing import Any
 import pytest
 
 from app.upstream.pool import ConnectionPool
+from tests.loopback import LoopbackServer
 
 Reply = Callable[[bytes, asyncio.StreamReader, asyncio.StreamWriter], Awaitable[bool]]
 
 
-class Scripted:
+class Scripted(LoopbackServer):
     """A loopback server: reads each request (head and Content-Length body) and lets `reply` answer it.
     `reply` returns False to close the connection afterwards. Counts connections and requests."""
 
     def __init__(self, reply: Reply, *, tls: ssl.SSLContext | None = None) -> None:
+        super().__init__()
         self.reply = reply
         self.tls = tls
         self.connections = 0
         self.open_now = 0
         self.most_open = 0
         self.requests: list[bytes] = []
-        self.port = 0
-        self._server: asyncio.Server | None = None
-
-    async def __aenter__(self) -> Scripted:
-        self._server = await asyncio.start_server(self._serve, "127.0.0.1", 0, ssl=self.tls)
-        self.port = self._server.sockets[0].getsockname()[1]
-        return self
-
-    async def __aexit__(self, *exc: object) -> None:
-        assert self._server is not None
-        self._server.close()
 
     @property
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}/client/v4"
 
-    async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+    async def serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         self.connections += 1
         self.open_now += 1
         self.most_open = max(self.most_open, self.open_now)

@@ -16,6 +16,7 @@ import uvloop
 
 from app.errors import GatewayError
 from app.upstream.client import Credentials, Stream, WorkersAI
+from tests.loopback import LoopbackServer
 
 # A handler answers one request its own way; it returns True when the connection is still sane afterwards
 # (the server then answers honestly on it), or never returns.
@@ -31,27 +32,17 @@ def chunk(data: bytes) -> bytes:
     return b"%x\r\n%s\r\n" % (len(data), data)
 
 
-class Hostile:
+class Hostile(LoopbackServer):
     """A loopback server: the first request on each of the first `bad` connections gets `handler`, every
     other request an honest answer."""
 
     def __init__(self, handler: Handler, *, bad: int = 1) -> None:
+        super().__init__()
         self.handler = handler
         self.bad = bad
         self.connections = 0
-        self.port = 0
-        self._server: asyncio.Server | None = None
 
-    async def __aenter__(self) -> Hostile:
-        self._server = await asyncio.start_server(self._serve, "127.0.0.1", 0)
-        self.port = self._server.sockets[0].getsockname()[1]
-        return self
-
-    async def __aexit__(self, *exc: object) -> None:
-        assert self._server is not None
-        self._server.close()
-
-    async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+    async def serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         self.connections += 1
         bad = self.connections <= self.bad
         try:

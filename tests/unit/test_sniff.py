@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from app.fetch.sniff import image_type, labelled_as_image
+from app.convert.sniff import image_type, labelled_as_image
 from tests.imageserver import GIF, JPEG, PNG, WEBP
 
 

@@ -1,4 +1,5 @@
-"""Reading a multipart/form-data upload the way the `openai` package and curl send it.
+"""Reading a multipart/form-data upload the way the `openai` package and curl send it: the one reader of
+every upload route (audio files, images to edit), each with its own file fields and size limit.
 
 Files are spooled (in memory up to SPOOL_BYTES, then a temporary file on disk, written off the event loop),
 never held whole in memory; text fields are capped. A file over its limit is not an early hang-up: the
@@ -49,7 +50,7 @@ class Upload:
 @dataclass
 class Form:
     fields: dict[str, list[str]] = field(default_factory=dict)
-    files: dict[str, Upload] = field(default_factory=dict)
+    files: dict[str, list[Upload]] = field(default_factory=dict)
 
     def get(self, name: str) -> str | None:
         values = self.fields.get(name)
@@ -58,9 +59,15 @@ class Form:
     def getlist(self, name: str) -> list[str]:
         return self.fields.get(name, [])
 
+    def file(self, name: str) -> Upload | None:
+        """The first file sent as `name`, if any."""
+        uploads = self.files.get(name)
+        return uploads[0] if uploads else None
+
     def close(self) -> None:
-        for upload in self.files.values():
-            upload.file.close()
+        for uploads in self.files.values():
+            for upload in uploads:
+                upload.file.close()
 
 
 @dataclass
@@ -75,7 +82,7 @@ class _Part:
 class _Reader:
     """python-multipart's callbacks, collecting fields and the pending writes of file data."""
 
-    def __init__(self, file_fields: frozenset[str], max_file_bytes: int) -> None:
+    def __init__(self, file_fields: dict[str, int], max_file_bytes: int) -> None:
         self.form = Form()
         self.file_fields = file_fields
         self.max_file_bytes = max_file_bytes
@@ -107,12 +114,12 @@ class _Reader:
         filename = options.get(b"filename")
         if filename is None:
             return
-        if self.part.name not in self.file_fields or self.part.name in self.form.files:
-            self.part.skipped = True  # a file the endpoint does not take: ignored like an unknown field
+        if len(self.form.files.get(self.part.name, ())) >= self.file_fields.get(self.part.name, 0):
+            self.part.skipped = True  # a file the endpoint does not take (or one too many): ignored
             return
         content_type = self.part.headers.get(b"content-type", b"application/octet-stream").decode("latin-1")
         self.part.upload = Upload(self.part.name, filename.decode("utf-8", "replace"), content_type)
-        self.form.files[self.part.name] = self.part.upload
+        self.form.files.setdefault(self.part.name, []).append(self.part.upload)
 
     def on_part_data(self, data: bytes, start: int, end: int) -> None:
         upload, chunk = self.part.upload, data[start:end]
@@ -159,13 +166,14 @@ def _boundary(request: Request) -> bytes:
     kind, options = parse_options_header(request.headers.get("content-type", ""))
     if kind != b"multipart/form-data" or not options.get(b"boundary"):
         raise InvalidRequest(
-            "This endpoint takes multipart/form-data (a `file` part and form fields).", code="invalid_content_type"
+            "This endpoint takes multipart/form-data (file parts and form fields).", code="invalid_content_type"
         )
     return options[b"boundary"]
 
 
-async def read_form(request: Request, *, file_fields: frozenset[str], max_file_bytes: int) -> Form:
-    """The form's fields and its spooled files; 400 for a malformed body, 413 for a file over the limit."""
+async def read_form(request: Request, *, file_fields: dict[str, int], max_file_bytes: int) -> Form:
+    """The form's fields and its spooled files (`file_fields`: how many files each field takes; others are
+    ignored); 400 for a malformed body, 413 naming the field for a file over `max_file_bytes`."""
     reader = _Reader(file_fields, max_file_bytes)
     parser = MultipartParser(_boundary(request), reader.callbacks())  # type: ignore[arg-type]
     try:
