@@ -157,8 +157,19 @@ def documented(
     if per_model is not None:  # limits a schema cannot state, as it does not know the model
         extra["x-checked-per-model"] = per_model
     if form is not None:
-        extra["requestBody"] = {"required": True, "content": {"multipart/form-data": {"schema": form}}}
+        extra["requestBody"] = {"required": True, "content": {"multipart/form-data": {"schema": _without_null(form)}}}
     return {"responses": responses, "openapi_extra": extra}
+
+
+def _without_null(form: dict[str, Any]) -> dict[str, Any]:
+    """A form has no null (an absent field is one): drop `null` from each field's options."""
+    properties = {}
+    for name, schema in form.get("properties", {}).items():
+        options = [option for option in schema.get("anyOf", []) if option != {"type": "null"}]
+        if "anyOf" in schema:
+            schema = {**schema, "anyOf": options}
+        properties[name] = {key: value for key, value in schema.items() if not (key == "default" and value is None)}
+    return {**form, "properties": properties}
 
 
 def document_bodies(app: FastAPI, bodies: dict[str, type[BaseModel]]) -> None:

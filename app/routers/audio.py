@@ -104,7 +104,10 @@ async def create_translation(request: Request) -> Response:
     return await _recognise(request, audio.translate, "translate")
 
 
-@router.post("/audio/speech", **documented(*CALLS_UPSTREAM, streamed=SPEECH_EVENTS, answers=SOUNDS))
+@router.post(
+    "/audio/speech",
+    **documented(*CALLS_UPSTREAM, streamed=SPEECH_EVENTS, answers=SOUNDS, per_model="`voice`: the model's speakers."),
+)
 async def create_speech(request: Request) -> Response:
     """Text to speech with melotts (MP3) or the aura models (mp3, wav, pcm, flac, opus, aac).
 

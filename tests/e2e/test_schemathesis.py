@@ -37,6 +37,7 @@ from schemathesis.specs.openapi.checks import (
     positive_data_acceptance,
     status_code_conformance,
 )
+from schemathesis.transport.serialization import Binary
 
 from tests.conftest import TEST_KEY
 from tests.http import call
@@ -55,10 +56,19 @@ MODELS = [
     "@cf/baai/bge-base-en-v1.5",
     "@cf/black-forest-labs/flux-1-schnell",
     "gpt-4o-mini",
-    "@cf/openai/whisper",
-    "@cf/myshell-ai/melotts",
-    "@cf/runwayml/stable-diffusion-v1-5-img2img",
 ]
+# The models of the task an operation's path needs (and one of another task, a clear 400), so that most
+# requests reach conversion and the emulator; any other operation draws from MODELS.
+HEARING = ["@cf/openai/whisper", "@cf/openai/whisper-large-v3-turbo", "@cf/deepgram/nova-3", "whisper-1"]
+DRAWING = ["@cf/black-forest-labs/flux-1-schnell", "@cf/stabilityai/stable-diffusion-xl-base-1.0", "dall-e-2"]
+TASK_MODELS = {
+    "/v1/audio/transcriptions": [*HEARING, MODELS[0]],
+    "/v1/audio/translations": [*HEARING, MODELS[0]],
+    "/v1/audio/speech": ["@cf/myshell-ai/melotts", "@cf/deepgram/aura-1", "tts-1", MODELS[0]],
+    "/v1/images/generations": [*DRAWING, MODELS[0]],
+    "/v1/images/edits": ["@cf/runwayml/stable-diffusion-v1-5-img2img", *DRAWING, MODELS[0]],
+}
+VOICE = st.sampled_from(["alloy", "nova", "en", "angus", "no-such-voice"])  # OpenAI's, melotts', aura's, none
 # What an uploaded file's part must really be for the upload to be read (schemas cannot say it).
 UPLOADS = {"image": PNG, "mask": PNG, "file": wav("hello", seconds=0.2)}
 CONFORMANCE = [
@@ -168,13 +178,15 @@ def test_requests_that_reach_real_models(api_schema: Any, document: dict[str, An
     for operation in operations(api_schema):
 
         @FUZZ
-        @given(operation.as_strategy(mode), st.sampled_from(MODELS))
-        def holds(case: schemathesis.Case, model: str) -> None:
+        @given(operation.as_strategy(mode), st.sampled_from(TASK_MODELS.get(operation.path, MODELS)), VOICE)
+        def holds(case: schemathesis.Case, model: str, voice: str) -> None:
             if isinstance(case.body, dict):
                 if isinstance(case.body.get("model"), str):
                     case.body["model"] = model
+                if isinstance(case.body.get("voice"), str):
+                    case.body["voice"] = voice
                 for name, real in UPLOADS.items():
-                    if isinstance(case.body.get(name), bytes):
+                    if isinstance(case.body.get(name), (bytes, Binary)):  # a file part
                         case.body[name] = real
             case.headers = {**(case.headers or {}), **AUTH}  # past the key check too
             # A valid body can still be refused for a reason of the model's (no images, other vector size).
