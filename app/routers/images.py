@@ -19,6 +19,7 @@ from app.serving.image_edits import read_edit_form
 
 router = APIRouter(prefix="/v1", tags=["images"])
 PER_MODEL = "`size`, `steps`: each model's own limits."
+_EMPTY = {"const": ""}  # a text field sent empty counts as absent
 _PICTURE = {"type": "string", "format": "binary", "description": "A PNG, JPEG, WEBP or GIF file."}
 # The form /images/edits reads by hand (app/serving/image_edits.py), as the document shows it.
 EDIT_FORM: dict[str, Any] = {
@@ -28,16 +29,16 @@ EDIT_FORM: dict[str, Any] = {
         "image": _PICTURE,
         "mask": {**_PICTURE, "description": "Where to paint: white is replaced (inpainting)."},
         "prompt": {"type": "string", "minLength": 1, "pattern": r"\S"},
-        "model": {"type": "string", "minLength": 1},
-        "n": {"type": "integer", "minimum": 1, "maximum": 10},
+        "model": {"type": "string", "description": "Empty or absent: `dall-e-2`."},
+        "n": {"anyOf": [{"type": "integer", "minimum": 1, "maximum": 10}, _EMPTY]},
         "size": {"type": "string"},
-        "response_format": {"enum": ["url", "b64_json"]},
-        "quality": {"enum": list(get_args(Quality))},
+        "response_format": {"anyOf": [{"enum": ["url", "b64_json"]}, _EMPTY]},
+        "quality": {"anyOf": [{"enum": list(get_args(Quality))}, _EMPTY]},
         "negative_prompt": {"type": "string"},
-        "seed": {"type": "integer", "minimum": 0, "maximum": 2**63},
-        "steps": {"type": "integer", "minimum": 1, "maximum": 1000},
-        "guidance": {"type": "number", "minimum": 0, "maximum": 1000},
-        "strength": {"type": "number", "minimum": 0, "maximum": 1},
+        "seed": {"anyOf": [{"type": "integer", "minimum": 0, "maximum": 2**63}, _EMPTY]},
+        "steps": {"anyOf": [{"type": "integer", "minimum": 1, "maximum": 1000}, _EMPTY]},
+        "guidance": {"anyOf": [{"type": "number", "minimum": 0, "maximum": 1000}, _EMPTY]},
+        "strength": {"anyOf": [{"type": "number", "minimum": 0, "maximum": 1}, _EMPTY]},
     },
 }
 

@@ -18,6 +18,7 @@ derandomized seed); `make fuzz` a long one, printing how many requests it made a
 from __future__ import annotations
 
 import os
+import random
 import time
 from collections import Counter
 from collections.abc import Iterator
@@ -193,3 +194,17 @@ def test_requests_that_reach_real_models(api_schema: Any, document: dict[str, An
             send(document, case, [not_a_server_error, status_code_conformance])
 
         exhaustive(holds)
+
+
+@pytest.mark.parametrize("path", ["/v1/images/edits", "/v1/audio/transcriptions", "/v1/audio/translations"])
+def test_random_bytes_to_an_upload_route_are_a_400(gateway_url: str, path: str) -> None:
+    """What schemathesis never sends: bodies that are no multipart at all, or a multipart cut anywhere."""
+    rng = random.Random(path)
+    part = b'--b\r\nContent-Disposition: form-data; name="file"; filename="a"\r\n\r\n' + bytes(200) + b"\r\n--b--\r\n"
+    bodies = [bytes(rng.randrange(256) for _ in range(rng.randrange(1, 4000))) for _ in range(12)]
+    bodies += [part[: rng.randrange(len(part))] for _ in range(12)]
+    for content_type in ("multipart/form-data; boundary=b", "multipart/form-data", "application/octet-stream"):
+        for body in bodies:
+            answer = call("POST", f"{gateway_url}{path}", body, {**AUTH, "Content-Type": content_type})
+            assert answer.status == 400, (content_type, body[:40], answer.status, answer.body[:200])
+            assert answer.error["type"] == "invalid_request_error"
