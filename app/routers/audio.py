@@ -28,6 +28,7 @@ Recogniser = Callable[[Gateway, Credentials, Model, Upload, str, TranscriptionFo
 SSE_CHUNK = 32 * 1024
 TRANSCRIPTS = ("text/plain", "application/x-subrip", "text/vtt")
 SOUNDS = tuple(dict.fromkeys(MEDIA_TYPES.values()))
+SPEECH_PER_MODEL = "`voice`: the model's speakers; `response_format`: the formats the model makes."
 SPEECH_EVENTS = (
     "The sound in `response_format`, or with `stream_format: sse` server-sent events: "
     "`speech.audio.delta` events with base64 audio, then `speech.audio.done` with the usage."
@@ -106,7 +107,7 @@ async def create_translation(request: Request) -> Response:
 
 @router.post(
     "/audio/speech",
-    **documented(*CALLS_UPSTREAM, streamed=SPEECH_EVENTS, answers=SOUNDS, per_model="`voice`: the model's speakers."),
+    **documented(*CALLS_UPSTREAM, streamed=SPEECH_EVENTS, answers=SOUNDS, per_model=SPEECH_PER_MODEL),
 )
 async def create_speech(request: Request) -> Response:
     """Text to speech with melotts (MP3) or the aura models (mp3, wav, pcm, flac, opus, aac).
