@@ -142,3 +142,11 @@ class Script:
     def convert(self, text: str) -> str:
         converted: str = self._converter.convert(text)
         return converted
+
+
+def code_pattern(*, source: bool) -> str:
+    """The codes `parse_target` (or `parse_source`) takes, as a regular expression for the API document:
+    any case, `_` for `-`, surrounding spaces; a source may also be empty or `auto`."""
+    codes = sorted({*NAMES, *ALIASES, *VARIANTS} | ({"auto"} if source else set()), key=lambda c: (-len(c), c))
+    spelled = ("".join(f"[{c.upper()}{c}]" if c.isalpha() else "[-_]" for c in code) for code in codes)
+    return r"^\s*(?:" + "|".join(spelled) + (")?" if source else ")") + r"\s*$"

@@ -39,5 +39,12 @@ class SpeechRequest(_Wire):
     voice: str | VoiceID = Field(description="An OpenAI voice name, or the model's own speaker (or language).")
     instructions: str | None = Field(None, description="Accepted and ignored: no Workers AI voice takes it.")
     response_format: SpeechFormat = "mp3"
-    speed: float = Field(1.0, ge=0.25, le=4.0, description="Only 1.0: no Workers AI voice changes speed.")
+    # OpenAI's range is accepted by the model, then refused unless 1.0 (a 400 naming `speed`): so documented.
+    speed: float = Field(
+        1.0,
+        ge=0.25,
+        le=4.0,
+        description="Only 1.0: no Workers AI voice changes speed.",
+        json_schema_extra={"enum": [1]},
+    )
     stream_format: Literal["audio", "sse"] = "audio"

@@ -13,9 +13,11 @@ from pydantic import ValidationError
 
 from app.catalog import Model, Task
 from app.convert.audio import Transcript, check_audio
+from app.convert.speech import MEDIA_TYPES
 from app.convert.subtitles import render
 from app.deps import Gateway, authenticate, gateway
 from app.errors import InvalidRequest
+from app.openapi import CALLS_UPSTREAM, documented
 from app.protocol.audio import SpeechRequest, TranscriptionForm
 from app.routers.body import invalid, read_json
 from app.serving import audio
@@ -25,13 +27,21 @@ from app.upstream.client import Credentials
 router = APIRouter(prefix="/v1", tags=["audio"])
 Recogniser = Callable[[Gateway, Credentials, Model, Upload, str, TranscriptionForm], Awaitable[Transcript]]
 SSE_CHUNK = 32 * 1024
+TRANSCRIPTS = ("text/plain", "application/x-subrip", "text/vtt")
+SOUNDS = tuple(dict.fromkeys(MEDIA_TYPES.values()))
+SPEECH_PER_MODEL = "`voice`: the model's speakers; `response_format`: the formats the model makes."
+SPEECH_EVENTS = (
+    "The sound in `response_format`, or with `stream_format: sse` server-sent events: "
+    "`speech.audio.delta` events with base64 audio, then `speech.audio.done` with the usage."
+)
 
 
 def _form_schema(description: str) -> dict[str, Any]:
+    """The multipart form's schema, for the document (the form is read by hand)."""
     schema = TranscriptionForm.model_json_schema()
     schema["properties"]["file"] = {"type": "string", "format": "binary", "description": description}
     schema["required"] = ["file", "model"]
-    return {"requestBody": {"required": True, "content": {"multipart/form-data": {"schema": schema}}}}
+    return schema
 
 
 def _parse(form: Form) -> tuple[Upload, TranscriptionForm, str]:
@@ -73,7 +83,12 @@ async def _recognise(request: Request, run: Recogniser, task: str) -> Response:
     return Response(body, media_type=content_type)
 
 
-@router.post("/audio/transcriptions", openapi_extra=_form_schema("The audio (flac, mp3, mp4, m4a, ogg, wav, webm)."))
+@router.post(
+    "/audio/transcriptions",
+    **documented(
+        *CALLS_UPSTREAM, answers=TRANSCRIPTS, form=_form_schema("The audio (flac, mp3, mp4, m4a, ogg, wav, webm).")
+    ),
+)
 async def create_transcription(request: Request) -> Response:
     """Transcribe audio with a Workers AI speech-recognition model (whisper, whisper-large-v3-turbo, nova-3).
 
@@ -81,14 +96,20 @@ async def create_transcription(request: Request) -> Response:
     return await _recognise(request, audio.transcribe, "transcribe")
 
 
-@router.post("/audio/translations", openapi_extra=_form_schema("The audio, in any language."))
+@router.post(
+    "/audio/translations",
+    **documented(*CALLS_UPSTREAM, answers=TRANSCRIPTS, form=_form_schema("The audio, in any language.")),
+)
 async def create_translation(request: Request) -> Response:
     """Speech in any language to English text: whisper-large-v3-turbo's own `translate` task; other models
     transcribe, then m2m100 translates (send `language` when the model does not report it)."""
     return await _recognise(request, audio.translate, "translate")
 
 
-@router.post("/audio/speech")
+@router.post(
+    "/audio/speech",
+    **documented(*CALLS_UPSTREAM, streamed=SPEECH_EVENTS, answers=SOUNDS, per_model=SPEECH_PER_MODEL),
+)
 async def create_speech(request: Request) -> Response:
     """Text to speech with melotts (MP3) or the aura models (mp3, wav, pcm, flac, opus, aac).
 

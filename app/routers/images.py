@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from typing import Any, get_args
 
 from fastapi import APIRouter, Request, Response
 
@@ -10,15 +11,39 @@ from app.catalog import Task
 from app.convert.image_forms import edit_call, edit_model, generation_call
 from app.convert.images import ImageOptions
 from app.deps import authenticate, files, gateway
-from app.protocol.images import ImageGenerationRequest
+from app.openapi import CALLS_UPSTREAM, documented
+from app.protocol.images import ImageGenerationRequest, Quality
 from app.routers.body import read_json
 from app.serving import images
 from app.serving.image_edits import read_edit_form
 
 router = APIRouter(prefix="/v1", tags=["images"])
+PER_MODEL = "`size`, `steps`: each model's own limits."
+_EMPTY = {"const": ""}  # a text field sent empty counts as absent
+_PICTURE = {"type": "string", "format": "binary", "description": "A PNG, JPEG, WEBP or GIF file."}
+# The form /images/edits reads by hand (app/serving/image_edits.py), as the document shows it.
+EDIT_FORM: dict[str, Any] = {
+    "type": "object",
+    "required": ["image", "prompt"],
+    "properties": {
+        "image": _PICTURE,
+        "mask": {**_PICTURE, "description": "Where to paint: white is replaced (inpainting)."},
+        "prompt": {"type": "string", "minLength": 1, "pattern": r"\S"},
+        "model": {"type": "string", "description": "Empty or absent: `dall-e-2`."},
+        "n": {"anyOf": [{"type": "integer", "minimum": 1, "maximum": 10}, _EMPTY]},
+        "size": {"type": "string"},
+        "response_format": {"anyOf": [{"enum": ["url", "b64_json"]}, _EMPTY]},
+        "quality": {"anyOf": [{"enum": list(get_args(Quality))}, _EMPTY]},
+        "negative_prompt": {"type": "string"},
+        "seed": {"anyOf": [{"type": "integer", "minimum": 0, "maximum": 2**63}, _EMPTY]},
+        "steps": {"anyOf": [{"type": "integer", "minimum": 1, "maximum": 1000}, _EMPTY]},
+        "guidance": {"anyOf": [{"type": "number", "minimum": 0, "maximum": 1000}, _EMPTY]},
+        "strength": {"anyOf": [{"type": "number", "minimum": 0, "maximum": 1}, _EMPTY]},
+    },
+}
 
 
-@router.post("/images/generations")
+@router.post("/images/generations", **documented(*CALLS_UPSTREAM, per_model=PER_MODEL))
 async def create_image(request: Request) -> Response:
     """Draw `n` images from a prompt with a Workers AI text-to-image model (or `dall-e-3`, `dall-e-2`,
     `gpt-image-1`). `response_format` `url` (the default) answers links to files this gateway hosts;
@@ -35,7 +60,7 @@ async def create_image(request: Request) -> Response:
     return await images.images_response(pictures, body.response_format, files(request), base)
 
 
-@router.post("/images/edits")
+@router.post("/images/edits", **documented(*CALLS_UPSTREAM, form=EDIT_FORM, per_model=PER_MODEL))
 async def create_image_edit(request: Request) -> Response:
     """Edit an uploaded image (multipart: `image`, optional `mask`, `prompt`, `n`, `size`, `response_format`,
     `strength`) with Stable Diffusion img2img, inpainting (when a mask is sent) or a FLUX.2 model. Each

@@ -17,6 +17,7 @@ from app.convert.languages import deepl_languages, parse_source, parse_target
 from app.convert.translate import batch_reply, deepl_reply, deeplx_reply, form_fields
 from app.deps import Gateway, credentials_for, gateway, key_matches
 from app.errors import AuthenticationFailed, GatewayError, InvalidRequest, NotFound, PayloadTooLarge, deepl_response
+from app.openapi import DEEPL, DEEPL_ANSWERS, DEEPLX, DEEPLX_ANSWERS, documented
 from app.protocol.deepl import BatchRequest, DeepLRequest, DeepLXRequest
 from app.responses import JSONBytes
 from app.routers.body import invalid, read_json
@@ -81,7 +82,7 @@ def _translator(gw: Gateway) -> Translator:
     return gw.translator
 
 
-@router.post("/translate")
+@router.post("/translate", **documented(*DEEPLX_ANSWERS, dialect=DEEPLX))
 async def create_deeplx_translation(request: Request) -> Response:
     """DeepLX: `{text, source_lang, target_lang}` -> `{code, id, data, alternatives, source_lang, target_lang,
     method}`. Paste `https://<gateway>/translate?token=<key>` into Immersive Translate's DeepLX service."""
@@ -96,7 +97,7 @@ async def create_deeplx_translation(request: Request) -> Response:
     return JSONBytes(orjson.dumps(reply))
 
 
-@router.post("/v2/translate")
+@router.post("/v2/translate", **documented(*DEEPL_ANSWERS, dialect=DEEPL))
 async def create_deepl_translation(request: Request) -> Response:
     """DeepL API: `text` (a list of up to 50), `target_lang`, optional `source_lang` ->
     `{translations: [{detected_source_language, text, billed_characters}]}`, one per text, in order."""
@@ -117,7 +118,7 @@ async def create_deepl_translation(request: Request) -> Response:
     return JSONBytes(orjson.dumps(reply))
 
 
-@router.post("/translate/batch")
+@router.post("/translate/batch", **documented(*DEEPLX_ANSWERS, dialect=DEEPLX))
 async def create_batch_translation(request: Request) -> Response:
     """Immersive Translate's custom API: `{source_lang, target_lang, text_list}` ->
     `{translations: [{detected_source_lang, text}]}`, one per paragraph, codes in lower case."""
@@ -132,7 +133,7 @@ async def create_batch_translation(request: Request) -> Response:
     return JSONBytes(orjson.dumps(batch_reply([(r.text, r.source) for r in results])))
 
 
-@router.get("/v2/usage")
+@router.get("/v2/usage", **documented(403, dialect=DEEPL))
 async def get_usage(request: Request) -> Response:
     """DeepL API usage: characters this gateway process sent upstream, and TRANSLATE_CHARACTER_LIMIT."""
     gw = gateway(request)
@@ -142,14 +143,15 @@ async def get_usage(request: Request) -> Response:
     return JSONBytes(orjson.dumps(usage))
 
 
-@router.get("/v2/languages")
+@router.get("/v2/languages", **documented(403, dialect=DEEPL))
 async def get_languages(request: Request) -> Response:
     """DeepL API languages: `type=source` (default) or `type=target` (with EN-US, PT-BR, ZH-HANT, ...)."""
     gw = gateway(request)
     if (refused := _refused(request, gw)) is not None:
         return refused
     # The official Python library sends `type` as a form body, even on this GET.
-    kind = request.query_params.get("type") or dict(parse_qsl((await request.body()).decode())).get("type")
+    form = dict(parse_qsl((await request.body()).decode("utf-8", "replace")))  # bytes that are no UTF-8: not a 500
+    kind = request.query_params.get("type") or form.get("type")
     return JSONBytes(orjson.dumps(deepl_languages(target=kind == "target")))
 
 

@@ -178,15 +178,36 @@ def test_the_document_declares_the_bounds_errors_and_streams(gateway_url: str) -
     assert models["FunctionDefinition"]["properties"]["name"]["pattern"] == "^[a-zA-Z0-9_-]{1,64}$"
     assert models["CompletionRequest"]["properties"]["echo"]["const"] is False
     assert {"type": "string", "minLength": 1} in models["CompletionRequest"]["properties"]["prompt"]["anyOf"]
-    error = {"$ref": "#/components/schemas/ErrorResponse"}
+    # Each route's errors in its clients' dialect, and the keys it takes as its security options.
+    dialects = {
+        "/translate": ("DeepLXError", ["gatewayKey", "deeplxToken", "deeplxPassword"]),
+        "/translate/batch": ("DeepLXError", ["gatewayKey", "deeplxToken", "deeplxPassword"]),
+        "/v2/": ("DeepLError", ["deeplAuthKey", "gatewayKey"]),
+        "/v1/files/": ("ErrorResponse", []),
+        "/health": ("ErrorResponse", []),
+    }
     for path, operations in document["paths"].items():
+        found = [
+            v for prefix, v in dialects.items() if path == prefix or (prefix.endswith("/") and path.startswith(prefix))
+        ]
+        model, schemes = found[0] if found else ("ErrorResponse", ["gatewayKey"])
         for method, operation in operations.items():
             assert "422" not in operation["responses"], (method, path)
             for status, response in operation["responses"].items():
                 if status != "200":
-                    assert response["content"]["application/json"]["schema"] == error, (method, path, status)
-            expected = [] if path == "/health" else [{"gatewayKey": []}]
-            assert operation["security"] == expected, (method, path)
+                    schema = response["content"]["application/json"]["schema"]
+                    assert schema == {"$ref": f"#/components/schemas/{model}"}, (method, path, status)
+            assert operation["security"] == [{scheme: []} for scheme in schemes], (method, path)
+    assert {"/v1/images/edits", "/v1/audio/transcriptions", "/v1/audio/speech", "/v2/translate"} <= set(
+        document["paths"]
+    )
+    for path in ("/v1/images/edits", "/v1/audio/transcriptions", "/v1/audio/translations"):
+        form = document["paths"][path]["post"]["requestBody"]["content"]["multipart/form-data"]["schema"]
+        assert any(part.get("format") == "binary" for part in form["properties"].values()), path
+    speech = document["paths"]["/v1/audio/speech"]["post"]["responses"]["200"]["content"]
+    assert {"audio/mpeg", "text/event-stream"} <= set(speech), speech
+    assert set(document["paths"]["/v2/translate"]["post"]["responses"]) >= {"400", "403", "413", "456", "503"}
+    assert set(models["DeepLXError"]["required"]) == {"code", "message"}
     for path in ("/v1/chat/completions", "/v1/completions"):
         post_ = document["paths"][path]["post"]
         assert {"400", "401", "404", "413", "429", "502", "504"} <= set(post_["responses"])
