@@ -49,7 +49,8 @@ class DeepLRequest(_Wire):
 class BatchRequest(_Wire):
     """POST /translate/batch, Immersive Translate's "custom API" format."""
 
-    text_list: list[str] = Field(description="The paragraphs; one translation each, in order.")
+    # Bounded like DeepL's `text`: each paragraph is an upstream call (or a cache hit).
+    text_list: list[str] = Field(max_length=50, description="Up to 50 paragraphs; one translation each, in order.")
     source_lang: str | None = Field(None, description=_SOURCE, json_schema_extra=_SOURCE_CODES)
     target_lang: str | None = Field(
         None, description="Target language, lower case as the extension sends it.", json_schema_extra=_TARGET_CODES

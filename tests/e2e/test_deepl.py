@@ -141,6 +141,16 @@ def test_batched_custom_api(gateway_url: str, upstream: Emulator) -> None:
     assert refused.status == 401 and refused.json() == {"code": 401, "message": "Invalid access token"}
 
 
+def test_batch_of_more_than_50_paragraphs_is_refused_before_any_upstream_call(
+    gateway_url: str, upstream: Emulator
+) -> None:
+    body = {"source_lang": "en", "target_lang": "de", "text_list": [fresh(f"Line {i}") for i in range(51)]}
+    answer = call("POST", f"{gateway_url}/translate/batch?token={TEST_KEY}", body, {"Content-Type": "application/json"})
+    assert answer.status == 400 and set(answer.json()) == {"code", "message"}
+    assert "text_list" in answer.json()["message"]
+    assert not [r for r in upstream.requests() if r["path"].endswith(M2M100)]
+
+
 @pytest.fixture(scope="module")
 def open_llm_gateway(upstream: Emulator) -> Iterator[str]:
     """No GATEWAY_API_KEYS, and a text-generation model as the engine."""
