@@ -8,18 +8,20 @@ from fastapi.responses import FileResponse, RedirectResponse
 from app.deps import files
 from app.errors import NotFound
 from app.openapi import documented
+from app.serving.images import FILES_PATH
 from app.storage import NAME
 from app.storage.base import MEDIA_TYPES
 
-router = APIRouter(prefix="/v1", tags=["files"])
+router = APIRouter(tags=["files"])
+PATH = FILES_PATH + "{name:path}"  # the one place image URLs are built (serving/images.py) names it too
 
 # A file never changes once written (a new image gets a new name), so clients may keep it for a year.
 CACHE_CONTROL = "public, max-age=31536000, immutable"
 IMAGES = tuple(MEDIA_TYPES.values())
 
 
-@router.head("/files/images/{name:path}", **documented(404, key=False, answers=IMAGES))
-@router.get("/files/images/{name:path}", **documented(404, key=False, answers=IMAGES))
+@router.head(PATH, **documented(404, key=False, answers=IMAGES))
+@router.get(PATH, **documented(404, key=False, answers=IMAGES))
 async def get_image_file(request: Request, name: str) -> Response:
     """A generated image. No API key is needed (a browser showing the picture in a chat window has none):
     the name, 128 random bits, is the capability. Cached for a year; `If-None-Match` answers 304."""
