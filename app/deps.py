@@ -7,7 +7,7 @@ FastAPI 0.1-0.45 ms of CPU per request (the benchmark's profile), more than the 
 from __future__ import annotations
 
 import hmac
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from fastapi import Request
 
@@ -17,6 +17,7 @@ from app.errors import AuthenticationFailed
 from app.fetch.lazy import LazyImageFetcher
 from app.serving.models import ModelDirectory
 from app.serving.translate import Translator
+from app.state import MemoryState, SharedState
 from app.storage import FileStore
 from app.upstream.client import Credentials, WorkersAI
 
@@ -34,6 +35,7 @@ class Gateway:
     translator: Translator | None = None  # /translate, /v2/translate (app/serving/translate.py)
 
     image_fetcher: LazyImageFetcher | None = None  # fetches image URLs; None when IMAGE_URL_FETCH is off
+    state: SharedState = field(default_factory=MemoryState)  # shared by workers and replicas (app/state/)
 
 
 def gateway(request: Request) -> Gateway:

@@ -104,6 +104,7 @@ def _lifespan(
         try:
             yield
         finally:
+            await app.state.gateway.state.close()
             await upstream.close()
             if fetcher is not None:
                 await fetcher.close()
