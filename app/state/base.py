@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
+
+if TYPE_CHECKING:
+    from limits.aio.storage import Storage
 
 
 class SharedState(Protocol):
@@ -35,6 +38,10 @@ class SharedState(Protocol):
 
     async def counters(self, key: str) -> dict[str, float]:
         """Every field of the counter set `key` ({} if none)."""
+        ...
+
+    def limits_storage(self) -> Storage:
+        """Where the `limits` library keeps rate-limit windows for this backend (one storage per state)."""
         ...
 
     async def close(self) -> None:

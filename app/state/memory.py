@@ -6,6 +6,8 @@ import time
 from collections import OrderedDict
 from collections.abc import Callable, Mapping
 
+from limits.aio.storage import MemoryStorage, Storage
+
 
 class MemoryState:
     """Values are kept least-recently-stored first and evicted past `max_bytes`; counter sets are small
@@ -19,6 +21,7 @@ class MemoryState:
         self._max_bytes = max_bytes
         self._counters: dict[str, tuple[float, dict[str, float]]] = {}
         self._clock = clock
+        self._limits: MemoryStorage | None = None
 
     async def get(self, key: str) -> bytes | None:
         entry = self._values.get(key)
@@ -58,6 +61,11 @@ class MemoryState:
         if entry is None or entry[0] <= self._clock():
             return {}
         return dict(entry[1])
+
+    def limits_storage(self) -> Storage:
+        if self._limits is None:
+            self._limits = MemoryStorage()
+        return self._limits
 
     async def close(self) -> None:
         return None
