@@ -203,10 +203,22 @@ class CompletionRequest(SamplingParams):
     suffix: Literal[""] | None = Field(None, description="Not supported by Workers AI models: only empty.")
 
 
+TokenIds = Annotated[
+    list[Annotated[int, Field(ge=0, le=limits.MAX_TOKEN_ID)]],
+    Field(min_length=1, max_length=limits.MAX_INPUT_TOKENS),
+]
+
+
 class EmbeddingRequest(_Wire):
     model: Annotated[str, StringConstraints(min_length=1, max_length=limits.MAX_NAME_CHARS)]
-    input: Prompt | Annotated[list[Prompt], Field(min_length=1, max_length=limits.MAX_INPUTS)] = Field(
-        description="Text, or a list of texts (Workers AI embeds text only: no token arrays)."
+    input: (
+        Prompt
+        | Annotated[list[Prompt], Field(min_length=1, max_length=limits.MAX_INPUTS)]
+        | TokenIds
+        | Annotated[list[TokenIds], Field(min_length=1, max_length=limits.MAX_INPUTS)]
+    ) = Field(
+        description="Text, a list of texts, or token ids (a list, or a list of lists) made with tiktoken's "
+        "cl100k_base, which the gateway decodes back to text (Workers AI embeds text)."
     )
     encoding_format: Literal["float", "base64"] = "float"
     dimensions: Dimensions | None = None
