@@ -63,12 +63,14 @@ if TYPE_CHECKING:
     Choices: TypeAlias = int
     Bias: TypeAlias = int
     Dimensions: TypeAlias = int
+    TokenId: TypeAlias = int
 else:
     Tokens = _whole(1, limits.MAX_TOKENS)
     Seed = _whole(limits.SEED_MIN, limits.SEED_MAX)
     Choices = _whole(1, limits.MAX_N)
     Bias = _whole(-100, 100)
     Dimensions = _whole(1, limits.MAX_DIMENSIONS)
+    TokenId = _whole(0, limits.MAX_TOKEN_ID)
 
 
 class _Wire(BaseModel):
@@ -204,7 +206,7 @@ class CompletionRequest(SamplingParams):
 
 
 TokenIds = Annotated[
-    list[Annotated[int, Field(ge=0, le=limits.MAX_TOKEN_ID)]],
+    list[TokenId],
     Field(min_length=1, max_length=limits.MAX_INPUT_TOKENS),
 ]
 
