@@ -13,7 +13,14 @@ import orjson
 from app.convert.results import Choice, Usage, new_id
 from app.convert.text import IMAGE_CHARS, tokens_for_chars
 from app.errors import InvalidRequest
-from app.protocol.anthropic import ContentBlock, CountTokensRequest, ImageSource, Message, MessagesRequest
+from app.protocol.anthropic import (
+    ContentBlock,
+    CountTokensRequest,
+    ImageSource,
+    Message,
+    MessagesRequest,
+    ToolDefinition,
+)
 from app.protocol.openai import (
     ChatCompletionRequest,
     ChatMessage,
@@ -39,8 +46,10 @@ def chat_request(request: CountTokensRequest, *, stream: bool = False) -> ChatCo
     for index, message in enumerate(request.messages):
         messages.extend(_messages(message, index))
     fields: dict[str, Any] = {"model": request.model, "messages": messages, "stream": stream}
-    if request.tools and not (request.tool_choice and request.tool_choice.type == "none"):
-        fields["tools"] = [_tool(tool.name, tool.description, tool.input_schema) for tool in request.tools]
+    # Anthropic's server tools (web search, code execution) run at Anthropic: there is nothing to call here.
+    tools = [_tool(i, tool) for i, tool in enumerate(request.tools or ()) if tool.type in (None, "custom")]
+    if tools and not (request.tool_choice and request.tool_choice.type == "none"):
+        fields["tools"] = tools
         fields["tool_choice"] = _tool_choice(request)
     if isinstance(request, MessagesRequest):
         fields.update(
@@ -148,9 +157,11 @@ def _tool_result(block: ContentBlock, where: str) -> ChatMessage:
     return ChatMessage.model_construct(role="tool", content=text, tool_call_id=block.tool_use_id)
 
 
-def _tool(name: str, description: str | None, schema: dict[str, Any]) -> Tool:
-    definition = FunctionDefinition.model_construct(name=name, description=description, parameters=schema)
-    return Tool.model_construct(function=definition)
+def _tool(index: int, tool: ToolDefinition) -> Tool:
+    if tool.input_schema is None:
+        raise InvalidRequest("A client tool needs an `input_schema`.", param=f"tools[{index}].input_schema")
+    fn = FunctionDefinition.model_construct(name=tool.name, description=tool.description, parameters=tool.input_schema)
+    return Tool.model_construct(function=fn)
 
 
 def _tool_choice(request: CountTokensRequest) -> str | NamedToolChoice | None:

@@ -69,10 +69,12 @@ class SystemBlock(_Wire):
 
 
 class ToolDefinition(_Wire):
-    type: Literal["custom"] | None = Field(None, description="Client tools only (no server tools).")
+    type: Name | None = Field(
+        None, description="`custom` (or absent): a client tool. Anthropic's server tools (web search...) are dropped."
+    )
     name: ToolName
     description: str | None = None
-    input_schema: FreeJSON
+    input_schema: FreeJSON | None = Field(None, description="Required for a client tool.")
 
 
 class ToolChoice(_Wire):

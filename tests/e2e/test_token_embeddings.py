@@ -10,7 +10,7 @@ from importlib import resources
 from pathlib import Path
 
 import pytest
-from langchain_openai import OpenAIEmbeddings
+from langchain_openai import ChatOpenAI, OpenAIEmbeddings
 
 from tests.conftest import TEST_KEY
 from tests.http import call
@@ -71,3 +71,14 @@ def test_bad_token_ids_are_a_400_naming_input(offline_gateway: str, upstream: Em
     answer = call("POST", f"{offline_gateway}/v1/embeddings", body, AUTH)
     assert answer.status == 400 and (answer.error["param"] or "").startswith("input"), answer.body
     assert upstream.requests() == []
+
+
+def test_langchain_chat_openai_with_its_defaults(gateway_url: str, upstream: Emulator) -> None:
+    llm = ChatOpenAI(base_url=f"{gateway_url}/v1", api_key=TEST_KEY, model="gpt-4o-mini", max_retries=0)  # type: ignore[arg-type]
+    answer = llm.invoke("Hi from LangChain")
+    assert (
+        answer.content
+        == "Hello from the Workers AI emulator (@cf/meta/llama-3.1-8b-instruct-fp8-fast). You said: Hi from LangChain"
+    )
+    assert "".join(str(chunk.content) for chunk in llm.stream("Streamed")).endswith("You said: Streamed")
+    assert upstream.last_run()["stream"] is True
