@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Annotated, Any, Literal, TypeAlias
 import orjson
 from pydantic import (
     AfterValidator,
+    BeforeValidator,
     BaseModel,
     ConfigDict,
     Field,
@@ -63,14 +64,22 @@ if TYPE_CHECKING:
     Choices: TypeAlias = int
     Bias: TypeAlias = int
     Dimensions: TypeAlias = int
-    TokenId: TypeAlias = int
 else:
     Tokens = _whole(1, limits.MAX_TOKENS)
     Seed = _whole(limits.SEED_MIN, limits.SEED_MAX)
     Choices = _whole(1, limits.MAX_N)
     Bias = _whole(-100, 100)
     Dimensions = _whole(1, limits.MAX_DIMENSIONS)
-    TokenId = _whole(0, limits.MAX_TOKEN_ID)
+
+
+def _integral(value: Any) -> Any:
+    """`8.0` is an integer to JSON Schema; to the strict validator only once it is made one."""
+    return int(value) if type(value) is float and value.is_integer() else value
+
+
+# Not `_whole`: its union puts a branch tag in an error's location, which then outranks the string branch's
+# error when a list of texts has an empty one (`["ok", ""]` must name `input[1]`).
+TokenId = Annotated[int, Field(ge=0, le=limits.MAX_TOKEN_ID), BeforeValidator(_integral)]
 
 
 class _Wire(BaseModel):
@@ -219,6 +228,7 @@ class EmbeddingRequest(_Wire):
         | TokenIds
         | Annotated[list[TokenIds], Field(min_length=1, max_length=limits.MAX_INPUTS)]
     ) = Field(
+        union_mode="left_to_right",  # the first branch that fits: smart mode tried all four, 7x slower on texts
         description="Text, a list of texts, or token ids (a list, or a list of lists) made with tiktoken's "
         "cl100k_base, which the gateway decodes back to text (Workers AI embeds text)."
     )
