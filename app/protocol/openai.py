@@ -13,8 +13,8 @@ from typing import TYPE_CHECKING, Annotated, Any, Literal, TypeAlias
 import orjson
 from pydantic import (
     AfterValidator,
-    BeforeValidator,
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     Field,
     PlainSerializer,
@@ -230,7 +230,7 @@ class EmbeddingRequest(_Wire):
     ) = Field(
         union_mode="left_to_right",  # the first branch that fits: smart mode tried all four, 7x slower on texts
         description="Text, a list of texts, or token ids (a list, or a list of lists) made with tiktoken's "
-        "cl100k_base, which the gateway decodes back to text (Workers AI embeds text)."
+        "cl100k_base, which the gateway decodes back to text (Workers AI embeds text).",
     )
     encoding_format: Literal["float", "base64"] = "float"
     dimensions: Dimensions | None = None
