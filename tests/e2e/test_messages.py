@@ -50,11 +50,14 @@ def test_create_answers_an_anthropic_message(claude: anthropic.Anthropic, upstre
     assert sent["max_tokens"] == 200 and sent["temperature"] == 0.3 and sent["top_k"] == 20
 
 
-def test_bearer_key_and_alias_work_too(gateway_url: str) -> None:
+def test_bearer_key_alias_and_beta_query_work_too(gateway_url: str) -> None:
+    """As Claude-style agents call it: `Authorization: Bearer` (ANTHROPIC_AUTH_TOKEN), `?beta=true`."""
     body = {"model": "gpt-4o-mini", "max_tokens": 50, "messages": [{"role": "user", "content": "Yo"}]}
-    headers = {"Authorization": f"Bearer {TEST_KEY}", "anthropic-version": "2023-06-01"}
-    answer = call("POST", f"{gateway_url}/v1/messages", body, headers)
+    headers = {"Authorization": f"Bearer {TEST_KEY}", "anthropic-version": "2023-06-01", "anthropic-beta": "x"}
+    answer = call("POST", f"{gateway_url}/v1/messages?beta=true", body, headers)
     assert answer.status == 200 and answer.json()["model"] == "@cf/meta/llama-3.1-8b-instruct-fp8-fast"
+    counted = call("POST", f"{gateway_url}/v1/messages/count_tokens?beta=true", body, headers)
+    assert counted.status == 200 and counted.json()["input_tokens"] > 0
 
 
 def test_stream_gives_text_and_final_message(claude: anthropic.Anthropic, upstream: Emulator) -> None:
