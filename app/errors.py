@@ -122,3 +122,44 @@ def deepl_response(error: GatewayError) -> JSONBytes:
     elif status >= 500 and status != 504:
         status = 503
     return JSONBytes(orjson.dumps({"message": error.message}), status, error.headers)
+
+
+# Anthropic's Messages API: `{"type": "error", "error": {"type", "message"}}` with its statuses and types.
+ANTHROPIC_TYPES = {
+    400: "invalid_request_error",
+    401: "authentication_error",
+    403: "permission_error",
+    404: "not_found_error",
+    413: "request_too_large",
+    429: "rate_limit_error",
+    500: "api_error",
+    504: "timeout_error",
+    529: "overloaded_error",
+}
+
+
+def anthropic_error(error: GatewayError) -> tuple[int, bytes]:
+    """The status and body: Workers AI failing is a 500 `api_error`, too slow a 504 `timeout_error`, no free
+    upstream connection a 529 `overloaded_error`; other 4xx keep their status as `invalid_request_error`."""
+    status = error.status_code
+    if status == 503:
+        status = 529
+    elif status in (408, 504):  # Workers AI gave up or did not answer in time
+        status = 504
+    elif status >= 500:
+        status = 500
+    kind = ANTHROPIC_TYPES.get(status, "invalid_request_error")
+    message = error.message
+    if error.param and error.param not in message:  # Anthropic's error has no `param`: its message names it
+        message = f"{error.param}: {message}"
+    return status, orjson.dumps({"type": "error", "error": {"type": kind, "message": message}})
+
+
+def anthropic_response(error: GatewayError) -> JSONBytes:
+    status, body = anthropic_error(error)
+    return JSONBytes(body, status, error.headers)
+
+
+def anthropic_sse(error: GatewayError) -> bytes:
+    """An error after an Anthropic stream started: an `error` event (the SDKs raise it)."""
+    return b"event: error\ndata: " + anthropic_error(error)[1] + b"\n\n"

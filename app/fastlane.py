@@ -16,7 +16,14 @@ from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
 from starlette.types import Receive, Scope, Send
 
-from app.errors import GatewayError, InternalError, deepl_response, deeplx_response, error_response
+from app.errors import (
+    GatewayError,
+    InternalError,
+    anthropic_response,
+    deepl_response,
+    deeplx_response,
+    error_response,
+)
 from app.middleware import TooLarge, declared_too_large, read_body, too_large_error
 
 log = logging.getLogger("app")
@@ -28,7 +35,19 @@ DIALECTS: dict[str, Renderer] = {
     "/translate": deeplx_response,
     "/translate/batch": deeplx_response,
     "/v2/translate": deepl_response,
+    "/v1/messages": anthropic_response,
+    "/v1/messages/count_tokens": anthropic_response,
 }
+# Paths under which every answer FastAPI makes (405, an unknown sub-path) is in a dialect too.
+DIALECT_PREFIXES: dict[str, Renderer] = {"/v1/messages/": anthropic_response}
+
+
+def renderer_for(path: str) -> Renderer:
+    """The error renderer of a path's clients: its route's dialect, or OpenAI's."""
+    render = DIALECTS.get(path)
+    if render is None:
+        render = next((r for prefix, r in DIALECT_PREFIXES.items() if path.startswith(prefix)), error_response)
+    return render
 
 
 class ReadRequest(Request):

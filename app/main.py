@@ -18,15 +18,15 @@ from starlette.requests import ClientDisconnect
 from app.catalog import Catalog
 from app.config import Settings
 from app.deps import Gateway
-from app.errors import GatewayError, InternalError, InvalidRequest, error_response
-from app.fastlane import FastLane
+from app.errors import GatewayError, InternalError, InvalidRequest
+from app.fastlane import FastLane, renderer_for
 from app.fetch.lazy import LazyImageFetcher
 from app.middleware import BodyLimit
 from app.openapi import document_bodies
 from app.protocol.audio import SpeechRequest
 from app.protocol.images import ImageGenerationRequest
 from app.protocol.openai import ChatCompletionRequest, CompletionRequest, EmbeddingRequest
-from app.routers import audio, chat, embeddings, files, health, images, models, translate
+from app.routers import audio, chat, embeddings, files, health, images, messages, models, translate
 from app.routers.body import param_of
 from app.serving.models import ModelDirectory
 from app.serving.translate import Translator
@@ -41,12 +41,14 @@ HOT = {
     "/v1/completions": chat.create_completion,
     "/v1/embeddings": embeddings.create_embedding,
     **translate.HOT,
+    **messages.HOT,
 }
 BODIES: dict[str, type[BaseModel]] = {
     "/v1/chat/completions": ChatCompletionRequest,
     "/v1/completions": CompletionRequest,
     "/v1/embeddings": EmbeddingRequest,
     **translate.BODIES,
+    **messages.BODIES,
     "/v1/images/generations": ImageGenerationRequest,
     "/v1/audio/speech": SpeechRequest,
 }
@@ -64,7 +66,7 @@ def create_app(settings: Settings | None = None, *, demo: bool = False) -> FastL
         # FastAPI's built-in OpenTelemetry hooks look providers up on every request; nothing here uses them.
         telemetry={"tracing": False, "metrics": False, "logs": False, "operation_spans": False},
     )
-    for module in (chat, embeddings, models, health, translate, images, files, audio):
+    for module in (chat, embeddings, models, health, translate, images, files, audio, messages):
         app.include_router(module.router)
     _install_error_handlers(app)
     app.add_middleware(
@@ -143,13 +145,13 @@ def _tune_gc() -> None:
 def _install_error_handlers(app: FastAPI) -> None:
     async def gateway_error(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, GatewayError)
-        return error_response(exc)
+        return renderer_for(request.url.path)(exc)
 
     async def validation_error(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, RequestValidationError)
         first = exc.errors()[0] if exc.errors() else {"loc": (), "msg": "invalid request"}
         param = param_of(tuple(first.get("loc", ())))
-        return error_response(InvalidRequest(f"Invalid request: {first.get('msg')}.", param=param))
+        return renderer_for(request.url.path)(InvalidRequest(f"Invalid request: {first.get('msg')}.", param=param))
 
     async def http_error(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, HTTPException)
@@ -158,13 +160,13 @@ def _install_error_handlers(app: FastAPI) -> None:
             405: f"Method {request.method} is not allowed for {request.url.path}.",
         }.get(exc.status_code)
         code = {404: "unknown_url", 405: "method_not_allowed"}.get(exc.status_code)
-        return error_response(
+        return renderer_for(request.url.path)(
             InvalidRequest(message or str(exc.detail), status_code=exc.status_code, code=code, headers=exc.headers)
         )
 
     async def unexpected_error(request: Request, exc: Exception) -> Response:
         log.exception("unhandled error on %s %s", request.method, request.url.path)
-        return error_response(InternalError())
+        return renderer_for(request.url.path)(InternalError())
 
     async def client_gone(request: Request, exc: Exception) -> Response:
         return Response(status_code=400)  # nobody is left to read it; not an error worth a traceback

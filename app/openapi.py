@@ -13,8 +13,9 @@ A new route documents itself with `documented(...)` in its decorator:
 `CALLS_UPSTREAM` is every status a route that calls Workers AI can answer (its own 400/401/404/413 and
 what the upstream error table maps Workers AI's answers to); a route that never calls it lists only its
 own. `dialect` is the error shape the route's clients parse (OpenAI's by default; DeepLX's and DeepL's
-for the translation routes, which also take their clients' ways of sending the key); `DEEPLX_ANSWERS`
-and `DEEPL_ANSWERS` are what `app/errors.py`'s renderers make of every gateway error. `streamed=True`
+for the translation routes, Anthropic's for /v1/messages, which also take their clients' ways of sending
+the key); `DEEPLX_ANSWERS`, `DEEPL_ANSWERS` and `ANTHROPIC_ANSWERS` are what `app/errors.py`'s renderers
+make of every gateway error. `streamed=True`
 adds `text/event-stream` to the 200 answer (a string: with that description); `answers` adds other
 content types of the 200 answer (audio, subtitles). `key=True` (the default) marks the route as taking
 a gateway key. `form` is the JSON schema of a `multipart/form-data` body the route reads by hand; `per_model` says
@@ -39,6 +40,8 @@ CALLS_UPSTREAM = (400, 401, 403, 404, 408, 413, 429, 502, 503, 504)
 # What deeplx_response / deepl_response make of CALLS_UPSTREAM (app/errors.py).
 DEEPLX_ANSWERS = (400, 401, 403, 404, 408, 413, 429, 503)
 DEEPL_ANSWERS = (400, 403, 404, 408, 413, 429, 456, 503, 504)
+# What anthropic_response makes of CALLS_UPSTREAM (app/errors.py).
+ANTHROPIC_ANSWERS = (400, 401, 403, 404, 413, 429, 500, 504, 529)
 _MEANING = {
     400: "Invalid request: `param` names the parameter.",
     401: "Missing or wrong gateway key (or, in passthrough mode, a Cloudflare token Cloudflare refused).",
@@ -63,6 +66,12 @@ SECURITY_SCHEMES: dict[str, dict[str, Any]] = {
         "in": "header",
         "name": "Authorization",
         "description": "`DeepL-Auth-Key <key>`, a key from GATEWAY_API_KEYS (what DeepL's clients send).",
+    },
+    "anthropicKey": {
+        "type": "apiKey",
+        "in": "header",
+        "name": "x-api-key",
+        "description": "A key from GATEWAY_API_KEYS (what Anthropic's SDKs send).",
     },
     "deeplxToken": {"type": "apiKey", "in": "query", "name": "token", "description": "A key from GATEWAY_API_KEYS."},
     "deeplxPassword": {
@@ -108,6 +117,22 @@ class DeepLError(BaseModel):
     message: str
 
 
+class AnthropicErrorDetail(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    type: str = Field(description="invalid_request_error, authentication_error, not_found_error, ...")
+    message: str
+
+
+class AnthropicError(BaseModel):
+    """Anthropic's error body."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    type: str = Field(description="Always `error`.")
+    error: AnthropicErrorDetail
+
+
 @dataclass(frozen=True, slots=True)
 class Dialect:
     """The error schema a route's clients parse, and the security schemes by which it takes a key."""
@@ -132,6 +157,22 @@ DEEPL = Dialect(
     },
 )
 
+ANTHROPIC = Dialect(
+    AnthropicError,
+    ("anthropicKey", KEY_SCHEME),
+    {
+        400: "invalid_request_error: the message names the parameter.",
+        401: "authentication_error: missing or wrong key (`x-api-key` or `Authorization: Bearer`).",
+        403: "permission_error: Workers AI refused the model to this account.",
+        404: "not_found_error: unknown model.",
+        413: "request_too_large: the request body is larger than this gateway accepts.",
+        429: "rate_limit_error: rate or daily limit reached; `Retry-After` says when to try again.",
+        500: "api_error: Workers AI failed, answered something unreadable, or could not be reached.",
+        504: "timeout_error: Workers AI did not answer in time.",
+        529: "overloaded_error: no upstream connection became free in time; `retry-after` says when to retry.",
+    },
+)
+
 
 def documented(
     *statuses: int,
@@ -144,7 +185,7 @@ def documented(
 ) -> dict[str, Any]:
     """Keyword arguments for a route decorator: `responses=` with each error status, `openapi_extra=`."""
     responses: dict[int | str, dict[str, Any]] = {
-        status: {"model": dialect.error, "description": dialect.meaning.get(status, _MEANING[status])}
+        status: {"model": dialect.error, "description": dialect.meaning.get(status) or _MEANING[status]}
         for status in statuses
     }
     if streamed or answers:

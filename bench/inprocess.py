@@ -22,8 +22,9 @@ from bench.endpoints import ACCOUNT, GATEWAY_KEY, UPSTREAM_TOKEN
 from bench.fake_upstream import Canned, Knobs
 
 Message = dict[str, Any]
-KINDS = ("chat", "stream", "stream1")
-CHUNKS = {"stream": 20, "stream1": 1}  # content events in a streamed answer of each kind
+KINDS = ("chat", "stream", "stream1", "messages", "mstream", "mstream1")
+CHUNKS = {"stream": 20, "stream1": 1, "mstream": 20, "mstream1": 1}  # content events in a streamed answer
+MESSAGES = ("messages", "mstream", "mstream1")  # the same requests through /v1/messages (Anthropic's shape)
 FIRST_READ_EVENTS = 3  # events in the first read of a stream, as the bench sees over loopback
 
 
@@ -82,15 +83,19 @@ def request_body(kind: str) -> bytes:
     return orjson.dumps(body)
 
 
-async def _one(app: Callable[..., Awaitable[None]], body: bytes) -> list[Message]:
+def path_of(kind: str) -> str:
+    return "/v1/messages" if kind in MESSAGES else "/v1/chat/completions"
+
+
+async def _one(app: Callable[..., Awaitable[None]], body: bytes, path: str = "/v1/chat/completions") -> list[Message]:
     scope = {
         "type": "http",
         "asgi": {"version": "3.0"},
         "http_version": "1.1",
         "method": "POST",
         "scheme": "http",
-        "path": "/v1/chat/completions",
-        "raw_path": b"/v1/chat/completions",
+        "path": path,
+        "raw_path": path.encode(),
         "query_string": b"",
         "root_path": "",
         "headers": [
@@ -127,7 +132,13 @@ def check(kind: str, sent: list[Message]) -> None:
     if not sent or sent[0].get("status") != 200:
         raise RuntimeError(f"{kind}: the gateway answered {sent[:1]}")
     body = b"".join(m.get("body", b"") for m in sent[1:])
-    if kind in CHUNKS:
+    if kind in MESSAGES:
+        if kind not in CHUNKS:
+            if orjson.loads(body)["content"][0]["type"] != "text":
+                raise RuntimeError(f"{kind}: unexpected body {body[:200]!r}")
+        elif not body.endswith(b'data: {"type":"message_stop"}\n\n') or body.count(b'"text":"tok') != CHUNKS[kind]:
+            raise RuntimeError(f"{kind}: unexpected body {body[:200]!r}")
+    elif kind in CHUNKS:
         if not body.endswith(b"data: [DONE]\n\n") or body.count(b'"content":"tok') != CHUNKS[kind]:
             raise RuntimeError(f"{kind}: unexpected body {body[:200]!r}")
     elif orjson.loads(body)["choices"][0]["message"]["content"] is None:
@@ -148,12 +159,12 @@ async def serve(kind: str, requests: int, warmup: int = 50) -> None:
         upstream = fastapi_app.state.gateway.upstream
         await upstream.close()
         await upstream.start(cast(pool.ConnectionPool, CannedPool(CHUNKS.get(kind, 20))))
-        body = request_body(kind)
+        body, path = request_body(kind), path_of(kind)
         for _ in range(warmup):  # every warm-up answer is checked; the counted ones are not (checking costs)
-            check(kind, await _one(app, body))
+            check(kind, await _one(app, body, path))
         for _ in range(requests):
-            await _one(app, body)
-        check(kind, await _one(app, body))
+            await _one(app, body, path)
+        check(kind, await _one(app, body, path))
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -84,12 +84,16 @@ def main(argv: list[str] | None = None) -> int:
         "chat": "chat completion, whole",
         "stream": "chat completion, streamed (20 chunks)",
         "stream1": "chat completion, streamed (1 chunk)",
+        "messages": "Anthropic message, whole",
+        "mstream": "Anthropic message, streamed (20 chunks)",
+        "mstream1": "Anthropic message, streamed (1 chunk)",
     }
     for kind, value in per_request.items():
         print(f"| {labels[kind]} | {value:,} |")
-    if "stream" in per_request and "stream1" in per_request:
-        per_chunk = (per_request["stream"] - per_request["stream1"]) / (CHUNKS["stream"] - CHUNKS["stream1"])
-        print(f"| per chunk (20-chunk minus 1-chunk stream, over 19) | {per_chunk:,.0f} |")
+    for many, one, label in (("stream", "stream1", "chat"), ("mstream", "mstream1", "Anthropic")):
+        if many in per_request and one in per_request:
+            per_chunk = (per_request[many] - per_request[one]) / (CHUNKS[many] - CHUNKS[one])
+            print(f"| {label} per chunk (20-chunk minus 1-chunk stream, over 19) | {per_chunk:,.0f} |")
     return 0
 
 

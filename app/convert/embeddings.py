@@ -5,7 +5,7 @@ from __future__ import annotations
 import base64
 import sys
 from array import array
-from typing import Any
+from typing import Any, cast
 
 from app.catalog import Model
 from app.convert.text import estimate_tokens
@@ -15,9 +15,20 @@ from app.protocol.openai import EmbeddingRequest
 BATCH = 100  # Workers AI's maxItems for `text`
 
 
-def texts_of(request: EmbeddingRequest, model: Model) -> list[str]:
+def token_ids_of(request: EmbeddingRequest) -> list[list[int]] | None:
+    """The input as lists of token ids, if it was sent so (the text is then decoded: convert/token_ids.py)."""
+    value = request.input
+    if isinstance(value, str) or isinstance(value[0], str):
+        return None
+    return [value] if isinstance(value[0], int) else value
+
+
+def texts_of(request: EmbeddingRequest, model: Model, decoded: list[str] | None = None) -> list[str]:
     """The texts to embed (the wire model bounds them), checked against the model before any call."""
-    texts = [request.input] if isinstance(request.input, str) else request.input
+    if decoded is not None:
+        texts = decoded
+    else:
+        texts = [request.input] if isinstance(request.input, str) else cast(list[str], request.input)
     if request.dimensions is not None and model.dimensions and request.dimensions != model.dimensions:
         raise InvalidRequest(
             f"`{model.id}` makes {model.dimensions}-dimensional vectors and cannot shorten them; omit "

@@ -10,7 +10,7 @@ from typing import Any
 import orjson
 
 from app.catalog import Model
-from app.convert.text import cut_at_stop, estimate_tokens, split_reasoning
+from app.convert.text import estimate_tokens, first_stop, split_reasoning
 
 _TAGGED_CALL = re.compile(r"<tool_call>\s*(\{.*?\})\s*</tool_call>", re.DOTALL)
 FINISH_REASONS = {
@@ -33,6 +33,7 @@ class Choice:
     reasoning: str | None = None
     tool_calls: list[dict[str, Any]] = field(default_factory=list)
     finish_reason: str = "stop"
+    stop_sequence: str | None = None  # the client's stop sequence that ended the content, if one did
 
 
 @dataclass(slots=True)
@@ -120,7 +121,9 @@ def parse_chat_result(
     choice = Choice(text if text or not calls else None, reasoning or None, calls)
     stopped = False
     if choice.content and stops:
-        choice.content, stopped = cut_at_stop(choice.content, stops)
+        cut, choice.stop_sequence = first_stop(choice.content, stops)
+        if stopped := cut >= 0:
+            choice.content = choice.content[:cut]
     if calls:
         choice.finish_reason = "tool_calls"
     elif stopped:

@@ -92,6 +92,11 @@ class StreamState:
         return [d for d in deltas if d], self.finish_reason
 
     @property
+    def stop_sequence(self) -> str | None:
+        """The client's stop sequence that ended the answer, if one did."""
+        return self._stop.matched
+
+    @property
     def finish_reason(self) -> str:
         if self._calls:
             return "tool_calls"

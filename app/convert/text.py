@@ -22,9 +22,15 @@ def split_reasoning(text: str) -> tuple[str | None, str]:
     return reasoning.strip() or None, text[end + len(THINK_CLOSE) :].lstrip()
 
 
+def first_stop(text: str, stops: tuple[str, ...]) -> tuple[int, str | None]:
+    """Where the earliest stop sequence in `text` begins and which one it is; (-1, None) if none is."""
+    found = [(at, stop) for stop in stops if (at := text.find(stop)) >= 0]
+    return min(found) if found else (-1, None)
+
+
 def cut_at_stop(text: str, stops: tuple[str, ...]) -> tuple[str, bool]:
     """Text up to the first stop sequence, and whether one was found."""
-    cut = min((i for i in (text.find(s) for s in stops) if i >= 0), default=-1)
+    cut, _ = first_stop(text, stops)
     return (text[:cut], True) if cut >= 0 else (text, False)
 
 
@@ -78,6 +84,7 @@ class StopFilter:
         self.stops = stops
         self._held = ""
         self.stopped = False
+        self.matched: str | None = None  # the stop sequence that ended the text
 
     def feed(self, text: str) -> str:
         if not self.stops:
@@ -85,11 +92,11 @@ class StopFilter:
         if self.stopped:
             return ""
         text = self._held + text
-        head, found = cut_at_stop(text, self.stops)
-        if found:
+        cut, self.matched = first_stop(text, self.stops)
+        if cut >= 0:
             self.stopped = True
             self._held = ""
-            return head
+            return text[:cut]
         keep = partial_suffix(text, self.stops)
         self._held = text[len(text) - keep :] if keep else ""
         return text[: len(text) - keep]

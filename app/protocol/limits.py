@@ -23,5 +23,7 @@ MAX_TOKENS = 2**31 - 1  # max_tokens, max_completion_tokens, top_k: what a 32-bi
 SEED_MIN, SEED_MAX = -(2**63), 2**63 - 1  # OpenAI's seed is a 64-bit integer
 MAX_PROMPTS = 2048  # legacy completions: strings in a `prompt` list (they are joined)
 MAX_INPUTS = 2048  # embeddings: OpenAI's limit of inputs per request
+MAX_INPUT_TOKENS = 8192  # embeddings: token ids in one input (OpenAI's limit is 8191 tokens an input)
+MAX_TOKEN_ID = 2**31 - 1  # embeddings: larger than any encoding's ids (cl100k_base's end at 100276)
 MAX_DIMENSIONS = 8192  # embeddings: above any model's vector size
 JSON_DEPTH = 200  # nesting of the whole body: the JSON parser's own limit

@@ -8,7 +8,8 @@ import orjson
 from fastapi import APIRouter, Request, Response
 
 from app.catalog import Task
-from app.convert.embeddings import batches, embedding_list, texts_of, vectors_of
+from app.convert.embeddings import batches, embedding_list, texts_of, token_ids_of, vectors_of
+from app.convert.token_ids import decode
 from app.deps import authenticate, gateway
 from app.openapi import CALLS_UPSTREAM, documented
 from app.protocol.openai import EmbeddingRequest
@@ -20,12 +21,14 @@ router = APIRouter(prefix="/v1", tags=["embeddings"])
 
 @router.post("/embeddings", **documented(*CALLS_UPSTREAM))
 async def create_embedding(request: Request) -> Response:
-    """Embed text with a Workers AI embedding model; more than 100 inputs run as concurrent batches."""
+    """Embed text with a Workers AI embedding model; more than 100 inputs run as concurrent batches. Token
+    ids (tiktoken's cl100k_base, as LangChain's OpenAIEmbeddings sends) are decoded back to text first."""
     gw = gateway(request)
     creds = authenticate(request, gw)
     body = await read_json(request, EmbeddingRequest)
     model = gw.catalog.require(body.model, Task.TEXT_EMBEDDINGS)
-    texts = texts_of(body, model)
+    ids = token_ids_of(body)
+    texts = texts_of(body, model, await asyncio.to_thread(decode, ids) if ids else None)
     groups = batches(texts)
     results = await asyncio.gather(*(gw.upstream.run(creds, model.id, {"text": group}) for group in groups))
     vectors = [

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import AsyncIterator, Callable, Sequence
-from typing import Any
+from typing import Any, Protocol
 
 import orjson
 
@@ -74,6 +74,25 @@ class ChunkWriter:
     def usage(self, usage: Usage) -> bytes:
         return frame({**self._chunk([]), "usage": usage.to_dict()})
 
+    def finish(self, states: Sequence[StreamState], include_usage: bool, prompt_tokens: Callable[[], int]) -> bytes:
+        """The end of the stream: held deltas, finish reasons, optional usage, [DONE]."""
+        return b"".join(finish_frames(states, self, include_usage, prompt_tokens))
+
+    def error(self, error: GatewayError) -> bytes:
+        """An error after the stream started, in-band."""
+        return render_sse(error)
+
+
+class Framer(Protocol):
+    """How `translate` frames a stream: ChunkWriter (OpenAI's chunks) or another dialect's events
+    (`app/serving/messages.py`: Anthropic's)."""
+
+    def frames(self, index: int, deltas: list[Delta]) -> bytes: ...
+
+    def finish(self, states: Sequence[StreamState], include_usage: bool, prompt_tokens: Callable[[], int]) -> bytes: ...
+
+    def error(self, error: GatewayError) -> bytes: ...
+
 
 Batch = tuple[int, list[bytes] | None]  # (choice index, events read together); None ends that stream
 
@@ -139,7 +158,7 @@ class _EarlyHead:
 async def translate(
     streams: Sequence[Stream],
     states: Sequence[StreamState],
-    writer: ChunkWriter,
+    writer: Framer,
     roles: bytes,
     include_usage: bool,
     prompt_tokens: Callable[[], int],
@@ -179,11 +198,11 @@ async def translate(
                 pending = b""
     except GatewayError as error:
         log.warning("stream failed after it started: %s", error.message)
-        yield pending + render_sse(error)
+        yield pending + writer.error(error)
         return
     finally:
         await source.aclose()
-    yield pending + b"".join(finish_frames(states, writer, include_usage, prompt_tokens))
+    yield pending + writer.finish(states, include_usage, prompt_tokens)
 
 
 def finish_frames(

@@ -1,0 +1,71 @@
+"""POST /v1/messages and POST /v1/messages/count_tokens: Anthropic's Messages API on the chat path.
+
+Both run in the fast lane, which renders their errors in Anthropic's shape (`app/fastlane.py` DIALECTS);
+so do FastAPI's answers for their paths (405, unknown sub-paths)."""
+
+from __future__ import annotations
+
+import orjson
+from fastapi import APIRouter, Request, Response
+from pydantic import BaseModel
+
+from app.catalog import Task
+from app.convert.anthropic import chat_request, estimate_input_tokens, thinking
+from app.deps import Gateway, bearer_token, credentials_for, gateway
+from app.openapi import ANTHROPIC, ANTHROPIC_ANSWERS, documented
+from app.protocol.anthropic import CountTokensRequest, MessagesRequest
+from app.responses import JSONBytes
+from app.routers.body import read_json
+from app.serving import image_urls, messages
+from app.serving.chat import Call
+from app.upstream.client import Credentials
+
+router = APIRouter(prefix="/v1", tags=["anthropic"])
+MESSAGES_SSE = (
+    "Anthropic's message as JSON, or with `stream: true` its event stream: `event:` and `data:` lines for "
+    "message_start, ping, content_block_start / _delta (text_delta, thinking_delta, input_json_delta) / "
+    "_stop, message_delta and message_stop; an error after the start is an `error` event."
+)
+
+
+def _caller(request: Request, gw: Gateway) -> Credentials:
+    """The key as `x-api-key` (Anthropic's SDKs) or `Authorization: Bearer`; what it runs on as for chat."""
+    key = next((value for name, value in request.scope["headers"] if name == b"x-api-key"), None)
+    token = key.decode("latin-1").strip() or None if key else bearer_token(request)
+    return credentials_for(token, gw)
+
+
+@router.post("/messages", **documented(*ANTHROPIC_ANSWERS, streamed=MESSAGES_SSE, dialect=ANTHROPIC))
+async def create_message(request: Request) -> Response:
+    """Anthropic's Messages API (the Anthropic SDKs, Claude-style coding agents) with a Workers AI text model:
+    system, text / image / tool_use / tool_result blocks, tools and tool_choice, stop_sequences, thinking
+    for reasoning models; whole or streamed. `anthropic-version` is accepted and not needed."""
+    gw = gateway(request)
+    creds = _caller(request, gw)
+    body = await read_json(request, MessagesRequest)
+    model = gw.catalog.require(body.model, Task.TEXT_GENERATION)
+    chat = chat_request(body, stream=body.stream)
+    if model.vision and (remote := image_urls.remote_images(chat)):
+        await image_urls.fetch_images(remote, gw.image_fetcher)
+    call = Call.for_chat(chat, model, gw.settings.default_max_tokens)
+    if body.stream:
+        return await messages.stream(call, gw.upstream, creds, model.id, thinking=thinking(body))
+    return await messages.complete(call, gw.upstream, creds, model.id, thinking=thinking(body))
+
+
+@router.post("/messages/count_tokens", **documented(400, 401, 404, 413, dialect=ANTHROPIC))
+async def count_message_tokens(request: Request) -> Response:
+    """How many input tokens a Messages request would take: the gateway's estimate (about four characters a
+    token, tools included), with no call to Workers AI."""
+    gw = gateway(request)
+    _caller(request, gw)
+    body = await read_json(request, CountTokensRequest)
+    gw.catalog.require(body.model, Task.TEXT_GENERATION)
+    return JSONBytes(orjson.dumps({"input_tokens": estimate_input_tokens(chat_request(body))}))
+
+
+HOT = {"/v1/messages": create_message, "/v1/messages/count_tokens": count_message_tokens}
+BODIES: dict[str, type[BaseModel]] = {
+    "/v1/messages": MessagesRequest,
+    "/v1/messages/count_tokens": CountTokensRequest,
+}
