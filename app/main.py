@@ -26,7 +26,8 @@ from app.openapi import document_bodies
 from app.protocol.audio import SpeechRequest
 from app.protocol.images import ImageGenerationRequest
 from app.protocol.openai import ChatCompletionRequest, CompletionRequest, EmbeddingRequest
-from app.routers import audio, chat, embeddings, files, health, images, models, translate
+from app.protocol.responses import ResponseRequest
+from app.routers import audio, chat, embeddings, files, health, images, models, responses, translate
 from app.routers.body import param_of
 from app.serving.models import ModelDirectory
 from app.serving.translate import Translator
@@ -40,12 +41,14 @@ HOT = {
     "/v1/chat/completions": chat.create_chat_completion,
     "/v1/completions": chat.create_completion,
     "/v1/embeddings": embeddings.create_embedding,
+    "/v1/responses": responses.create_response,
     **translate.HOT,
 }
 BODIES: dict[str, type[BaseModel]] = {
     "/v1/chat/completions": ChatCompletionRequest,
     "/v1/completions": CompletionRequest,
     "/v1/embeddings": EmbeddingRequest,
+    "/v1/responses": ResponseRequest,
     **translate.BODIES,
     "/v1/images/generations": ImageGenerationRequest,
     "/v1/audio/speech": SpeechRequest,
@@ -64,7 +67,7 @@ def create_app(settings: Settings | None = None, *, demo: bool = False) -> FastL
         # FastAPI's built-in OpenTelemetry hooks look providers up on every request; nothing here uses them.
         telemetry={"tracing": False, "metrics": False, "logs": False, "operation_spans": False},
     )
-    for module in (chat, embeddings, models, health, translate, images, files, audio):
+    for module in (chat, embeddings, models, health, translate, images, files, audio, responses):
         app.include_router(module.router)
     _install_error_handlers(app)
     app.add_middleware(
