@@ -22,8 +22,9 @@ from bench.endpoints import ACCOUNT, GATEWAY_KEY, UPSTREAM_TOKEN
 from bench.fake_upstream import Canned, Knobs
 
 Message = dict[str, Any]
-KINDS = ("chat", "stream", "stream1")
-CHUNKS = {"stream": 20, "stream1": 1}  # content events in a streamed answer of each kind
+KINDS = ("chat", "stream", "stream1", "responses", "rstream", "rstream1")
+CHUNKS = {"stream": 20, "stream1": 1, "rstream": 20, "rstream1": 1}  # content events in a streamed answer
+RESPONSES = ("responses", "rstream", "rstream1")  # the Responses API (POST /v1/responses) kinds
 FIRST_READ_EVENTS = 3  # events in the first read of a stream, as the bench sees over loopback
 
 
@@ -72,6 +73,15 @@ class CannedPool:
 
 
 def request_body(kind: str) -> bytes:
+    if kind in RESPONSES:  # what the SDKs send: input as a string, the default `store: true`
+        return orjson.dumps(
+            {
+                "model": "@cf/meta/llama-3.1-8b-instruct",
+                "input": "hi there",
+                "max_output_tokens": 100,
+                **({"stream": True} if kind in CHUNKS else {}),
+            }
+        )
     body: dict[str, Any] = {
         "model": "@cf/meta/llama-3.1-8b-instruct",
         "messages": [{"role": "user", "content": "hi there"}],
@@ -82,15 +92,15 @@ def request_body(kind: str) -> bytes:
     return orjson.dumps(body)
 
 
-async def _one(app: Callable[..., Awaitable[None]], body: bytes) -> list[Message]:
+async def _one(app: Callable[..., Awaitable[None]], body: bytes, path: str) -> list[Message]:
     scope = {
         "type": "http",
         "asgi": {"version": "3.0"},
         "http_version": "1.1",
         "method": "POST",
         "scheme": "http",
-        "path": "/v1/chat/completions",
-        "raw_path": b"/v1/chat/completions",
+        "path": path,
+        "raw_path": path.encode(),
         "query_string": b"",
         "root_path": "",
         "headers": [
@@ -127,7 +137,13 @@ def check(kind: str, sent: list[Message]) -> None:
     if not sent or sent[0].get("status") != 200:
         raise RuntimeError(f"{kind}: the gateway answered {sent[:1]}")
     body = b"".join(m.get("body", b"") for m in sent[1:])
-    if kind in CHUNKS:
+    if kind in RESPONSES:
+        deltas = body.count(b"event: response.output_text.delta")
+        if kind in CHUNKS and (deltas != CHUNKS[kind] or not body.endswith(b"\n\n")):
+            raise RuntimeError(f"{kind}: unexpected body {body[:200]!r}")
+        if b'"status":"completed"' not in body:
+            raise RuntimeError(f"{kind}: unexpected body {body[:200]!r}")
+    elif kind in CHUNKS:
         if not body.endswith(b"data: [DONE]\n\n") or body.count(b'"content":"tok') != CHUNKS[kind]:
             raise RuntimeError(f"{kind}: unexpected body {body[:200]!r}")
     elif orjson.loads(body)["choices"][0]["message"]["content"] is None:
@@ -149,11 +165,12 @@ async def serve(kind: str, requests: int, warmup: int = 50) -> None:
         await upstream.close()
         await upstream.start(cast(pool.ConnectionPool, CannedPool(CHUNKS.get(kind, 20))))
         body = request_body(kind)
+        path = "/v1/responses" if kind in RESPONSES else "/v1/chat/completions"
         for _ in range(warmup):  # every warm-up answer is checked; the counted ones are not (checking costs)
-            check(kind, await _one(app, body))
+            check(kind, await _one(app, body, path))
         for _ in range(requests):
-            await _one(app, body)
-        check(kind, await _one(app, body))
+            await _one(app, body, path)
+        check(kind, await _one(app, body, path))
 
 
 def main(argv: list[str] | None = None) -> None:

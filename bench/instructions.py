@@ -84,12 +84,16 @@ def main(argv: list[str] | None = None) -> int:
         "chat": "chat completion, whole",
         "stream": "chat completion, streamed (20 chunks)",
         "stream1": "chat completion, streamed (1 chunk)",
+        "responses": "Responses API, whole",
+        "rstream": "Responses API, streamed (20 chunks)",
+        "rstream1": "Responses API, streamed (1 chunk)",
     }
     for kind, value in per_request.items():
         print(f"| {labels[kind]} | {value:,} |")
-    if "stream" in per_request and "stream1" in per_request:
-        per_chunk = (per_request["stream"] - per_request["stream1"]) / (CHUNKS["stream"] - CHUNKS["stream1"])
-        print(f"| per chunk (20-chunk minus 1-chunk stream, over 19) | {per_chunk:,.0f} |")
+    for what, full, one in (("", "stream", "stream1"), ("Responses API ", "rstream", "rstream1")):
+        if full in per_request and one in per_request:
+            per_chunk = (per_request[full] - per_request[one]) / (CHUNKS[full] - CHUNKS[one])
+            print(f"| {what}per chunk (20-chunk minus 1-chunk stream, over 19) | {per_chunk:,.0f} |")
     return 0
 
 
