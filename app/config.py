@@ -119,6 +119,14 @@ class Settings(BaseSettings):
         "still caps the whole request.",
     )
 
+    # Responses API
+    responses_retention_seconds: int = Field(
+        30 * 86_400, ge=1, description="How long a stored response is kept (OpenAI keeps them 30 days)."
+    )
+    responses_max_stored_bytes: int = Field(
+        1 << 20, ge=1, description="Largest stored response (its input and output); a larger one is not kept."
+    )
+
     @field_validator("gateway_api_keys", "cors_origins", mode="before")
     @classmethod
     def _split_csv(cls, value: object) -> object:

@@ -26,7 +26,8 @@ from app.openapi import document_bodies
 from app.protocol.audio import SpeechRequest
 from app.protocol.images import ImageGenerationRequest
 from app.protocol.openai import ChatCompletionRequest, CompletionRequest, EmbeddingRequest
-from app.routers import audio, chat, embeddings, files, health, images, messages, models, translate
+from app.protocol.responses import ResponseRequest
+from app.routers import audio, chat, embeddings, files, health, images, messages, models, responses, translate
 from app.routers.body import param_of
 from app.serving.models import ModelDirectory
 from app.serving.translate import Translator
@@ -40,6 +41,7 @@ HOT = {
     "/v1/chat/completions": chat.create_chat_completion,
     "/v1/completions": chat.create_completion,
     "/v1/embeddings": embeddings.create_embedding,
+    "/v1/responses": responses.create_response,
     **translate.HOT,
     **messages.HOT,
 }
@@ -47,6 +49,7 @@ BODIES: dict[str, type[BaseModel]] = {
     "/v1/chat/completions": ChatCompletionRequest,
     "/v1/completions": CompletionRequest,
     "/v1/embeddings": EmbeddingRequest,
+    "/v1/responses": ResponseRequest,
     **translate.BODIES,
     **messages.BODIES,
     "/v1/images/generations": ImageGenerationRequest,
@@ -66,7 +69,7 @@ def create_app(settings: Settings | None = None, *, demo: bool = False) -> FastL
         # FastAPI's built-in OpenTelemetry hooks look providers up on every request; nothing here uses them.
         telemetry={"tracing": False, "metrics": False, "logs": False, "operation_spans": False},
     )
-    for module in (chat, embeddings, models, health, translate, images, files, audio, messages):
+    for module in (chat, embeddings, models, health, translate, images, files, audio, messages, responses):
         app.include_router(module.router)
     _install_error_handlers(app)
     app.add_middleware(

@@ -22,9 +22,10 @@ from bench.endpoints import ACCOUNT, GATEWAY_KEY, UPSTREAM_TOKEN
 from bench.fake_upstream import Canned, Knobs
 
 Message = dict[str, Any]
-KINDS = ("chat", "stream", "stream1", "messages", "mstream", "mstream1")
-CHUNKS = {"stream": 20, "stream1": 1, "mstream": 20, "mstream1": 1}  # content events in a streamed answer
+KINDS = ("chat", "stream", "stream1", "messages", "mstream", "mstream1", "responses", "rstream", "rstream1")
+CHUNKS = {"stream": 20, "stream1": 1, "mstream": 20, "mstream1": 1, "rstream": 20, "rstream1": 1}  # content events
 MESSAGES = ("messages", "mstream", "mstream1")  # the same requests through /v1/messages (Anthropic's shape)
+RESPONSES = ("responses", "rstream", "rstream1")  # the Responses API (POST /v1/responses) kinds
 FIRST_READ_EVENTS = 3  # events in the first read of a stream, as the bench sees over loopback
 
 
@@ -73,6 +74,15 @@ class CannedPool:
 
 
 def request_body(kind: str) -> bytes:
+    if kind in RESPONSES:  # what the SDKs send: input as a string, the default `store: true`
+        return orjson.dumps(
+            {
+                "model": "@cf/meta/llama-3.1-8b-instruct",
+                "input": "hi there",
+                "max_output_tokens": 100,
+                **({"stream": True} if kind in CHUNKS else {}),
+            }
+        )
     body: dict[str, Any] = {
         "model": "@cf/meta/llama-3.1-8b-instruct",
         "messages": [{"role": "user", "content": "hi there"}],
@@ -84,7 +94,9 @@ def request_body(kind: str) -> bytes:
 
 
 def path_of(kind: str) -> str:
-    return "/v1/messages" if kind in MESSAGES else "/v1/chat/completions"
+    if kind in MESSAGES:
+        return "/v1/messages"
+    return "/v1/responses" if kind in RESPONSES else "/v1/chat/completions"
 
 
 async def _one(app: Callable[..., Awaitable[None]], body: bytes, path: str = "/v1/chat/completions") -> list[Message]:
@@ -137,6 +149,12 @@ def check(kind: str, sent: list[Message]) -> None:
             if orjson.loads(body)["content"][0]["type"] != "text":
                 raise RuntimeError(f"{kind}: unexpected body {body[:200]!r}")
         elif not body.endswith(b'data: {"type":"message_stop"}\n\n') or body.count(b'"text":"tok') != CHUNKS[kind]:
+            raise RuntimeError(f"{kind}: unexpected body {body[:200]!r}")
+    elif kind in RESPONSES:
+        deltas = body.count(b"event: response.output_text.delta")
+        if kind in CHUNKS and (deltas != CHUNKS[kind] or not body.endswith(b"\n\n")):
+            raise RuntimeError(f"{kind}: unexpected body {body[:200]!r}")
+        if b'"status":"completed"' not in body:
             raise RuntimeError(f"{kind}: unexpected body {body[:200]!r}")
     elif kind in CHUNKS:
         if not body.endswith(b"data: [DONE]\n\n") or body.count(b'"content":"tok') != CHUNKS[kind]:

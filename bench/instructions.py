@@ -87,10 +87,18 @@ def main(argv: list[str] | None = None) -> int:
         "messages": "Anthropic message, whole",
         "mstream": "Anthropic message, streamed (20 chunks)",
         "mstream1": "Anthropic message, streamed (1 chunk)",
+        "responses": "Responses API, whole",
+        "rstream": "Responses API, streamed (20 chunks)",
+        "rstream1": "Responses API, streamed (1 chunk)",
     }
     for kind, value in per_request.items():
         print(f"| {labels[kind]} | {value:,} |")
-    for many, one, label in (("stream", "stream1", "chat"), ("mstream", "mstream1", "Anthropic")):
+    streams = (
+        ("stream", "stream1", "chat"),
+        ("mstream", "mstream1", "Anthropic"),
+        ("rstream", "rstream1", "Responses API"),
+    )
+    for many, one, label in streams:
         if many in per_request and one in per_request:
             per_chunk = (per_request[many] - per_request[one]) / (CHUNKS[many] - CHUNKS[one])
             print(f"| {label} per chunk (20-chunk minus 1-chunk stream, over 19) | {per_chunk:,.0f} |")

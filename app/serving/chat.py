@@ -122,12 +122,18 @@ async def _run_n(call: Call, upstream: WorkersAI, creds: Credentials) -> list[Re
     return list(await asyncio.gather(*(upstream.run(creds, call.model.id, call.payload) for _ in range(call.n))))
 
 
-async def complete(call: Call, upstream: WorkersAI, creds: Credentials, model_name: str) -> Response:
-    """A whole (non-streamed) answer; n > 1 runs n upstream calls side by side."""
+async def answer(call: Call, upstream: WorkersAI, creds: Credentials) -> tuple[list[Choice], Usage]:
+    """A whole answer's choices and usage, before they are shaped (chat, completions, Responses)."""
     results = await _run_n(call, upstream, creds)
     parsed = [call.choice(result) for result in results]
+    return [c for c, _ in parsed], call.usage(parsed)
+
+
+async def complete(call: Call, upstream: WorkersAI, creds: Credentials, model_name: str) -> Response:
+    """A whole (non-streamed) answer; n > 1 runs n upstream calls side by side."""
+    choices, usage = await answer(call, upstream, creds)
     render = chat_completion if call.chat else text_completion
-    body = render(model_name, [c for c, _ in parsed], call.usage(parsed), int(time.time()))
+    body = render(model_name, choices, usage, int(time.time()))
     return JSONBytes(orjson.dumps(body))
 
 
@@ -157,7 +163,7 @@ class _Framing:
 async def stream(call: Call, upstream: WorkersAI, creds: Credentials, model_name: str) -> EventStreamResponse:
     """An SSE answer. Errors before the first byte raise (a real HTTP error); later ones go in-band."""
     framing = _Framing(call, model_name)
-    opened = await _open(call, upstream, creds, framing.prepare)
+    opened = await open_upstream(call, upstream, creds, framing.prepare)
     writer = framing.prepare()
     if all(isinstance(item, Stream) for item in opened):
         streams = [item for item in opened if isinstance(item, Stream)]
@@ -174,7 +180,9 @@ async def stream(call: Call, upstream: WorkersAI, creds: Credentials, model_name
     return EventStreamResponse(body)
 
 
-async def _open(call: Call, upstream: WorkersAI, creds: Credentials, meanwhile: Callable[[], object]) -> list[Any]:
+async def open_upstream(
+    call: Call, upstream: WorkersAI, creds: Credentials, meanwhile: Callable[[], object]
+) -> list[Any]:
     """The upstream answers of a streamed request; `meanwhile` runs while Workers AI works on it."""
     if not call.payload.get("stream"):
         return await _run_n(call, upstream, creds)

@@ -1,0 +1,52 @@
+"""POST /v1/responses, GET and DELETE /v1/responses/{id}: OpenAI's Responses API."""
+
+from __future__ import annotations
+
+import orjson
+from fastapi import APIRouter, Request, Response
+
+from app.catalog import Task
+from app.deps import authenticate, bearer_token, gateway
+from app.openapi import CALLS_UPSTREAM, documented
+from app.protocol.responses import ResponseRequest
+from app.responses import JSONBytes
+from app.routers.body import read_json
+from app.serving import responses
+
+router = APIRouter(prefix="/v1", tags=["text"])
+EVENTS = (
+    "The Response object as JSON, or with `stream: true` the Responses event sequence (`event:` and "
+    "`data:` lines, each with its `sequence_number`), an upstream failure after the start as `error` and "
+    "`response.failed` events."
+)
+
+
+@router.post("/responses", **documented(*CALLS_UPSTREAM, streamed=EVENTS))
+async def create_response(request: Request) -> Response:
+    """Answer `input` (a string or a list of items) with a Workers AI text model, whole or streamed, with
+    function tools, `text.format` JSON output and reasoning items. Stored unless `store: false`, so
+    `previous_response_id` can continue the conversation."""
+    gw = gateway(request)
+    creds = authenticate(request, gw)
+    body = await read_json(request, ResponseRequest)
+    model = gw.catalog.require(body.model, Task.TEXT_GENERATION)
+    store = responses.store_for(gw, bearer_token(request))
+    return await responses.create(body, model, gw, creds, store)
+
+
+@router.get("/responses/{response_id}", **documented(401, 404))
+async def retrieve_response(response_id: str, request: Request) -> Response:
+    """A stored response, as it was answered (only with the key that created it)."""
+    gw = gateway(request)
+    authenticate(request, gw)
+    record = await responses.store_for(gw, bearer_token(request)).load(response_id)
+    return JSONBytes(orjson.dumps(record["response"]))
+
+
+@router.delete("/responses/{response_id}", **documented(401, 404))
+async def delete_response(response_id: str, request: Request) -> Response:
+    """Delete a stored response."""
+    gw = gateway(request)
+    authenticate(request, gw)
+    await responses.store_for(gw, bearer_token(request)).delete(response_id)
+    return JSONBytes(orjson.dumps({"id": response_id, "object": "response.deleted", "deleted": True}))

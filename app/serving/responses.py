@@ -1,0 +1,149 @@
+"""The Responses API on the chat path: items -> chat call -> Workers AI -> Response object or events.
+
+Stored responses live in the gateway's shared state under `responses:<owner>:<id>`, where the owner is a
+digest of the key the client presented: a response stored with one key is not found with another (a
+gateway without keys has one owner, everyone).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import Any
+
+import orjson
+from fastapi.responses import Response
+
+from app.catalog import Model
+from app.convert.response_events import EventWriter
+from app.convert.responses import Answer, chat_request, check_images, history, input_items, response_of
+from app.convert.results import Usage
+from app.convert.stream import StreamState, deltas_of
+from app.convert.text import tokens_for_chars
+from app.deps import Gateway
+from app.errors import GatewayError, NotFound
+from app.protocol.responses import ITEMS, Item, ResponseRequest
+from app.responses import EventStreamResponse, JSONBytes
+from app.serving import chat, image_urls
+from app.serving.streams import replay
+from app.state import SharedState
+from app.upstream.client import Credentials, Stream
+from app.upstream.errors import stream_truncated
+
+log = logging.getLogger("app.responses")
+Save = Callable[[dict[str, Any]], Awaitable[None]]
+
+
+def owner_of(token: str | None) -> str:
+    """Whose stored responses a request sees: a digest of its key (never the key itself)."""
+    return hashlib.sha256(token.encode()).hexdigest()[:32] if token else "anyone"
+
+
+class Store:
+    """Stored responses of one owner: the Response object and the input items it answered."""
+
+    def __init__(self, state: SharedState, owner: str, *, retention: float, max_bytes: int) -> None:
+        self._state, self._owner = state, owner
+        self._retention, self._max_bytes = retention, max_bytes
+
+    def _key(self, response_id: str) -> str:
+        return f"responses:{self._owner}:{response_id}"
+
+    async def load(self, response_id: str, param: str | None = None) -> dict[str, Any]:
+        raw = await self._state.get(self._key(response_id))
+        if raw is None:
+            what = "Previous response" if param else "Response"
+            raise NotFound(f"{what} with id '{response_id}' not found.", param=param, code="not_found")
+        record: dict[str, Any] = orjson.loads(raw)
+        return record
+
+    async def save(self, items: list[Item], response: dict[str, Any]) -> None:
+        stored = ITEMS.dump_python(items, mode="json", by_alias=True, exclude_none=True)
+        raw = orjson.dumps({"input": stored, "response": response})
+        if len(raw) > self._max_bytes:  # answered, but not kept: a continuation by its id is a 404
+            log.warning("response %s not stored: %d bytes > RESPONSES_MAX_STORED_BYTES", response["id"], len(raw))
+            return
+        await self._state.set(self._key(response["id"]), raw, self._retention)
+
+    async def delete(self, response_id: str) -> None:
+        if not await self._state.delete(self._key(response_id)):
+            raise NotFound(f"Response with id '{response_id}' not found.", code="not_found")
+
+
+def store_for(gw: Gateway, token: str | None) -> Store:
+    settings = gw.settings
+    return Store(
+        gw.state,
+        owner_of(token),
+        retention=settings.responses_retention_seconds,
+        max_bytes=settings.responses_max_stored_bytes,
+    )
+
+
+async def create(request: ResponseRequest, model: Model, gw: Gateway, creds: Credentials, store: Store) -> Response:
+    """One answer, whole or streamed, stored unless `store: false`."""
+    items = input_items(request)
+    if request.previous_response_id:
+        record = await store.load(request.previous_response_id, "previous_response_id")
+        items = [*history(record["input"], record["response"]["output"]), *items]
+    remote = check_images(items, model)
+    if remote:
+        await image_urls.fetch_images([(param, image) for param, image, _ in remote], gw.image_fetcher)
+        for _, image, part in remote:
+            part.image_url = image.url
+    call = chat.Call.for_chat(chat_request(request, items), model, gw.settings.default_max_tokens)
+    answer = Answer.of(request, model.id, int(time.time()))
+
+    async def save(response: dict[str, Any]) -> None:
+        if request.store:
+            await store.save(items, response)
+
+    if request.stream:
+        return await _stream(call, answer, gw, creds, save)
+    choices, usage = await chat.answer(call, gw.upstream, creds)
+    body = response_of(answer, choices[0], usage)
+    await save(body)
+    return JSONBytes(orjson.dumps(body))
+
+
+async def _stream(call: chat.Call, answer: Answer, gw: Gateway, creds: Credentials, save: Save) -> Response:
+    writer = EventWriter(answer)
+    opened = (await chat.open_upstream(call, gw.upstream, creds, writer.opening))[0]
+    if isinstance(opened, Stream):
+        return EventStreamResponse(_events(opened, call, writer, save))
+    # JSON mode, or a model that answers whole even when asked to stream: the same events, at once
+    choice, usage = call.choice(opened)
+    events = writer.opening() + writer.feed(deltas_of(choice))
+    closing, response = writer.close(choice.finish_reason, call.usage([(choice, usage)]))
+    await save(response)
+    return EventStreamResponse(replay([events, closing]))
+
+
+async def _events(stream: Stream, call: chat.Call, writer: EventWriter, save: Save) -> AsyncIterator[bytes]:
+    """The event sequence as Workers AI's stream arrives; a failure after the start goes in-band."""
+    state = StreamState(call.model, max_tokens=call.max_tokens, stops=call.stops)
+    stream.watch(state.progress)
+    pending = writer.opening()
+    try:
+        while not state.done:
+            batch = await stream.next_batch()
+            if batch is None:
+                raise stream_truncated()
+            deltas = state.feed_batch(batch)
+            if deltas:
+                yield pending + writer.feed(deltas)
+                pending = b""
+    except GatewayError as error:
+        log.warning("stream failed after it started: %s", error.message)
+        yield pending + writer.failed(error)
+        return
+    finally:
+        await stream.aclose()
+    held, finish_reason = state.finish()
+    usage = state.usage or Usage(call.prompt_tokens, tokens_for_chars(state.completion_chars))
+    tail = writer.feed(held)
+    closing, response = writer.close(finish_reason, usage)
+    await save(response)
+    yield pending + tail + closing
