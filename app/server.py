@@ -13,6 +13,8 @@ the client never reads the answer. `GatewayProtocol` adds, per connection:
   pipelined request is not counted, so such a head may pass the limit by at most one read, 256 KiB);
 - a body idle limit (`BODY_TIMEOUT`): a body that stops arriving gets a 408 and the connection closes;
 - OpenAI's error JSON for malformed HTTP (400) and WebSocket upgrades (403);
+- zero-copy file answers: GET and HEAD requests are offered ASGI's `http.response.pathsend`, answered with
+  `os.sendfile` (app/pathsend.py);
 - a lingering close after a final answer while the client may still be sending: the write side is shut
   (the answer is flushed first), what arrives is read and discarded, up to `LINGER_IDLE` seconds of silence,
   `LINGER_TOTAL` seconds and `Limits.drain_bytes` bytes, then the socket is closed.
@@ -36,6 +38,7 @@ import httptools
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol, RequestResponseCycle
 
 from app.errors import GatewayError, InvalidRequest, render
+from app.pathsend import FILE_METHODS, PATHSEND, PathsendCycle
 
 LINGER_IDLE = 5.0  # nginx's lingering_timeout
 LINGER_TOTAL = 30.0  # nginx's lingering_time
@@ -182,6 +185,11 @@ class GatewayProtocol(HttpToolsProtocol):
             raise HeadTooLarge
         self.in_body = True
         _base.on_headers_complete(self)
+        scope = self.scope
+        if scope["method"] in FILE_METHODS and self.cycle is not None and self.cycle.scope is scope:
+            # A file may be the answer: offer zero-copy (app/pathsend.py). An upgrade made no cycle.
+            scope["extensions"] = {PATHSEND: {}}
+            self.cycle.__class__ = PathsendCycle
 
     def on_message_complete(self) -> None:
         self.in_body = False

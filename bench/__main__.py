@@ -41,6 +41,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--driver", choices=("auto", "wrk", "asyncio"), default="auto", help="load driver")
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT, help="directory for latest.json / latest.md")
     parser.add_argument("--direct-only", action="store_true", help="measure the fake upstream alone")
+    parser.add_argument("--only", help="run only the scenarios whose name starts with this (e.g. images)")
     parser.add_argument(
         "--gateway-cmd",
         help="command that starts the gateway, with {host} and {port} (default: workers-ai-gateway serve)",
@@ -118,6 +119,15 @@ async def start_services(
     return upstream, gateway
 
 
+async def _start_gateway(
+    name: str, args: argparse.Namespace, upstream: Service, pinning: Pinning, procs: Processes, record: Record
+) -> Service | None:
+    port = free_port()
+    return await _start_on_gateway_core(
+        name, gateway_argv(args, port), port, gateway_env(upstream), pinning, procs, record
+    )
+
+
 async def start_floor(upstream: Service, pinning: Pinning, procs: Processes, record: Record) -> Service | None:
     """The pass-through proxy (bench/null_proxy.py), on the gateway's core; idle but for its own rounds."""
     port = free_port()
@@ -153,7 +163,10 @@ async def run(args: argparse.Namespace, plan: Plan, pinning: Pinning, driver: Dr
         bench = Bench(plan, driver, pinning, upstream, gateway, session, streams, record)
         if gateway is not None:
             bench.floor = await start_floor(upstream, pinning, procs, record)
+            bench.start_gateway = lambda name: _start_gateway(name, args, upstream, pinning, procs, record)
         for name, scenario in SCENARIOS:
+            if args.only and not name.startswith(args.only) and name != "check":
+                continue
             started = time.monotonic()
             print(f"[bench] {name} ...", end=" ", flush=True)
             try:

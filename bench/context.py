@@ -76,6 +76,7 @@ class Bench:
     floor: Service | None = None  # bench/null_proxy.py: the gateway's server and pool, passing bytes through
     stat: Path = Path("/proc/stat")
     rerun_spent_s: float = 0.0
+    start_gateway: Callable[[str], Awaitable[Service | None]] | None = None  # a fresh gateway (bench/images.py)
 
     @property
     def direct(self) -> Endpoint:

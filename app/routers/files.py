@@ -40,7 +40,8 @@ async def get_image_file(request: Request, name: str) -> Response:
     if stored.redirect is not None:
         return RedirectResponse(stored.redirect, status_code=302, headers=headers)
     assert stored.path is not None
-    # FileResponse streams the file from disk (and hands it to the server's pathsend where supported).
+    # FileResponse hands the path to the server's `http.response.pathsend`: sent with sendfile, no byte of the
+    # file passes through Python (app/pathsend.py; chunked reads where the server cannot, e.g. TLS).
     return FileResponse(stored.path, media_type=stored.media_type, headers=headers, stat_result=stored.stat)
 
 
