@@ -127,6 +127,17 @@ class Settings(BaseSettings):
         1 << 20, ge=1, description="Largest stored response (its input and output); a larger one is not kept."
     )
 
+    # Shared state (Redis)
+    redis_url: str = Field(
+        "",
+        description="redis://[:password@]host:port/db (or rediss://): counters, limits and the translation "
+        "cache shared by every worker and replica; empty keeps them in this process.",
+    )
+    redis_prefix: str = Field("wag:", description="Prefix of every key the gateway writes in Redis.")
+    redis_timeout_seconds: float = Field(
+        0.05, gt=0, le=10, description="Connect and reply timeout per Redis call; past it, in-process state."
+    )
+
     @field_validator("gateway_api_keys", "cors_origins", mode="before")
     @classmethod
     def _split_csv(cls, value: object) -> object:

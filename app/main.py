@@ -31,6 +31,7 @@ from app.routers import audio, chat, embeddings, files, health, images, messages
 from app.routers.body import param_of
 from app.serving.models import ModelDirectory
 from app.serving.translate import Translator
+from app.state import open_state
 from app.storage import open_store
 from app.upstream.client import Credentials, WorkersAI
 
@@ -103,6 +104,7 @@ def _lifespan(
             demo=demo,
             translator=Translator(settings, catalog),
             image_fetcher=fetcher,
+            state=open_state(settings),
         )
         _announce(settings, demo)
         _tune_gc()

@@ -6,7 +6,21 @@ else). A Redis implementation (REDIS_URL) stands behind the same interface for s
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from app.state.base import SharedState
 from app.state.memory import MemoryState
 
-__all__ = ["MemoryState", "SharedState"]
+if TYPE_CHECKING:
+    from app.config import Settings
+
+__all__ = ["MemoryState", "SharedState", "open_state"]
+
+
+def open_state(settings: Settings) -> SharedState:
+    """The app-wide state the settings ask for: Redis when REDIS_URL is set, else this process."""
+    if not settings.redis_url:
+        return MemoryState()
+    from app.state.redis import RedisState  # the redis client is only imported when it is used
+
+    return RedisState(settings.redis_url, prefix=settings.redis_prefix, timeout=settings.redis_timeout_seconds)
