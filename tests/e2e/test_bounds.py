@@ -185,6 +185,9 @@ def test_the_document_declares_the_bounds_errors_and_streams(gateway_url: str) -
         "/v2/": ("DeepLError", ["deeplAuthKey", "gatewayKey"]),
         "/v1/files/": ("ErrorResponse", []),
         "/health": ("ErrorResponse", []),
+        "/healthz": ("ErrorResponse", []),
+        "/readyz": ("ErrorResponse", []),
+        "/metrics": ("ErrorResponse", []),
     }
     for path, operations in document["paths"].items():
         found = [
