@@ -138,6 +138,10 @@ class Settings(BaseSettings):
         0.05, gt=0, le=10, description="Connect and reply timeout per Redis call; past it, in-process state."
     )
 
+    # Operations (app/ops/, docs/operations.md): health, readiness, Prometheus metrics.
+    metrics_enabled: bool = Field(True, description="Serve Prometheus metrics at /metrics.")
+    metrics_token: str = Field("", description="If set, /metrics needs it as a Bearer token (else open).")
+
     @field_validator("gateway_api_keys", "cors_origins", mode="before")
     @classmethod
     def _split_csv(cls, value: object) -> object:

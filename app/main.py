@@ -23,15 +23,18 @@ from app.fastlane import FastLane, renderer_for
 from app.fetch.lazy import LazyImageFetcher
 from app.middleware import BodyLimit
 from app.openapi import document_bodies
+from app.ops.metrics import Metrics
+from app.ops.readiness import Readiness, storage_writable, upstream_configured
 from app.protocol.audio import SpeechRequest
 from app.protocol.images import ImageGenerationRequest
 from app.protocol.openai import ChatCompletionRequest, CompletionRequest, EmbeddingRequest
 from app.protocol.responses import ResponseRequest
-from app.routers import audio, chat, embeddings, files, health, images, messages, models, responses, translate
+from app.routers import audio, chat, embeddings, files, health, images, messages, models, ops, responses, translate
 from app.routers.body import param_of
 from app.serving.models import ModelDirectory
 from app.serving.translate import Translator
 from app.state import open_state
+from app.state.redis import RedisState
 from app.storage import open_store
 from app.upstream.client import Credentials, WorkersAI
 
@@ -70,7 +73,7 @@ def create_app(settings: Settings | None = None, *, demo: bool = False) -> FastL
         # FastAPI's built-in OpenTelemetry hooks look providers up on every request; nothing here uses them.
         telemetry={"tracing": False, "metrics": False, "logs": False, "operation_spans": False},
     )
-    for module in (chat, embeddings, models, health, translate, images, files, audio, messages, responses):
+    for module in (chat, embeddings, models, health, ops, translate, images, files, audio, messages, responses):
         app.include_router(module.router)
     _install_error_handlers(app)
     app.add_middleware(
@@ -95,6 +98,7 @@ def _lifespan(
         await upstream.start()
         fetcher = LazyImageFetcher(settings) if settings.image_url_fetch else None  # started on first use
         app.state.files = open_store(settings)
+        app.state.metrics, app.state.readiness = Metrics(), _readiness(settings)
         app.state.gateway = Gateway(
             settings,
             catalog,
@@ -106,6 +110,8 @@ def _lifespan(
             image_fetcher=fetcher,
             state=open_state(settings),
         )
+        if isinstance(app.state.gateway.state, RedisState):
+            app.state.readiness.add("redis", app.state.gateway.state.check)
         _announce(settings, demo)
         _tune_gc()
         try:
@@ -117,6 +123,13 @@ def _lifespan(
                 await fetcher.close()
 
     return lifespan
+
+
+def _readiness(settings: Settings) -> Readiness:
+    readiness = Readiness()
+    readiness.add("upstream", upstream_configured(settings.cf_api_base, settings.managed, settings.cf_account_id))
+    readiness.add("storage", storage_writable(settings.data_dir))
+    return readiness
 
 
 def _upstream(settings: Settings) -> WorkersAI:

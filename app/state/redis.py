@@ -64,6 +64,15 @@ class RedisState:
         since = int(time.time() - self._since)
         return False, f"redis unreachable for {since} s ({self._reason}); serving from memory"
 
+    async def check(self) -> tuple[bool, str]:
+        """For /readyz: asks Redis now (unless it is known down: the probe is on it), then `health()`."""
+        if self._up:
+            try:
+                await self._redis.ping()
+            except FAILURES as exc:
+                self.failed(exc)
+        return self.health()
+
     async def get(self, key: str) -> bytes | None:
         async def remote() -> bytes | None:
             value = await self._redis.get(self._prefix + key)

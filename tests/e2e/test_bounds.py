@@ -187,6 +187,9 @@ def test_the_document_declares_the_bounds_errors_and_streams(gateway_url: str) -
         "/health": ("ErrorResponse", []),
         "/v1/messages": ("AnthropicError", ["anthropicKey", "gatewayKey"]),
         "/v1/messages/": ("AnthropicError", ["anthropicKey", "gatewayKey"]),
+        "/healthz": ("ErrorResponse", []),
+        "/readyz": ("ErrorResponse", []),
+        "/metrics": ("ErrorResponse", []),
     }
     for path, operations in document["paths"].items():
         found = [

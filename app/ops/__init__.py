@@ -1,0 +1,1 @@
+"""Operations: readiness checks and Prometheus metrics (docs/operations.md)."""
