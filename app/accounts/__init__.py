@@ -1,0 +1,1 @@
+"""Several Cloudflare accounts behind one gateway: selection, failover, limits and neuron accounting."""
