@@ -42,7 +42,8 @@ def main(argv: Sequence[str] | None = None) -> None:
 
 def is_demo(settings: Settings) -> bool:
     """No Cloudflare settings at all: serve from the built-in emulator."""
-    return not (settings.cf_account_id or settings.cf_api_token) and settings.cf_api_base == DEFAULT_CF_API_BASE
+    configured = settings.cf_account_id or settings.cf_api_token or settings.cf_accounts.strip()
+    return not configured and settings.cf_api_base == DEFAULT_CF_API_BASE
 
 
 def run_gateway(settings: Settings) -> None:

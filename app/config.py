@@ -28,6 +28,31 @@ class Settings(BaseSettings):
     cf_api_token: str = Field("", description="Cloudflare API token (Workers AI Read + Edit).")
     cf_api_base: str = Field(DEFAULT_CF_API_BASE, description="Base the run URL is built on.")
 
+    # Account pool (app/accounts/, README "Several accounts")
+    cf_accounts: str = Field(
+        "", description="Several accounts: ACCOUNT_ID:TOKEN pairs, comma-separated, or @/path/to/file (one a line)."
+    )
+    account_daily_neurons: float = Field(
+        10_000, gt=0, description="Each account's daily allowance in neurons (the free plan's 10,000)."
+    )
+    account_key_pins: Annotated[dict[str, str], NoDecode] = Field(
+        default_factory=dict, description='Pin gateway keys to accounts: JSON {"key": "account_id"}.'
+    )
+    rate_limits: Annotated[dict[str, int], NoDecode] = Field(
+        default_factory=dict,
+        description='Requests per minute per account overriding Cloudflare\'s: JSON {"model id or task": n}; 0: off.',
+    )
+    rate_limit_wait_seconds: float = Field(
+        2.0, ge=0, le=60, description="How long a request waits for a rate-limit slot before a 429."
+    )
+    upstream_retries: int = Field(2, ge=0, le=10, description="Retries on other accounts (3040, 429, 5xx, timeouts).")
+    upstream_retry_backoff_seconds: float = Field(0.1, ge=0, le=10, description="Pause before such a retry.")
+    account_recheck_seconds: float = Field(
+        900, ge=0, description="How long an exhausted or rejected account is passed over before one call checks it."
+    )
+    gateway_key_rpm: int = Field(0, ge=0, description="Requests per minute per gateway key (0: no limit).")
+    gateway_key_neurons_per_day: float = Field(0, ge=0, description="Neurons per UTC day per key (0: no limit).")
+
     # Clients
     gateway_api_keys: Annotated[list[str], NoDecode] = Field(
         default_factory=list, description="Comma-separated keys clients present as Bearer tokens."
@@ -149,6 +174,36 @@ class Settings(BaseSettings):
             return [item.strip() for item in value.split(",") if item.strip()]
         return value
 
+    @field_validator("account_key_pins", "rate_limits", mode="before")
+    @classmethod
+    def _parse_json_map(cls, value: object) -> object:
+        if isinstance(value, str):
+            try:
+                return orjson.loads(value) if value.strip() else {}
+            except orjson.JSONDecodeError:
+                raise ValueError("must be a JSON object") from None
+        return value
+
+    @field_validator("cf_accounts")
+    @classmethod
+    def _check_accounts(cls, value: str) -> str:
+        from app.accounts.pool import parse_accounts
+
+        if value.strip():
+            try:
+                parse_accounts(value)
+            except OSError as exc:
+                raise ValueError(f"CF_ACCOUNTS names a file that cannot be read ({type(exc).__name__})") from None
+        return value
+
+    def account_credentials(self) -> list[tuple[str, str]]:
+        """Every account of the pool: CF_ACCOUNTS, else CF_ACCOUNT_ID with CF_API_TOKEN."""
+        from app.accounts.pool import parse_accounts
+
+        if self.cf_accounts.strip():
+            return parse_accounts(self.cf_accounts)
+        return [(self.cf_account_id, self.cf_api_token)] if self.cf_api_token else []
+
     @field_validator("model_aliases", mode="before")
     @classmethod
     def _parse_aliases(cls, value: object) -> object:
@@ -201,4 +256,4 @@ class Settings(BaseSettings):
     @property
     def managed(self) -> bool:
         """Server credentials are set: clients present gateway keys, the server token goes upstream."""
-        return bool(self.cf_api_token)
+        return bool(self.cf_api_token or self.cf_accounts.strip())

@@ -7,10 +7,11 @@ FastAPI 0.1-0.45 ms of CPU per request (the benchmark's profile), more than the 
 from __future__ import annotations
 
 import hmac
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from fastapi import Request
 
+from app.accounts.pool import AccountPool, key_id
 from app.catalog import Catalog
 from app.config import ACCOUNT_ID, Settings
 from app.errors import AuthenticationFailed
@@ -36,6 +37,9 @@ class Gateway:
 
     image_fetcher: LazyImageFetcher | None = None  # fetches image URLs; None when IMAGE_URL_FETCH is off
     state: SharedState = field(default_factory=MemoryState)  # shared by workers and replicas (app/state/)
+    accounts: AccountPool | None = None  # managed mode: the accounts calls run on (app/accounts/)
+    # Per-key credentials, when keys are pinned or limited (the key's hash travels, never the key).
+    key_credentials: dict[str, Credentials] = field(default_factory=dict)
 
 
 def gateway(request: Request) -> Gateway:
@@ -77,6 +81,11 @@ def credentials_for(token: str | None, gw: Gateway) -> Credentials:
                 if token
                 else "You didn't provide an API key. Send it as `Authorization: Bearer <key>`."
             )
+        if token is not None and gw.accounts is not None and gw.accounts.per_key:
+            known = gw.key_credentials.get(token)
+            if known is None:  # at most one entry per configured key: only matching keys get here
+                known = gw.key_credentials[token] = replace(server, key=key_id(token))
+            return known
         return server
     if token is None:
         raise AuthenticationFailed(

@@ -79,6 +79,7 @@ class UpstreamError(GatewayError):
 
     status_code = 502
     error_type = "upstream_error"
+    upstream_code: int | None = None  # Workers AI's own error code, when its answer named one
 
 
 class InternalError(GatewayError):

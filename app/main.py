@@ -15,6 +15,8 @@ from pydantic import BaseModel
 from starlette.exceptions import HTTPException
 from starlette.requests import ClientDisconnect
 
+from app.accounts.pool import AccountPool
+from app.accounts.rates import RateTable
 from app.catalog import Catalog
 from app.config import Settings
 from app.deps import Gateway
@@ -104,12 +106,14 @@ def _lifespan(
             catalog,
             ModelDirectory(catalog, ttl=settings.models_cache_seconds),
             upstream,
-            server_credentials=Credentials(settings.cf_account_id, settings.cf_api_token) if settings.managed else None,
+            server_credentials=Credentials(*settings.account_credentials()[0]) if settings.managed else None,
             demo=demo,
             translator=Translator(settings, catalog),
             image_fetcher=fetcher,
             state=open_state(settings),
         )
+        if settings.managed:
+            app.state.gateway.accounts = upstream.accounts = _accounts(settings, catalog, app.state.gateway)
         if isinstance(app.state.gateway.state, RedisState):
             app.state.readiness.add("redis", app.state.gateway.state.check)
         _announce(settings, demo)
@@ -117,6 +121,8 @@ def _lifespan(
         try:
             yield
         finally:
+            if app.state.gateway.accounts is not None:
+                await app.state.gateway.accounts.flush()
             await app.state.gateway.state.close()
             await upstream.close()
             if fetcher is not None:
@@ -125,9 +131,36 @@ def _lifespan(
     return lifespan
 
 
+def _accounts(settings: Settings, catalog: Catalog, gw: Gateway) -> AccountPool:
+    pairs = settings.account_credentials()
+    known = {account for account, _ in pairs}
+    unknown = sorted(set(settings.account_key_pins.values()) - known)
+    if unknown:
+        raise ValueError(f"ACCOUNT_KEY_PINS names {len(unknown)} account id(s) that are not in the pool")
+    pool = AccountPool(
+        [Credentials(account, token) for account, token in pairs],
+        state=gw.state,
+        catalog=catalog,
+        rates=RateTable(settings.rate_limits),
+        allowance=settings.account_daily_neurons,
+        pins=settings.account_key_pins,
+        max_wait=settings.rate_limit_wait_seconds,
+        retries=settings.upstream_retries,
+        backoff=settings.upstream_retry_backoff_seconds,
+        key_rpm=settings.gateway_key_rpm,
+        key_neurons=settings.gateway_key_neurons_per_day,
+        recheck=settings.account_recheck_seconds,
+    )
+    if len(pairs) > 1:
+        log.info("account pool: %d Cloudflare accounts (%s)", len(pairs), ", ".join(a.masked for a in pool.accounts))
+    return pool
+
+
 def _readiness(settings: Settings) -> Readiness:
     readiness = Readiness()
-    readiness.add("upstream", upstream_configured(settings.cf_api_base, settings.managed, settings.cf_account_id))
+    first = settings.account_credentials()[:1]
+    account = first[0][0] if first else settings.cf_account_id
+    readiness.add("upstream", upstream_configured(settings.cf_api_base, settings.managed, account))
     readiness.add("storage", storage_writable(settings.data_dir))
     return readiness
 

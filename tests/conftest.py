@@ -22,7 +22,11 @@ def upstream() -> Iterator[Emulator]:
 def managed(upstream: Emulator) -> Iterator[tuple[str, Path]]:
     """The gateway in managed mode: server credentials, clients present TEST_KEY."""
     env = managed_env(
-        upstream.api_base, GATEWAY_API_KEYS=f"other-key,{TEST_KEY}", LOG_LEVEL="info", MAX_BODY_BYTES="2000000"
+        upstream.api_base,
+        GATEWAY_API_KEYS=f"other-key,{TEST_KEY}",
+        LOG_LEVEL="info",
+        MAX_BODY_BYTES="2000000",
+        ACCOUNT_RECHECK_SECONDS="0",  # a quota or token fault of one test must not take the account from the next
     )
     with gateway(env) as served:
         yield served

@@ -8,15 +8,18 @@ from __future__ import annotations
 
 import socket
 import ssl
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from functools import partial
 from types import TracebackType
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypeVar
 from urllib.parse import urlencode
 
 import orjson
 
+from app.accounts import neurons
 from app.catalog import MODEL_ID
+from app.convert.text import prompt_chars, tokens_for_chars
 from app.errors import InvalidRequest, UpstreamError
 from app.proxies import Proxy
 from app.sse import EventDecoder
@@ -31,6 +34,10 @@ from app.upstream.pool import (
     StreamingResponse,
 )
 
+if TYPE_CHECKING:
+    from app.accounts.pool import Account, AccountPool
+
+T = TypeVar("T")
 JSON = "application/json"
 EVENT_STREAM = "text/event-stream"
 
@@ -42,6 +49,7 @@ class Credentials:
     account_id: str
     token: str
     from_client: bool = False
+    key: str = ""  # the gateway key presented, as `accounts.pool.key_id` names it ("" when keys are off)
 
     def __repr__(self) -> str:  # never print the token
         return f"Credentials(account_id={self.account_id!r}, from_client={self.from_client})"
@@ -64,6 +72,11 @@ class Stream:
         self._response = response
         self._decoder = EventDecoder()
         self._ended = False
+        # The account pool's accounting: called once at `aclose` with the last batches and the event count.
+        self.settle: Callable[[list[bytes], int], Awaitable[None]] | None = None
+        self._previous: list[bytes] = []
+        self._last: list[bytes] = []
+        self._events = 0
 
     async def next_batch(self) -> list[bytes] | None:
         try:
@@ -74,6 +87,8 @@ class Stream:
                     return self._decoder.flush() or None
                 events = self._decoder.feed(chunk)
                 if events:
+                    self._previous, self._last = self._last, events
+                    self._events += len(events)
                     return events
             return None
         except (TimeoutError, BadResponse) as exc:
@@ -89,6 +104,9 @@ class Stream:
 
     async def aclose(self) -> None:
         await self._response.aclose()
+        settle, self.settle = self.settle, None
+        if settle is not None:
+            await settle(self._previous + self._last, self._events)
 
 
 Result = dict[str, Any] | list[Any] | Binary
@@ -116,6 +134,7 @@ class WorkersAI:
         self._connect_timeout = connect_timeout
         self._max_connections = max_connections
         self._pool: ConnectionPool | None = None
+        self.accounts: AccountPool | None = None  # managed mode: which account runs each call (app/accounts/)
 
     async def start(self, pool: ConnectionPool | None = None) -> None:
         """Opens the connection pool (`pool`: a stand-in with the same interface, as the bench's in-process
@@ -156,7 +175,22 @@ class WorkersAI:
         content_type: str = JSON,
     ) -> Result:
         """Run a model and return its unwrapped `result` (or the raw body of a binary answer). `payload`
-        as bytes is sent as it is (audio; JSON the caller encoded)."""
+        as bytes is sent as it is (audio; JSON the caller encoded). With an account pool and the server's
+        credentials, the pool chooses the account, fails over and counts what the call cost."""
+        pool = self.accounts
+        if pool is None or creds.from_client:
+            return await self._run(creds, model_id, payload, content_type)
+
+        async def attempt(account: Account) -> Result:
+            result = await self._run(account.creds, model_id, payload, content_type)
+            await pool.charge(account, model_id, payload, result, creds)
+            return result
+
+        return await pool.call(model_id, attempt, creds)
+
+    async def _run(
+        self, creds: Credentials, model_id: str, payload: dict[str, Any] | bytes | bytearray, content_type: str
+    ) -> Result:
         body = payload if isinstance(payload, bytes | bytearray) else orjson.dumps(payload)
         path = self.run_path(creds.account_id, model_id)
         with _TRANSPORT_ERRORS:
@@ -175,7 +209,29 @@ class WorkersAI:
     ) -> Stream | Result:
         """Run a model with `stream: true`. Errors before the first byte raise; a model that answers
         JSON instead of SSE (gpt-oss over /ai/run) returns its result like `run`. `meanwhile` runs once
-        the request is sent, while Workers AI works on it (see `ConnectionPool.stream`)."""
+        the request is sent, while Workers AI works on it (see `ConnectionPool.stream`). With an account
+        pool, failover happens only while opening: once a stream is returned it is never retried."""
+        pool = self.accounts
+        if pool is None or creds.from_client:
+            return await self._stream(creds, model_id, payload, meanwhile)
+
+        async def attempt(account: Account) -> Stream | Result:
+            opened = await self._stream(account.creds, model_id, payload, meanwhile)
+            if isinstance(opened, Stream):
+                opened.settle = partial(_settle_stream, pool, account, model_id, payload, creds)
+            else:
+                await pool.charge(account, model_id, payload, opened, creds)
+            return opened
+
+        return await pool.call(model_id, attempt, creds)
+
+    async def _stream(
+        self,
+        creds: Credentials,
+        model_id: str,
+        payload: dict[str, Any],
+        meanwhile: Callable[[], object] | None,
+    ) -> Stream | Result:
         path = self.run_path(creds.account_id, model_id)
         with _TRANSPORT_ERRORS:
             response = await self.pool.stream(
@@ -212,6 +268,35 @@ class WorkersAI:
             if len(batch) < per_page:
                 break
         return found
+
+
+async def _settle_stream(
+    pool: AccountPool,
+    account: Account,
+    model_id: str,
+    payload: dict[str, Any],
+    creds: Credentials,
+    tail: list[bytes],
+    events: int,
+) -> None:
+    """A stream ended: count it, from the usage its last events carry (Workers AI sends it last), else
+    estimated from the prompt and the number of events (about a token each)."""
+    for event in reversed(tail):
+        if b'"usage"' in event:
+            try:
+                found = orjson.loads(event)
+            except orjson.JSONDecodeError:
+                continue
+            given = neurons.reported(found)
+            if given is not None:
+                await pool.charge_tokens(account, model_id, given, creds)
+                return
+            counted = neurons.token_usage(found)
+            if counted is not None:
+                await pool.charge_tokens(account, model_id, counted, creds)
+                return
+    prompt = tokens_for_chars(prompt_chars(payload))
+    await pool.charge_tokens(account, model_id, (prompt, max(0, events - 1)), creds)
 
 
 # Compressed answers for buffered calls (an embeddings batch shrinks several times); none for streams,

@@ -102,13 +102,15 @@ def from_envelope(status: int, body: bytes, *, client_token: bool) -> UpstreamEr
     else:
         mapping = STATUSES.get(status, _UPSTREAM)
     label = f"Workers AI error {code}" if isinstance(code, int) else f"Workers AI error (HTTP {status})"
-    return UpstreamError(
+    error = UpstreamError(
         f"{label}: {message}",
         status_code=mapping.status,
         error_type=mapping.type,
         code=mapping.code,
         headers=_retry_after(mapping),
     )
+    error.upstream_code = code if isinstance(code, int) else None  # the account pool reads it (7003)
+    return error
 
 
 def _auth_error(message: str, *, client_token: bool) -> UpstreamError:

@@ -1,0 +1,122 @@
+"""How many neurons a Workers AI call cost: `usage.neurons` when the upstream says, else the price table.
+
+Workers AI bills in neurons at $0.011 per 1,000 (workers-ai-api.md section 11), so a price in USD per
+million tokens is `usd / 0.011 * 1000` neurons per million. Text models are priced per token in and out
+(the catalog's `price_in` / `price_out`); embeddings per input token; speech recognition per audio minute;
+flux-1-schnell per 512x512 tile and per step. A model with no published price costs 0 here: its requests
+are still counted, its neurons are not guessed.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from app.catalog import Model, Task
+from app.convert.text import estimate_tokens, prompt_chars, tokens_for_chars
+
+USD_PER_NEURON = 0.011 / 1000
+DAILY_FREE_NEURONS = 10_000.0
+# flux-1-schnell: $0.0000528 per 512x512 tile, $0.0001056 per step (workers-ai-api.md section 11).
+IMAGE_PRICES: dict[str, tuple[float, float]] = {"@cf/black-forest-labs/flux-1-schnell": (0.0000528, 0.0001056)}
+FLUX_DEFAULT_STEPS = 4
+
+
+def usd_to_neurons(usd: float) -> float:
+    return usd / USD_PER_NEURON
+
+
+def neurons_to_usd(neurons: float) -> float:
+    return neurons * USD_PER_NEURON
+
+
+def for_tokens(model: Model, prompt: int, completion: int) -> float:
+    return usd_to_neurons((model.price_in * prompt + model.price_out * completion) / 1_000_000)
+
+
+def reported(result: object) -> float | None:
+    """`usage.neurons` when the answer carries it (newer models do)."""
+    if isinstance(result, dict):
+        usage = result.get("usage")
+        if isinstance(usage, dict):
+            value = usage.get("neurons")
+            if isinstance(value, int | float) and not isinstance(value, bool) and value >= 0:
+                return float(value)
+    return None
+
+
+def token_usage(result: object) -> tuple[int, int] | None:
+    """(prompt, completion) tokens from a native or OpenAI-shaped answer's `usage`."""
+    if not isinstance(result, dict):
+        return None
+    usage = result.get("usage")
+    if not isinstance(usage, dict):
+        return None
+    prompt, completion = usage.get("prompt_tokens", 0), usage.get("completion_tokens", 0)
+    if isinstance(prompt, int) and isinstance(completion, int):
+        return prompt, completion
+    return None
+
+
+def of_call(model: Model, payload: Any, result: object) -> float:
+    """Neurons one buffered call cost (`payload`: what was sent, a dict or raw bytes; `result`: the answer)."""
+    given = reported(result)
+    if given is not None:
+        return given
+    task = model.task
+    if task is Task.TEXT_GENERATION or task is Task.IMAGE_TO_TEXT:
+        counted = token_usage(result)
+        if counted is None:
+            prompt = tokens_for_chars(prompt_chars(payload)) if isinstance(payload, dict) else 0
+            text = result.get("response") if isinstance(result, dict) else None
+            counted = (prompt, estimate_tokens(text) if isinstance(text, str) else 0)
+        return for_tokens(model, *counted)
+    if task is Task.TEXT_EMBEDDINGS:
+        counted = token_usage(result)
+        return for_tokens(model, counted[0] if counted else _embedding_tokens(payload), 0)
+    if task is Task.TRANSLATION:
+        source = payload.get("text") if isinstance(payload, dict) else None
+        target = result.get("translated_text") if isinstance(result, dict) else None
+        return for_tokens(
+            model,
+            estimate_tokens(source) if isinstance(source, str) else 0,
+            estimate_tokens(target) if isinstance(target, str) else 0,
+        )
+    if task is Task.TEXT_TO_IMAGE:
+        return _image(model, payload)
+    if task is Task.SPEECH_RECOGNITION:
+        return usd_to_neurons(model.price_in * _audio_minutes(result))
+    # Text-to-speech (aura-2: USD per 1,000 characters of text).
+    text = payload.get("text") if isinstance(payload, dict) else None
+    return usd_to_neurons(model.price_in * len(text) / 1000) if isinstance(text, str) else 0.0
+
+
+def _embedding_tokens(payload: Any) -> int:
+    texts = payload.get("text") if isinstance(payload, dict) else None
+    if isinstance(texts, str):
+        return estimate_tokens(texts)
+    if isinstance(texts, list):
+        return sum(estimate_tokens(text) for text in texts if isinstance(text, str))
+    return 0
+
+
+def _image(model: Model, payload: Any) -> float:
+    prices = IMAGE_PRICES.get(model.id)
+    if prices is None or not isinstance(payload, dict):
+        return 0.0
+    per_tile, per_step = prices
+    width, height = payload.get("width", 1024), payload.get("height", 1024)
+    steps = payload.get("steps", FLUX_DEFAULT_STEPS)
+    if not all(isinstance(v, int) and v > 0 for v in (width, height, steps)):
+        return 0.0
+    tiles = math.ceil(width / 512) * math.ceil(height / 512)
+    return usd_to_neurons(per_tile * tiles + per_step * steps)
+
+
+def _audio_minutes(result: object) -> float:
+    from app.convert.audio import transcript_of  # audio parsing only when an audio call is counted
+
+    try:
+        return transcript_of(result).duration / 60
+    except Exception:  # an answer the audio path will reject anyway
+        return 0.0

@@ -1,0 +1,486 @@
+"""The account pool: which Cloudflare account runs a call, what happens when one fails, what each spent.
+
+Selection: the usable account with the most of today's allowance left, round-robin among equals (the scan
+starts one account further on each call), or the account a gateway key is pinned to.
+Failover, decided before any byte reached the client (a call that raised; a stream that is open is never
+retried): the daily allowance used up (4006/3036) marks the account exhausted until 00:00 UTC; a rejected
+token (10000) or a wrong account id (7003) takes it out until restart, logged as an error; capacity (3040),
+429, 5xx, timeouts and connection failures move to another account after a short backoff, at most
+`retries` times. A client's mistake (any other 4xx) is never retried.
+Rate limits: each account's per-model requests per minute (`rates.py`) are counted with the `limits`
+library (moving window) in the shared state's storage, so replicas on one Redis share them; an account at
+its limit is passed over, and when all are, the call waits for the first free slot up to `max_wait`
+seconds, then gets a 429 with Retry-After.
+Accounting: neurons (`neurons.py`), requests and errors by model and UTC day, in the shared state under
+`usage:{account}:{YYYY-MM-DD}` (fields `neurons`, `h00`..`h23`, `req:{model}`, `err:{model}`,
+`neu:{model}`); exhausted and disabled states under `account:{account}`. With Redis the counters are
+written after the answer (deferred), so a request's path holds at most the one rate-limit round trip.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import logging
+import math
+import time
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any, TypeVar
+
+import orjson
+from limits import RateLimitItem, RateLimitItemPerMinute
+from limits.aio.strategies import MovingWindowRateLimiter
+
+from app.accounts import neurons as pricing
+from app.accounts.rates import RateTable
+from app.accounts.snapshot import AccountStatus, ModelUsage, Snapshot, State
+from app.catalog import Catalog, Model, Task
+from app.errors import GatewayError, UpstreamError
+from app.state.base import SharedState
+from app.upstream.client import Credentials
+
+log = logging.getLogger("app.accounts")
+T = TypeVar("T")
+DAY_SECONDS = 86_400
+USAGE_TTL = 2 * DAY_SECONDS  # today's counters outlive today, for a late reader
+REFRESH_SECONDS = 2.0  # how stale one replica's view of the others' counters and states may get
+
+# What an upstream failure means for the account (UpstreamError.code, set by app/upstream/errors.py).
+EXHAUSTED = frozenset({"daily_limit_exceeded"})
+TRANSIENT = frozenset(
+    {"rate_limit_exceeded", "upstream_error", "upstream_timeout", "upstream_aborted", "upstream_unreachable"}
+)
+AUTH_FAILED = "upstream_auth_failed"
+WRONG_ACCOUNT_CODE = 7003
+
+
+def mask(account_id: str) -> str:
+    """An account id as logs and the status page show it: enough to tell accounts apart, no more."""
+    return f"{account_id[:4]}…{account_id[-4:]}" if len(account_id) > 10 else f"{account_id[:2]}…"
+
+
+def key_id(key: str) -> str:
+    """A gateway key as counters name it: a short hash, never the key."""
+    return hashlib.sha256(key.encode()).hexdigest()[:16]
+
+
+@dataclass(slots=True, eq=False)
+class Account:
+    id: str
+    creds: Credentials
+    masked: str
+    exhausted_until: float = 0.0  # Unix time of the reset it waits for; 0: not exhausted
+    disabled: str = ""  # why it was taken out ("" while usable)
+    used: float = 0.0  # neurons used today, as this process knows it
+    recheck_at: float = 0.0  # a marked account is passed over until then, then one call checks it again
+
+    def usable(self, now: float) -> bool:
+        return self.recheck_at <= now
+
+
+class AccountPool:
+    """The accounts of a managed gateway; `call` runs one upstream attempt function on the right one."""
+
+    def __init__(
+        self,
+        accounts: list[Credentials],
+        *,
+        state: SharedState,
+        catalog: Catalog,
+        rates: RateTable | None = None,
+        allowance: float = pricing.DAILY_FREE_NEURONS,
+        pins: Mapping[str, str] | None = None,
+        max_wait: float = 2.0,
+        retries: int = 2,
+        backoff: float = 0.1,
+        key_rpm: int = 0,
+        key_neurons: float = 0.0,
+        recheck: float = 900.0,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        if not accounts:
+            raise ValueError("an account pool needs at least one account")
+        self.accounts = [Account(c.account_id, c, mask(c.account_id)) for c in accounts]
+        self._by_id = {account.id: account for account in self.accounts}
+        self.state = state
+        self.catalog = catalog
+        self.rates = rates or RateTable()
+        self.allowance = allowance
+        self.pins = {key_id(key): account for key, account in (pins or {}).items()}
+        self.max_wait = max_wait
+        self.retries = retries
+        self.backoff = backoff
+        self.key_rpm = key_rpm
+        self.key_neurons = key_neurons
+        self.clock = clock
+        self.recheck = recheck
+        self.per_key = bool(self.pins or key_rpm or key_neurons)  # requests must say which key they came with
+        self.cache_stats: Callable[[], dict[str, int]] | None = None  # the translation cache's hits and misses
+        self.on_failover: Callable[[str, str], None] | None = None  # (model, reason), for metrics
+        self._limiter = MovingWindowRateLimiter(state.limits_storage())
+        self._items: dict[int, RateLimitItem] = {}
+        self._next = 0
+        self._defer = state.backend != "memory"
+        self._pending: set[asyncio.Task[None]] = set()
+        self._day = ""
+        self._midnight = 0.0
+        self._refreshed = 0.0
+        self._refreshing: asyncio.Task[None] | None = None
+        self._roll_day(clock())
+
+    # -- the call ----------------------------------------------------------------------------------------
+
+    async def call(self, model_id: str, attempt: Callable[[Account], Awaitable[T]], creds: Credentials) -> T:
+        """Run `attempt` on the best account, failing over as the module says; raise what the client sees."""
+        now = self.clock()
+        if now >= self._midnight:
+            self._roll_day(now)
+        if self._defer and now - self._refreshed >= REFRESH_SECONDS:
+            self._refresh_soon(now)
+        model = self.catalog.models.get(model_id) or Model(model_id, Task.TEXT_GENERATION)
+        if creds.key:
+            await self._check_key(creds.key, now)
+        pinned = self._by_id.get(self.pins.get(creds.key, "")) if creds.key else None
+        tried: list[Account] = []
+        retries = self.retries
+        while True:
+            account = await self._choose(model, tried, pinned)
+            try:
+                result = await attempt(account)
+            except UpstreamError as error:
+                self._count_error(account, model_id)
+                if not self._fail(account, error):
+                    raise
+                tried.append(account)
+                reason = str(error.code)
+                if not self._others(tried, pinned):
+                    if error.code in EXHAUSTED and len(self.accounts) > 1:  # one account: its own words
+                        raise self._exhausted(self.clock()) from None
+                    raise
+                if error.code in TRANSIENT:
+                    if retries <= 0:
+                        raise
+                    retries -= 1
+                    await asyncio.sleep(self.backoff)
+                if self.on_failover is not None:
+                    self.on_failover(model_id, reason)
+                continue
+            if account.recheck_at:  # a marked account answered after all: usable again
+                self._clear(account)
+            return result
+
+    def _clear(self, account: Account) -> None:
+        account.exhausted_until, account.disabled, account.recheck_at = 0.0, "", 0.0
+        log.warning("account %s answers again; back in the pool", account.masked)
+        self._save_state(account)
+
+    def _fail(self, account: Account, error: UpstreamError) -> bool:
+        """Marks what the failure says about the account; True if another account may serve the call."""
+        code = error.code
+        now = self.clock()
+        if code in EXHAUSTED:
+            account.exhausted_until = self._midnight
+            account.recheck_at = min(self._midnight, now + self.recheck)
+            log.warning("account %s used up today's allowance; unused until 00:00 UTC", account.masked)
+            self._save_state(account)
+            return True
+        if code == AUTH_FAILED or getattr(error, "upstream_code", None) == WRONG_ACCOUNT_CODE:
+            why = "Cloudflare rejected its API token" if code == AUTH_FAILED else "Cloudflare does not know the id"
+            account.disabled = why
+            account.recheck_at = now + self.recheck
+            log.error("ACCOUNT %s TAKEN OUT OF THE POOL: %s; fix CF_ACCOUNTS and restart", account.masked, why)
+            self._save_state(account)
+            return True
+        return code in TRANSIENT
+
+    def _others(self, tried: list[Account], pinned: Account | None) -> bool:
+        if pinned is not None:
+            return False
+        now = self.clock()
+        return any(account.usable(now) and account not in tried for account in self.accounts)
+
+    async def _choose(self, model: Model, tried: list[Account], pinned: Account | None) -> Account:
+        """The account to try next, once it has a rate-limit slot for `model`; waits up to `max_wait`."""
+        limit = self.rates.per_minute(model)
+        item = self._item(limit) if limit else None
+        deadline = self.clock() + self.max_wait
+        while True:
+            now = self.clock()
+            candidates = self._ranked(now, tried, pinned)
+            if not candidates:
+                raise self._none_left(now, pinned)
+            if item is None:
+                return candidates[0]
+            for account in candidates:
+                if await self._limiter.hit(item, account.id, model.id):
+                    return account
+            free_at = min([await self._free_at(item, a.id, model.id) for a in candidates])
+            if free_at > deadline:
+                raise _rate_limited(model.id, limit, max(1, math.ceil(free_at - now)))
+            await asyncio.sleep(max(0.01, free_at - now))
+
+    def _ranked(self, now: float, tried: list[Account], pinned: Account | None) -> list[Account]:
+        if pinned is not None:
+            return [pinned] if pinned.usable(now) and pinned not in tried else []
+        accounts = self.accounts
+        count = len(accounts)
+        if count == 1:
+            only = accounts[0]
+            return [only] if only.usable(now) and only not in tried else []
+        start = self._next = (self._next + 1) % count
+        order = accounts[start:] + accounts[:start]  # round-robin among equals: sorted() is stable
+        usable = [a for a in order if a.usable(now) and a not in tried]
+        usable.sort(key=_used)  # least used first: the most allowance left
+        return usable
+
+    async def _free_at(self, item: RateLimitItem, *identifiers: str) -> float:
+        stats = await self._limiter.get_window_stats(item, *identifiers)
+        return float(stats.reset_time)
+
+    def _item(self, per_minute: int) -> RateLimitItem:
+        item = self._items.get(per_minute)
+        if item is None:
+            item = self._items[per_minute] = RateLimitItemPerMinute(per_minute)
+        return item
+
+    def _none_left(self, now: float, pinned: Account | None) -> GatewayError:
+        accounts = [pinned] if pinned is not None else self.accounts
+        if all(a.disabled for a in accounts):  # each passed over until its recheck
+            return UpstreamError(
+                "No usable Cloudflare account: every account of this gateway was taken out (its token or id "
+                "was rejected). The operator must fix CF_ACCOUNTS and restart.",
+                status_code=503,
+                code="no_usable_account",
+            )
+        return self._exhausted(now)
+
+    def _exhausted(self, now: float) -> UpstreamError:
+        seconds = max(1, math.ceil(self._midnight - now))
+        return UpstreamError(
+            f"Every Cloudflare account of this gateway has used up today's free Workers AI allowance "
+            f"({self.allowance:,.0f} neurons a day each). It resets at 00:00 UTC, in {seconds} s.",
+            status_code=429,
+            error_type="requests",
+            code="daily_limit_exceeded",
+            headers={"Retry-After": str(seconds)},
+        )
+
+    async def _check_key(self, key: str, now: float) -> None:
+        if self.key_rpm:
+            item = self._item(self.key_rpm)
+            if not await self._limiter.hit(item, "key", key):
+                wait = max(1, math.ceil(await self._free_at(item, "key", key) - now))
+                raise UpstreamError(
+                    f"This key is limited to {self.key_rpm} requests a minute (GATEWAY_KEY_RPM); retry in {wait} s.",
+                    status_code=429,
+                    error_type="requests",
+                    code="rate_limit_exceeded",
+                    headers={"Retry-After": str(wait)},
+                )
+        if self.key_neurons:
+            used = (await self.state.counters(f"keyuse:{key}:{self._day}")).get("neurons", 0.0)
+            if used >= self.key_neurons:
+                seconds = max(1, math.ceil(self._midnight - now))
+                raise UpstreamError(
+                    f"This key has used its {self.key_neurons:,.0f} neurons for today (GATEWAY_KEY_NEURONS_PER_DAY); "
+                    f"the count starts again at 00:00 UTC, in {seconds} s.",
+                    status_code=429,
+                    error_type="requests",
+                    code="daily_limit_exceeded",
+                    headers={"Retry-After": str(seconds)},
+                )
+
+    # -- accounting --------------------------------------------------------------------------------------
+
+    async def charge(self, account: Account, model_id: str, payload: Any, result: object, creds: Credentials) -> None:
+        """Count a call that succeeded: its request and the neurons its answer says or the prices give."""
+        model = self.catalog.models.get(model_id) or Model(model_id, Task.TEXT_GENERATION)
+        await self._record(account, model_id, pricing.of_call(model, payload, result), creds.key)
+
+    async def charge_tokens(
+        self, account: Account, model_id: str, usage: tuple[int, int] | float, creds: Credentials
+    ) -> None:
+        """Count a stream that ended: `usage` as (prompt, completion) tokens, or neurons as reported."""
+        if isinstance(usage, tuple):
+            model = self.catalog.models.get(model_id) or Model(model_id, Task.TEXT_GENERATION)
+            used = pricing.for_tokens(model, *usage)
+        else:
+            used = usage
+        await self._record(account, model_id, used, creds.key)
+
+    async def _record(self, account: Account, model_id: str, used: float, key: str) -> None:
+        now = self.clock()
+        if now >= self._midnight:
+            self._roll_day(now)
+        account.used += used
+        hour = int(now % DAY_SECONDS) // 3600
+        fields = {"neurons": used, _HOURS[hour]: used, f"req:{model_id}": 1, f"neu:{model_id}": used}
+        writes = [(f"usage:{account.id}:{self._day}", fields)]
+        if key and self.key_neurons:
+            writes.append((f"keyuse:{key}:{self._day}", {"neurons": used}))
+        if self._defer:
+            self._later(self._write(writes))
+        else:
+            await self._write(writes)
+
+    def _count_error(self, account: Account, model_id: str) -> None:
+        fields: dict[str, float] = {f"req:{model_id}": 1, f"err:{model_id}": 1}
+        writes = [(f"usage:{account.id}:{self._day}", fields)]
+        self._later(self._write(writes))
+
+    async def _write(self, writes: list[tuple[str, dict[str, float]]]) -> None:
+        for key, fields in writes:
+            await self.state.add(key, fields, USAGE_TTL)
+
+    def _save_state(self, account: Account) -> None:
+        marks = {
+            "exhausted_until": account.exhausted_until,
+            "disabled": account.disabled,
+            "recheck_at": account.recheck_at,
+        }
+        ttl = max(1.0, account.recheck_at - self.clock())
+        self._later(self.state.set(f"account:{account.id}", orjson.dumps(marks), ttl))
+
+    def _later(self, work: Awaitable[None]) -> None:
+        task = asyncio.ensure_future(work)
+        self._pending.add(task)
+        task.add_done_callback(self._done)
+
+    def _done(self, task: asyncio.Task[None]) -> None:
+        self._pending.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            log.warning("could not record account usage: %s", type(task.exception()).__name__)
+
+    def _roll_day(self, now: float) -> None:
+        day_start = now - now % DAY_SECONDS
+        self._day = datetime.fromtimestamp(day_start, UTC).strftime("%Y-%m-%d")
+        self._midnight = day_start + DAY_SECONDS
+        for account in self.accounts:
+            account.used = 0.0
+            if account.exhausted_until and account.exhausted_until <= now:
+                account.exhausted_until = 0.0
+
+    def _refresh_soon(self, now: float) -> None:
+        self._refreshed = now
+        if self._refreshing is None or self._refreshing.done():
+            self._refreshing = asyncio.ensure_future(self.refresh())
+
+    async def refresh(self) -> None:
+        """Takes in what other workers and replicas wrote: each account's neurons today and its state."""
+        for account in self.accounts:
+            counters = await self.state.counters(f"usage:{account.id}:{self._day}")
+            account.used = max(account.used, counters.get("neurons", 0.0))
+            raw = await self.state.get(f"account:{account.id}")
+            if raw:
+                saved = orjson.loads(raw)
+                if float(saved.get("recheck_at") or 0) > account.recheck_at:
+                    account.exhausted_until = float(saved.get("exhausted_until") or 0)
+                    account.disabled = str(saved.get("disabled") or "")
+                    account.recheck_at = float(saved["recheck_at"])
+
+    async def flush(self) -> None:
+        """Waits for the deferred writes (tests, shutdown)."""
+        while self._pending:
+            await asyncio.gather(*list(self._pending), return_exceptions=True)
+
+    # -- reading -----------------------------------------------------------------------------------------
+
+    async def snapshot(self) -> Snapshot:
+        now = self.clock()
+        if now >= self._midnight:
+            self._roll_day(now)
+        await self.flush()
+        if self._defer:
+            await self.refresh()
+        statuses = []
+        for account in self.accounts:
+            counters = await self.state.counters(f"usage:{account.id}:{self._day}")
+            used = max(account.used, counters.get("neurons", 0.0))
+            state: State = "disabled" if account.disabled else "exhausted" if account.exhausted_until > now else "ok"
+            statuses.append(
+                AccountStatus(
+                    id=account.masked,
+                    state=state,
+                    neurons_used=round(used, 3),
+                    neurons_left=round(max(0.0, self.allowance - used), 3) if state == "ok" else 0.0,
+                    daily_allowance=self.allowance,
+                    until=int(account.exhausted_until) if state == "exhausted" else None,
+                    reason=account.disabled,
+                    hourly=tuple(round(counters.get(hour, 0.0), 3) for hour in _HOURS),
+                    models=_models(counters),
+                )
+            )
+        return Snapshot(
+            generated_at=int(now),
+            day=self._day,
+            reset_at=int(self._midnight),
+            accounts=tuple(statuses),
+            backend=self.state.backend,
+            cache=self.cache_stats() if self.cache_stats else {},
+        )
+
+    def states(self) -> dict[str, int]:
+        """How many accounts are in each state (for /metrics, read at scrape time)."""
+        now = self.clock()
+        counts = {"ok": 0, "exhausted": 0, "disabled": 0}
+        for account in self.accounts:
+            counts["disabled" if account.disabled else "exhausted" if account.exhausted_until > now else "ok"] += 1
+        return counts
+
+
+def _used(account: Account) -> float:
+    return account.used
+
+
+_HOURS = tuple(f"h{hour:02d}" for hour in range(24))
+
+
+def _models(counters: dict[str, float]) -> tuple[ModelUsage, ...]:
+    names = [name[4:] for name in counters if name.startswith("req:")]
+    rows = [
+        ModelUsage(
+            name,
+            int(counters.get(f"req:{name}", 0)),
+            int(counters.get(f"err:{name}", 0)),
+            round(counters.get(f"neu:{name}", 0.0), 3),
+        )
+        for name in names
+    ]
+    return tuple(sorted(rows, key=lambda row: (-row.requests, row.model)))
+
+
+def _rate_limited(model_id: str, per_minute: int, retry_after: int) -> UpstreamError:
+    return UpstreamError(
+        f"Every Cloudflare account is at Workers AI's limit of {per_minute} requests a minute for `{model_id}`; "
+        f"retry in {retry_after} s.",
+        status_code=429,
+        error_type="requests",
+        code="rate_limit_exceeded",
+        headers={"Retry-After": str(retry_after)},
+    )
+
+
+def parse_accounts(value: str) -> list[tuple[str, str]]:
+    """`CF_ACCOUNTS`: `ID:TOKEN` pairs, comma- or newline-separated, or `@/path` to a file of them (one a
+    line, `#` comments). Raises ValueError naming the entry (by position, never the token)."""
+    text = value.strip()
+    if text.startswith("@"):
+        with open(text[1:], encoding="utf-8") as handle:
+            text = handle.read()
+    entries = [part.strip() for line in text.splitlines() for part in line.split(",")]
+    pairs: list[tuple[str, str]] = []
+    for position, entry in enumerate((e for e in entries if e and not e.startswith("#")), start=1):
+        account, sep, token = entry.partition(":")
+        account, token = account.strip(), token.strip()
+        if not sep or not account or not token:
+            raise ValueError(f"CF_ACCOUNTS entry {position} is not ACCOUNT_ID:TOKEN")
+        from app.config import ACCOUNT_ID
+
+        if not ACCOUNT_ID.fullmatch(account):
+            raise ValueError(f"CF_ACCOUNTS entry {position}: the account id may hold only letters, digits, '-', '_'")
+        if any(existing == account for existing, _ in pairs):
+            raise ValueError(f"CF_ACCOUNTS entry {position} repeats an account id")
+        pairs.append((account, token))
+    return pairs
