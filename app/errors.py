@@ -80,6 +80,7 @@ class UpstreamError(GatewayError):
     status_code = 502
     error_type = "upstream_error"
     upstream_code: int | None = None  # Workers AI's own error code, when its answer named one
+    upstream_status: int = 0  # the HTTP status of an answer that was not Workers AI's JSON
 
 
 class InternalError(GatewayError):

@@ -113,7 +113,9 @@ def _lifespan(
             state=open_state(settings),
         )
         if settings.managed:
-            app.state.gateway.accounts = upstream.accounts = _accounts(settings, catalog, app.state.gateway)
+            pool = app.state.gateway.accounts = upstream.accounts = _accounts(settings, catalog, app.state.gateway)
+            pool.metrics = app.state.metrics
+            app.state.metrics.account_states(pool.states)
         if isinstance(app.state.gateway.state, RedisState):
             app.state.readiness.add("redis", app.state.gateway.state.check)
         _announce(settings, demo)

@@ -38,6 +38,7 @@ from app.accounts.rates import RateTable
 from app.accounts.snapshot import AccountStatus, ModelUsage, Snapshot, State
 from app.catalog import Catalog, Model, Task
 from app.errors import GatewayError, UpstreamError
+from app.ops.metrics import Metrics
 from app.state.base import SharedState
 from app.upstream.client import Credentials
 
@@ -118,7 +119,8 @@ class AccountPool:
         self.recheck = recheck
         self.per_key = bool(self.pins or key_rpm or key_neurons)  # requests must say which key they came with
         self.cache_stats: Callable[[], dict[str, int]] | None = None  # the translation cache's hits and misses
-        self.on_failover: Callable[[str, str], None] | None = None  # (model, reason), for metrics
+        self.metrics: Metrics | None = None  # set by the app: failovers, retries, neurons, upstream time
+        self._latency: dict[str, Any] = {}  # the upstream-time histogram's child per model, bound once
         self._limiter = MovingWindowRateLimiter(state.limits_storage())
         self._items: dict[int, RateLimitItem] = {}
         self._next = 0
@@ -147,6 +149,7 @@ class AccountPool:
         retries = self.retries
         while True:
             account = await self._choose(model, tried, pinned)
+            started = time.perf_counter()
             try:
                 result = await attempt(account)
             except UpstreamError as error:
@@ -159,17 +162,27 @@ class AccountPool:
                     if error.code in EXHAUSTED and len(self.accounts) > 1:  # one account: its own words
                         raise self._exhausted(self.clock()) from None
                     raise
-                if error.code in TRANSIENT:
+                if error.code in TRANSIENT or error.upstream_status >= 500:
                     if retries <= 0:
                         raise
                     retries -= 1
                     await asyncio.sleep(self.backoff)
-                if self.on_failover is not None:
-                    self.on_failover(model_id, reason)
+                if self.metrics is not None:
+                    self.metrics.failover(model_id)
+                    self.metrics.retry(reason)
                 continue
+            if self.metrics is not None:
+                self._observe(model_id, time.perf_counter() - started)
             if account.recheck_at:  # a marked account answered after all: usable again
                 self._clear(account)
             return result
+
+    def _observe(self, model_id: str, seconds: float) -> None:
+        child = self._latency.get(model_id)
+        if child is None:
+            assert self.metrics is not None
+            child = self._latency[model_id] = self.metrics.upstream_seconds.labels(model_id)
+        child.observe(seconds)
 
     def _clear(self, account: Account) -> None:
         account.exhausted_until, account.disabled, account.recheck_at = 0.0, "", 0.0
@@ -193,7 +206,7 @@ class AccountPool:
             log.error("ACCOUNT %s TAKEN OUT OF THE POOL: %s; fix CF_ACCOUNTS and restart", account.masked, why)
             self._save_state(account)
             return True
-        return code in TRANSIENT
+        return code in TRANSIENT or error.upstream_status >= 500
 
     def _others(self, tried: list[Account], pinned: Account | None) -> bool:
         if pinned is not None:
@@ -315,6 +328,8 @@ class AccountPool:
         if now >= self._midnight:
             self._roll_day(now)
         account.used += used
+        if self.metrics is not None and used:
+            self.metrics.neurons(used)
         hour = int(now % DAY_SECONDS) // 3600
         fields = {"neurons": used, _HOURS[hour]: used, f"req:{model_id}": 1, f"neu:{model_id}": used}
         writes = [(f"usage:{account.id}:{self._day}", fields)]

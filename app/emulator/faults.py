@@ -34,6 +34,7 @@ class Fault:
     """One queued fault; `times` counts down as matching calls consume it."""
 
     model: str = "*"
+    account: str = "*"  # only calls on this account id consume it (several-account tests)
     times: int = 1
     status: int | None = None
     code: int | None = None
@@ -64,7 +65,7 @@ class Fault:
         for name in _BOOL_FIELDS:
             if not isinstance(body.get(name, False), bool):
                 raise FaultSpecError(f"{name} must be a boolean")
-        for name in ("model", "message"):
+        for name in ("model", "account", "message"):
             if name in body and not isinstance(body[name], str):
                 raise FaultSpecError(f"{name} must be a string")
         fault = cls(**body)
@@ -80,8 +81,8 @@ class Fault:
         flags = (self.result_null, self.success_false_200, self.non_json, self.no_code)
         return self.status is not None or self.code is not None or self.message is not None or any(flags)
 
-    def matches(self, model: str) -> bool:
-        return self.model in ("*", model)
+    def matches(self, model: str, account: str = "") -> bool:
+        return self.model in ("*", model) and self.account in ("*", account)
 
     def response(self) -> Response:
         """The error answer this fault stands for."""
@@ -131,9 +132,9 @@ class FaultQueue:
     def pending(self) -> list[dict[str, Any]]:
         return [fault.to_json() for fault in self._faults]
 
-    def take(self, model: str) -> Fault | None:
+    def take(self, model: str, account: str = "") -> Fault | None:
         for fault in self._faults:
-            if fault.matches(model):
+            if fault.matches(model, account):
                 fault.times -= 1
                 if fault.times == 0:
                     self._faults.remove(fault)

@@ -53,8 +53,8 @@ async def _admit(request: Request) -> tuple[EmulatorState, bytes]:
     return state, body
 
 
-async def _take_fault(state: EmulatorState, model: str) -> Fault | None:
-    fault = state.faults.take(model)
+async def _take_fault(state: EmulatorState, model: str, request: Request) -> Fault | None:
+    fault = state.faults.take(model, request.path_params.get("account", ""))
     if fault is not None and fault.latency_ms:
         await anyio.sleep(fault.latency_ms / 1000)
     return fault
@@ -64,7 +64,7 @@ async def run_model(request: Request) -> Response:
     """POST /client/v4/accounts/{account}/ai/run/{model}: run any model in the table."""
     state, body = await _admit(request)
     model = request.path_params["model"]
-    fault = await _take_fault(state, model)
+    fault = await _take_fault(state, model, request)
     if fault is not None and fault.is_error:
         return fault.response()
     spec = MODELS.get(model)
@@ -79,7 +79,7 @@ async def chat_completions(request: Request) -> Response:
     """POST /client/v4/accounts/{account}/ai/v1/chat/completions (OpenAI-compatible)."""
     state, body = await _admit(request)
     payload, spec = openai_compat.model_for(decode_json(body), Task.TEXT_GENERATION)
-    fault = await _take_fault(state, spec.name)
+    fault = await _take_fault(state, spec.name, request)
     if fault is not None and fault.is_error:
         return fault.response()
     agreed = request.path_params["account"] in state.agreed
@@ -90,7 +90,7 @@ async def embeddings(request: Request) -> Response:
     """POST /client/v4/accounts/{account}/ai/v1/embeddings (OpenAI-compatible)."""
     state, body = await _admit(request)
     payload, spec = openai_compat.model_for(decode_json(body), Task.TEXT_EMBEDDINGS)
-    fault = await _take_fault(state, spec.name)
+    fault = await _take_fault(state, spec.name, request)
     if fault is not None and fault.is_error:
         return fault.response()
     return render(openai_compat.create_embedding(spec, payload), fault)
@@ -99,7 +99,7 @@ async def embeddings(request: Request) -> Response:
 async def models_search(request: Request) -> Response:
     """GET /client/v4/accounts/{account}/ai/models/search: paginated model listing."""
     state, _ = await _admit(request)
-    fault = await _take_fault(state, "")
+    fault = await _take_fault(state, "", request)
     if fault is not None and fault.is_error:
         return fault.response()
     result, info = search_models(request.query_params)

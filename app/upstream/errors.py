@@ -84,10 +84,12 @@ def from_envelope(status: int, body: bytes, *, client_token: bool) -> UpstreamEr
     except orjson.JSONDecodeError:
         parsed = None
     if not isinstance(parsed, dict):
-        return UpstreamError(
+        error = UpstreamError(
             f"Workers AI answered HTTP {status} with a body that is not JSON.",
             code="upstream_bad_response",
         )
+        error.upstream_status = status  # a 5xx page from Cloudflare's edge: worth another account
+        return error
     errors = parsed.get("errors") or []
     first = errors[0] if errors and isinstance(errors[0], dict) else {}
     if not first and isinstance(parsed.get("error"), dict):  # an OpenAI-style error (/ai/v1, vLLM)

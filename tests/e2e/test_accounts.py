@@ -1,0 +1,219 @@
+"""Several Cloudflare accounts (CF_ACCOUNTS) on the emulator: failover, exhaustion, rate limits, accounting."""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import openai
+import pytest
+
+from tests.conftest import CF_TOKEN, TEST_KEY
+from tests.http import call
+from tests.servers import Emulator, gateway, managed_env
+
+LLAMA = "@cf/meta/llama-3.1-8b-instruct"
+A, B, C = "acct-alpha-0001", "acct-bravo-0002", "acct-charlie-003"
+HELLO = [{"role": "user", "content": "Say hello"}]
+
+
+@contextmanager
+def pool(upstream: Emulator, *accounts: str, **settings: str) -> Iterator[tuple[openai.OpenAI, str, Path]]:
+    """A gateway on `accounts` (all with the emulator's token), and an OpenAI client on it."""
+    env = managed_env(upstream.api_base, CF_ACCOUNTS=",".join(f"{a}:{CF_TOKEN}" for a in accounts), **settings)
+    with gateway(env) as (url, log):
+        with openai.OpenAI(base_url=f"{url}/v1", api_key=TEST_KEY, max_retries=0) as client:
+            yield client, url, log
+
+
+def accounts_called(upstream: Emulator) -> list[str]:
+    """The account of each run call that reached the emulator, in order."""
+    return [r["path"].split("/")[4] for r in upstream.requests() if "/ai/run/" in r["path"]]
+
+
+def seconds_to_midnight() -> float:
+    now = datetime.now(UTC)
+    return ((now + timedelta(days=1)).replace(hour=0, minute=0, second=0, microsecond=0) - now).total_seconds()
+
+
+def test_traffic_is_spread_over_the_accounts(upstream: Emulator) -> None:
+    with pool(upstream, A, B, C) as (client, _, _):
+        for _ in range(6):
+            client.chat.completions.create(model=LLAMA, messages=HELLO)
+    assert Counter(accounts_called(upstream)) == {A: 2, B: 2, C: 2}
+
+
+def test_an_exhausted_account_moves_traffic_to_the_next_with_no_error(upstream: Emulator) -> None:
+    with pool(upstream, A, B) as (client, _, log):
+        upstream.fault(account=A, code=4006, times=100)
+        answers = [client.chat.completions.create(model=LLAMA, messages=HELLO) for _ in range(4)]
+        assert all(a.choices[0].message.content for a in answers)
+        called = accounts_called(upstream)
+    # A was asked at most once (that answer marked it exhausted); B served every request.
+    assert called.count(A) <= 1 and called.count(B) == 4
+    assert "used up today's allowance" in log.read_text()
+
+
+def test_every_account_exhausted_is_a_429_with_the_time_to_the_reset(upstream: Emulator) -> None:
+    with pool(upstream, A, B) as (client, _, _):
+        upstream.fault(code=4006, times=100)
+        with pytest.raises(openai.RateLimitError) as caught:
+            client.chat.completions.create(model=LLAMA, messages=HELLO)
+        assert Counter(accounts_called(upstream)) == {A: 1, B: 1}
+        upstream.reset()
+        with pytest.raises(openai.RateLimitError) as again:  # no account is asked until its recheck
+            client.chat.completions.create(model=LLAMA, messages=HELLO)
+        assert accounts_called(upstream) == []
+    for error in (caught.value, again.value):
+        retry_after = int(error.response.headers["retry-after"])
+        assert abs(retry_after - seconds_to_midnight()) < 5
+        body = error.response.json()["error"]
+        assert body["type"] == "requests" and body["type"] != "insufficient_quota"
+        assert body["code"] == "daily_limit_exceeded"
+        assert "credit" not in body["message"].lower() and "balance" not in body["message"].lower()
+        assert "00:00 UTC" in body["message"]
+
+
+@pytest.mark.parametrize("fault", [{"code": 3040}, {"status": 500}, {"status": 503, "non_json": True}])
+def test_capacity_and_server_errors_fail_over(upstream: Emulator, fault: dict[str, object]) -> None:
+    with pool(upstream, A, B) as (client, _, _):
+        upstream.fault(account=A, times=10, **fault)  # not a mark on A: each call may try it again
+        answers = [client.chat.completions.create(model=LLAMA, messages=HELLO) for _ in range(4)]
+        called = accounts_called(upstream)
+    assert all(answer.choices[0].message.content for answer in answers)
+    assert called.count(B) == 4 and called.count(A) >= 1
+
+
+def test_three_accounts_quota_then_capacity_then_the_third(upstream: Emulator) -> None:
+    with pool(upstream, A, B, C) as (client, _, _):
+        upstream.fault(account=A, code=4006, times=10)
+        upstream.fault(account=B, code=3040, times=10)
+        for _ in range(3):
+            assert client.chat.completions.create(model=LLAMA, messages=HELLO).choices[0].message.content
+        called = accounts_called(upstream)
+    assert called.count(C) == 3 and called.count(A) == 1
+
+
+def test_retries_are_bounded(upstream: Emulator) -> None:
+    with pool(upstream, A, B, C, UPSTREAM_RETRIES="1") as (client, _, _):
+        upstream.fault(code=3040, times=10)
+        with pytest.raises(openai.RateLimitError) as caught:
+            client.chat.completions.create(model=LLAMA, messages=HELLO)
+    assert len(accounts_called(upstream)) == 2  # the first try and one retry
+    assert caught.value.response.json()["error"]["code"] == "rate_limit_exceeded"
+
+
+def test_a_rejected_token_takes_the_account_out(upstream: Emulator) -> None:
+    with pool(upstream, A, B) as (client, _, log):
+        upstream.fault(account=A, code=10000, times=100)
+        for _ in range(4):
+            assert client.chat.completions.create(model=LLAMA, messages=HELLO).choices[0].message.content
+        called = accounts_called(upstream)
+        text = log.read_text()
+    assert called.count(A) <= 1 and called.count(B) == 4
+    assert "TAKEN OUT OF THE POOL" in text and "rejected its API token" in text
+    assert CF_TOKEN not in text
+
+
+def test_a_wrong_account_id_takes_the_account_out(upstream: Emulator) -> None:
+    with pool(upstream, A, B) as (client, _, log):
+        upstream.fault(account=A, code=7003, times=100)
+        for _ in range(3):
+            client.chat.completions.create(model=LLAMA, messages=HELLO)
+        called = accounts_called(upstream)
+    assert called.count(A) <= 1 and called.count(B) == 3
+    assert "does not know the id" in log.read_text()
+
+
+def test_a_client_error_is_never_retried(upstream: Emulator) -> None:
+    with pool(upstream, A, B) as (client, _, _):
+        upstream.fault(code=5006, times=10)
+        with pytest.raises(openai.BadRequestError):
+            client.chat.completions.create(model=LLAMA, messages=HELLO)
+    assert len(accounts_called(upstream)) == 1
+
+
+def test_nothing_is_retried_once_a_stream_started(upstream: Emulator) -> None:
+    with pool(upstream, A, B) as (client, _, _):
+        upstream.fault(cut_stream_after=3, times=10)
+        stream = client.chat.completions.create(model=LLAMA, messages=HELLO, stream=True)
+        with pytest.raises(openai.APIError):
+            for _ in stream:
+                pass
+    assert len(accounts_called(upstream)) == 1
+
+
+def test_a_failure_before_the_stream_starts_fails_over(upstream: Emulator) -> None:
+    with pool(upstream, A, B) as (client, _, _):
+        upstream.fault(account=A, code=3040, times=10)
+        texts = [
+            "".join(
+                chunk.choices[0].delta.content or ""
+                for chunk in client.chat.completions.create(model=LLAMA, messages=HELLO, stream=True)
+                if chunk.choices
+            )
+            for _ in range(2)
+        ]
+        called = accounts_called(upstream)
+    assert all(texts) and called.count(B) == 2 and called.count(A) >= 1
+
+
+def test_a_burst_stays_under_each_accounts_per_minute_limit(upstream: Emulator) -> None:
+    limits = '{"@cf/meta/llama-3.1-8b-instruct": 5}'
+    with pool(upstream, A, B, RATE_LIMITS=limits, RATE_LIMIT_WAIT_SECONDS="0.3") as (client, _, _):
+        served, refused = 0, []
+        for _ in range(12):
+            try:
+                client.chat.completions.create(model=LLAMA, messages=HELLO)
+                served += 1
+            except openai.RateLimitError as error:
+                refused.append(error)
+        called = Counter(accounts_called(upstream))
+        other = client.embeddings.create(model="@cf/baai/bge-small-en-v1.5", input="not limited by the chat limit")
+    assert served == 10 and called == {A: 5, B: 5}  # nothing over the limit reached Workers AI
+    assert len(refused) == 2
+    for error in refused:
+        assert 50 <= int(error.response.headers["retry-after"]) <= 60
+        assert "5 requests a minute" in error.response.json()["error"]["message"]
+    assert other.data[0].embedding
+
+
+def test_a_pinned_key_uses_only_its_account(upstream: Emulator) -> None:
+    pins = f'{{"{TEST_KEY}": "{B}"}}'
+    with pool(upstream, A, B, C, ACCOUNT_KEY_PINS=pins) as (client, _, _):
+        for _ in range(3):
+            client.chat.completions.create(model=LLAMA, messages=HELLO)
+    assert accounts_called(upstream) == [B, B, B]
+
+
+def test_per_key_requests_per_minute(upstream: Emulator) -> None:
+    with pool(upstream, A, GATEWAY_KEY_RPM="2") as (client, _, _):
+        client.chat.completions.create(model=LLAMA, messages=HELLO)
+        client.chat.completions.create(model=LLAMA, messages=HELLO)
+        with pytest.raises(openai.RateLimitError) as caught:
+            client.chat.completions.create(model=LLAMA, messages=HELLO)
+    assert "GATEWAY_KEY_RPM" in caught.value.response.json()["error"]["message"]
+    assert len(accounts_called(upstream)) == 2
+
+
+def test_a_bad_cf_accounts_setting_stops_the_start_with_a_clear_message(upstream: Emulator) -> None:
+    env = managed_env(upstream.api_base, CF_ACCOUNTS=f"{A}:{CF_TOKEN},just-an-id")
+    with pytest.raises(RuntimeError, match="exited early") as caught, gateway(env):
+        pass
+    assert "CF_ACCOUNTS entry 2 is not ACCOUNT_ID:TOKEN" in str(caught.value)
+    assert CF_TOKEN not in str(caught.value)
+
+
+def test_passthrough_mode_has_no_pool(upstream: Emulator) -> None:
+    env = {"CF_API_BASE": upstream.api_base}
+    with gateway(env) as (url, _):
+        answer = call(
+            "POST",
+            f"{url}/v1/chat/completions",
+            {"model": LLAMA, "messages": HELLO},
+            {"Authorization": f"Bearer {A}:{CF_TOKEN}", "Content-Type": "application/json"},
+        )
+    assert answer.status == 200 and accounts_called(upstream) == [A]
