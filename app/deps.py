@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 
 from fastapi import Request
 
+from app.accounts.source import SnapshotSource
 from app.catalog import Catalog
 from app.config import ACCOUNT_ID, Settings
 from app.errors import AuthenticationFailed
@@ -36,6 +37,7 @@ class Gateway:
 
     image_fetcher: LazyImageFetcher | None = None  # fetches image URLs; None when IMAGE_URL_FETCH is off
     state: SharedState = field(default_factory=MemoryState)  # shared by workers and replicas (app/state/)
+    accounts: SnapshotSource | None = None  # the account pool (app/accounts/); None: no pool, passthrough
 
 
 def gateway(request: Request) -> Gateway:
