@@ -4,6 +4,7 @@ choose."""
 
 from __future__ import annotations
 
+import gc
 import threading
 import time
 from collections.abc import Iterator
@@ -88,6 +89,7 @@ def gateway_with_pool(api_base: str, snapshot: Snapshot | None, **settings: Any)
     } | settings
     app = create_app(Settings(_env_file=None, **options))  # type: ignore[call-arg]
     port = free_port()
+    thresholds = gc.get_threshold()  # the app's start-up tunes the collector for a server process
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
@@ -102,3 +104,5 @@ def gateway_with_pool(api_base: str, snapshot: Snapshot | None, **settings: Any)
     finally:
         server.should_exit = True
         thread.join(10)
+        gc.unfreeze()
+        gc.set_threshold(*thresholds)
