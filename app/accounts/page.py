@@ -11,6 +11,7 @@ from html import escape
 from app.accounts.snapshot import AccountStatus, ModelUsage, Snapshot
 
 COLOURS = {"ok": "#2f9e6e", "exhausted": "#d9822b", "disabled": "#9aa3ad"}
+TOTAL = "#3b6fd8"
 CHART_W, CHART_H, CHART_TOP = 480, 96, 8
 
 STYLE = """
@@ -161,7 +162,7 @@ def _models(models: tuple[ModelUsage, ...]) -> str:
 
 
 def _totals(snapshot: Snapshot) -> str:
-    """Every account's models added up: the gateway's day by model."""
+    """Every account added up: the gateway's day by hour and by model."""
     totals: dict[str, list[float]] = {}
     for account in snapshot.accounts:
         for m in account.models:
@@ -170,9 +171,13 @@ def _totals(snapshot: Snapshot) -> str:
     models = tuple(
         ModelUsage(name, int(r), int(e), n) for name, (r, e, n) in sorted(totals.items(), key=lambda kv: -kv[1][0])
     )
+    hourly = tuple(sum(a.hourly[h] for a in snapshot.accounts if h < len(a.hourly)) for h in range(24))
     return (
-        '<section class="account" id="totals"><div class="top"><h2>Gateway totals by model</h2>'
-        f'<span class="figures">{_n(snapshot.neurons_used)} neurons today</span></div>{_models(models)}</section>'
+        '<section class="account" id="totals"><div class="top"><h2>Gateway totals</h2>'
+        f'<span class="figures">{_n(snapshot.neurons_used)} neurons today</span></div>'
+        '<div class="cols"><div><div class="label">Neurons by UTC hour, every account</div>'
+        f"{_chart(hourly, TOTAL, _hour(snapshot.generated_at))}</div>"
+        f'<div><div class="label">By model, every account</div>{_models(models)}</div></div></section>'
     )
 
 

@@ -18,7 +18,7 @@ from tests.status_fixture import gateway_with_pool, known_snapshot
 
 AUTH = {"Authorization": f"Bearer {TEST_KEY}"}
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-GREEN, AMBER, GREY = (0x2F, 0x9E, 0x6E), (0xD9, 0x82, 0x2B), (0x9A, 0xA3, 0xAD)
+GREEN, AMBER, GREY, BLUE = (0x2F, 0x9E, 0x6E), (0xD9, 0x82, 0x2B), (0x9A, 0xA3, 0xAD), (0x3B, 0x6F, 0xD8)
 
 
 @pytest.fixture(scope="module")
@@ -128,11 +128,11 @@ def test_status_renders_in_headless_chromium(pooled: str, tmp_path: Path) -> Non
     assert (image.width, image.height) == (1200, 1600)
     colours = image.colours()
     assert len(colours) > 50, "the screenshot is (nearly) blank"
-    assert {GREEN, AMBER, GREY} <= colours  # the ok bar, the exhausted bar, the disabled badge
+    assert {GREEN, AMBER, GREY, BLUE} <= colours  # ok, exhausted, disabled badge, totals chart
     dom = subprocess.run([*base, "--dump-dom", url], check=True, capture_output=True, timeout=90).stdout.decode()
     assert dom.count('class="account" data-account=') == 3
     assert 'data-account="c3d4…1a2b" data-state="exhausted"' in dom
-    assert dom.count("<rect") >= 3 * 24  # the three hourly charts
+    assert dom.count("<rect") >= 4 * 24  # the three hourly charts and the totals
     assert "&lt;script&gt;" in dom
 
 
