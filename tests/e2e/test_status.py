@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import shutil
 import subprocess
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -13,7 +14,7 @@ import pytest
 from app.accounts.snapshot import Snapshot
 from tests.http import call
 from tests.png import read_png
-from tests.servers import TEST_KEY, Emulator
+from tests.servers import TEST_KEY, Emulator, gateway, managed_env
 from tests.status_fixture import gateway_with_pool, known_snapshot
 
 AUTH = {"Authorization": f"Bearer {TEST_KEY}"}
@@ -147,3 +148,15 @@ def test_translation_cache_hits_reach_the_status(upstream: Emulator) -> None:
     # The first call misses (its text, and nothing to detect as EN is given); the two repeats hit.
     assert cache["hits"] == 2 and cache["misses"] == 1
     assert "67%" in html
+
+
+def test_access_log_hides_keys_in_urls(upstream: Emulator) -> None:
+    with gateway(managed_env(upstream.api_base, ACCESS_LOG="true")) as (url, log):
+        assert call("GET", f"{url}/status?key={TEST_KEY}").status == 200
+        body = {"text": "hello", "source_lang": "EN", "target_lang": "DE"}
+        translated = call("POST", f"{url}/translate?token={TEST_KEY}", body, {"Content-Type": "application/json"})
+        assert translated.status == 200
+        time.sleep(0.2)  # the access lines are written as the answers go out
+        lines = log.read_text()
+    assert "GET /status?key=*** HTTP/1.1" in lines and "POST /translate?token=*** HTTP/1.1" in lines
+    assert TEST_KEY not in lines
