@@ -12,6 +12,7 @@ from typing import Any
 import uvicorn
 
 from app.config import DEFAULT_CF_API_BASE, Settings
+from app.ops.redact import log_config
 from app.server import GatewayProtocol, Limits
 
 log = logging.getLogger("app")
@@ -77,6 +78,7 @@ def gateway_config(app: object, settings: Settings, **extra: Any) -> uvicorn.Con
         ws="none",  # no WebSocket routes: GatewayProtocol refuses upgrades itself, no library is loaded
         timeout_keep_alive=settings.keepalive_timeout,  # type: ignore[arg-type]  # a float works (call_later)
         access_log=settings.access_log,
+        log_config=log_config(),  # no `?key=`/`?token=` value in the access log
         log_level=settings.log_level,
         server_header=False,
         proxy_headers=False,  # the gateway does not read client addresses; skip the per-request rewrite

@@ -31,7 +31,21 @@ from app.protocol.audio import SpeechRequest
 from app.protocol.images import ImageGenerationRequest
 from app.protocol.openai import ChatCompletionRequest, CompletionRequest, EmbeddingRequest
 from app.protocol.responses import ResponseRequest
-from app.routers import audio, chat, embeddings, files, health, images, messages, models, ops, responses, translate
+from app.routers import (
+    audio,
+    billing,
+    chat,
+    embeddings,
+    files,
+    health,
+    images,
+    messages,
+    models,
+    ops,
+    responses,
+    status,
+    translate,
+)
 from app.routers.body import param_of
 from app.serving.models import ModelDirectory
 from app.serving.translate import Translator
@@ -75,7 +89,22 @@ def create_app(settings: Settings | None = None, *, demo: bool = False) -> FastL
         # FastAPI's built-in OpenTelemetry hooks look providers up on every request; nothing here uses them.
         telemetry={"tracing": False, "metrics": False, "logs": False, "operation_spans": False},
     )
-    for module in (chat, embeddings, models, health, ops, translate, images, files, audio, messages, responses):
+    routers = (
+        chat,
+        embeddings,
+        models,
+        health,
+        ops,
+        translate,
+        images,
+        files,
+        audio,
+        messages,
+        responses,
+        billing,
+        status,
+    )
+    for module in routers:
         app.include_router(module.router)
     _install_error_handlers(app)
     app.add_middleware(

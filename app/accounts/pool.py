@@ -36,6 +36,7 @@ from limits.aio.strategies import MovingWindowRateLimiter
 from app.accounts import neurons as pricing
 from app.accounts.rates import RateTable
 from app.accounts.snapshot import AccountStatus, ModelUsage, Snapshot, State
+from app.accounts.source import mask
 from app.catalog import Catalog, Model, Task
 from app.errors import GatewayError, UpstreamError
 from app.ops.metrics import Metrics
@@ -55,11 +56,6 @@ TRANSIENT = frozenset(
 )
 AUTH_FAILED = "upstream_auth_failed"
 WRONG_ACCOUNT_CODE = 7003
-
-
-def mask(account_id: str) -> str:
-    """An account id as logs and the status page show it: enough to tell accounts apart, no more."""
-    return f"{account_id[:4]}…{account_id[-4:]}" if len(account_id) > 10 else f"{account_id[:2]}…"
 
 
 def key_id(key: str) -> str:

@@ -15,6 +15,8 @@ class MemoryCache:
         self.max_entries = max_entries
         self.ttl = ttl
         self._entries: OrderedDict[CacheKey, tuple[float, str]] = OrderedDict()
+        self.hits = 0  # read by the status page
+        self.misses = 0
 
     def __len__(self) -> int:
         return len(self._entries)
@@ -22,12 +24,15 @@ class MemoryCache:
     async def get(self, key: CacheKey) -> str | None:
         entry = self._entries.get(key)
         if entry is None:
+            self.misses += 1
             return None
         expires, value = entry
         if expires < time.monotonic():
             del self._entries[key]
+            self.misses += 1
             return None
         self._entries.move_to_end(key)
+        self.hits += 1
         return value
 
     async def set(self, key: CacheKey, value: str) -> None:

@@ -217,3 +217,47 @@ def test_passthrough_mode_has_no_pool(upstream: Emulator) -> None:
             {"Authorization": f"Bearer {A}:{CF_TOKEN}", "Content-Type": "application/json"},
         )
     assert answer.status == 200 and accounts_called(upstream) == [A]
+
+
+def per_million(usd_in: float, usd_out: float, prompt: int, completion: int) -> float:
+    """Neurons for tokens at USD prices per million (Workers AI: $0.011 per 1,000 neurons)."""
+    return (usd_in * prompt + usd_out * completion) / 1_000_000 / 0.011 * 1000
+
+
+def test_neuron_counts_match_the_price_table_for_a_known_mix(upstream: Emulator) -> None:
+    with pool(upstream, A) as (client, url, _):
+        chat = client.chat.completions.create(model=LLAMA, messages=HELLO)
+        chunks = list(
+            client.chat.completions.create(
+                model=LLAMA, messages=HELLO, stream=True, stream_options={"include_usage": True}
+            )
+        )
+        streamed = chunks[-1].usage
+        embedded = client.embeddings.create(model="@cf/baai/bge-small-en-v1.5", input=["one text", "and another"])
+        client.images.generate(model="@cf/black-forest-labs/flux-1-schnell", prompt="a lighthouse at dusk")
+        status = call("GET", f"{url}/status.json", headers={"Authorization": f"Bearer {TEST_KEY}"}).json()
+    assert chat.usage is not None and streamed is not None
+    llama = per_million(0.282, 0.827, chat.usage.prompt_tokens, chat.usage.completion_tokens)
+    llama += per_million(0.282, 0.827, streamed.prompt_tokens, streamed.completion_tokens)
+    bge = per_million(0.020, 0.0, embedded.usage.prompt_tokens, 0)
+    flux = 4 * 4.80 + 4 * 9.60  # a 1024x1024 picture is four 512x512 tiles; flux-1-schnell's default 4 steps
+    (account,) = status["accounts"]
+    by_model = {row["model"]: row for row in account["models"]}
+    assert by_model[LLAMA]["neurons"] == pytest.approx(llama, abs=0.01) and by_model[LLAMA]["requests"] == 2
+    assert by_model["@cf/baai/bge-small-en-v1.5"]["neurons"] == pytest.approx(bge, abs=0.01)
+    assert by_model["@cf/black-forest-labs/flux-1-schnell"]["neurons"] == pytest.approx(flux, abs=0.01)
+    assert account["neurons_used"] == pytest.approx(llama + bge + flux, abs=0.01)
+    assert account["neurons_left"] == pytest.approx(10_000 - (llama + bge + flux), abs=0.01)
+    assert sum(account["hourly"]) == pytest.approx(account["neurons_used"], abs=0.01)
+    assert all(row["errors"] == 0 for row in account["models"])
+
+
+def test_errors_are_counted_by_model(upstream: Emulator) -> None:
+    with pool(upstream, A) as (client, url, _):
+        upstream.fault(code=5006)
+        with pytest.raises(openai.BadRequestError):
+            client.chat.completions.create(model=LLAMA, messages=HELLO)
+        client.chat.completions.create(model=LLAMA, messages=HELLO)
+        status = call("GET", f"{url}/status.json", headers={"Authorization": f"Bearer {TEST_KEY}"}).json()
+    (row,) = status["accounts"][0]["models"]
+    assert (row["model"], row["requests"], row["errors"]) == (LLAMA, 2, 1)

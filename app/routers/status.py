@@ -1,0 +1,64 @@
+"""GET /status (an HTML page for people) and /status.json (its data): the account pool's day so far.
+
+Off the hot path: the page is built only when someone asks for it, from the pool's snapshot.
+"""
+
+from __future__ import annotations
+
+import orjson
+from fastapi import APIRouter, Request, Response
+
+from app.accounts import page
+from app.accounts.snapshot import Snapshot
+from app.accounts.source import read_snapshot
+from app.deps import Gateway, bearer_token, gateway, key_matches
+from app.errors import AuthenticationFailed
+from app.openapi import documented
+from app.responses import JSONBytes
+
+router = APIRouter(tags=["status"])
+HTML = "text/html; charset=utf-8"
+
+
+@router.get("/status", **documented(401, answers=("text/html",)))
+async def status_page(request: Request) -> Response:
+    """The accounts' neurons, states, hourly use and models today, as a page for a browser. With gateway
+    keys configured, send one as a Bearer token or as `?key=` (a browser cannot set the header)."""
+    gw = gateway(request)
+    _allow(request, gw, query=True)
+    snapshot = await _snapshot(gw)
+    body = page.render(snapshot, note=_note(gw, snapshot))
+    return Response(body.encode(), media_type=HTML, headers={"Cache-Control": "no-store"})
+
+
+@router.get("/status.json", **documented(401))
+async def status_json(request: Request) -> Response:
+    """The status page's data: the pool's snapshot (`accounts`, totals, `reset_at`, translation `cache`)."""
+    gw = gateway(request)
+    _allow(request, gw, query=False)
+    snapshot = await _snapshot(gw)
+    return JSONBytes(orjson.dumps(snapshot.to_dict()), headers={"Cache-Control": "no-store"})
+
+
+def _allow(request: Request, gw: Gateway, *, query: bool) -> None:
+    """Only gateway keys may look when keys are configured; anyone may when none are."""
+    keys = gw.settings.gateway_api_keys
+    if not keys:
+        return
+    token = bearer_token(request) or (request.query_params.get("key") if query else None)
+    if token is None:
+        where = "as `Authorization: Bearer <key>` or as `?key=<key>`" if query else "as `Authorization: Bearer <key>`"
+        raise AuthenticationFailed(f"The status is for gateway keys only: send one {where}.")
+    if not key_matches(token, keys):
+        raise AuthenticationFailed()
+
+
+async def _snapshot(gw: Gateway) -> Snapshot:
+    translator = gw.translator
+    return await read_snapshot(getattr(gw, "accounts", None), translator.cache if translator else None)
+
+
+def _note(gw: Gateway, snapshot: Snapshot) -> str:
+    if getattr(gw, "accounts", None) is not None:
+        return "" if snapshot.accounts else "The account pool has no accounts."
+    return "Passthrough mode: each client's own Cloudflare token is used, so the gateway keeps no account figures."
