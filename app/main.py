@@ -145,6 +145,7 @@ def _lifespan(
             pool = app.state.gateway.accounts = upstream.accounts = _accounts(settings, catalog, app.state.gateway)
             pool.metrics = app.state.metrics
             app.state.metrics.account_states(pool.states)
+            app.state.metrics.neurons(lambda: pool.neurons_total)
         if isinstance(app.state.gateway.state, RedisState):
             app.state.readiness.add("redis", app.state.gateway.state.check)
         _announce(settings, demo)

@@ -170,6 +170,7 @@ async def serve(kind: str, requests: int, warmup: int = 50) -> None:
         cf_account_id=ACCOUNT,
         cf_api_token=UPSTREAM_TOKEN,
         gateway_api_keys=[GATEWAY_KEY],
+        rate_limits={"*": 1_000_000_000},  # on, as in production, but never reached (bench/__main__.py)
     )
     app = create_app(settings)
     fastapi_app = app.app

@@ -7,10 +7,10 @@ retried): the daily allowance used up (4006/3036) marks the account exhausted un
 token (10000) or a wrong account id (7003) takes it out until restart, logged as an error; capacity (3040),
 429, 5xx, timeouts and connection failures move to another account after a short backoff, at most
 `retries` times. A client's mistake (any other 4xx) is never retried.
-Rate limits: each account's per-model requests per minute (`rates.py`) are counted with the `limits`
-library (moving window) in the shared state's storage, so replicas on one Redis share them; an account at
-its limit is passed over, and when all are, the call waits for the first free slot up to `max_wait`
-seconds, then gets a 429 with Retry-After.
+Rate limits: each account's per-model requests per minute (`rates.py`) are counted in sliding window
+counters (`limiter.py`: in this process, or in Redis through the `limits` library, so replicas on one Redis
+share them); an account at its limit is passed over, and when all are, the call waits for the first free
+slot up to `max_wait` seconds, then gets a 429 with Retry-After.
 Accounting: neurons (`neurons.py`), requests and errors by model and UTC day, in the shared state under
 `usage:{account}:{YYYY-MM-DD}` (fields `neurons`, `h00`..`h23`, `req:{model}`, `err:{model}`,
 `neu:{model}`); exhausted and disabled states under `account:{account}`. With Redis the counters are
@@ -30,10 +30,9 @@ from datetime import UTC, datetime
 from typing import Any, TypeVar
 
 import orjson
-from limits import RateLimitItem, RateLimitItemPerMinute
-from limits.aio.strategies import MovingWindowRateLimiter
 
 from app.accounts import neurons as pricing
+from app.accounts.limiter import Limiter, LocalLimiter, SharedLimiter
 from app.accounts.rates import RateTable
 from app.accounts.snapshot import AccountStatus, ModelUsage, Snapshot, State
 from app.accounts.source import mask
@@ -72,6 +71,7 @@ class Account:
     disabled: str = ""  # why it was taken out ("" while usable)
     used: float = 0.0  # neurons used today, as this process knows it
     recheck_at: float = 0.0  # a marked account is passed over until then, then one call checks it again
+    usage_key: str = ""  # today's counters: `usage:{id}:{YYYY-MM-DD}`
 
     def usable(self, now: float) -> bool:
         return self.recheck_at <= now
@@ -115,13 +115,17 @@ class AccountPool:
         self.recheck = recheck
         self.per_key = bool(self.pins or key_rpm or key_neurons)  # requests must say which key they came with
         self.cache_stats: Callable[[], dict[str, int]] | None = None  # the translation cache's hits and misses
+        self.neurons_total = 0.0  # neurons counted by this process since it started
         self.metrics: Metrics | None = None  # set by the app: failovers, retries, neurons, upstream time
         self._latency: dict[str, Any] = {}  # the upstream-time histogram's child per model, bound once
-        self._limiter = MovingWindowRateLimiter(state.limits_storage())
-        self._items: dict[int, RateLimitItem] = {}
+        # One process: counters here (the library's in-process storage costs 17x more a hit); else `limits`.
+        self._limiter: Limiter = (
+            LocalLimiter(clock) if state.backend == "memory" else SharedLimiter(state.limits_storage())
+        )
         self._next = 0
         self._defer = state.backend != "memory"
         self._pending: set[asyncio.Task[None]] = set()
+        self._names: dict[str, tuple[str, str]] = {}  # per model: its request and neuron counter names
         self._day = ""
         self._midnight = 0.0
         self._refreshed = 0.0
@@ -213,19 +217,18 @@ class AccountPool:
     async def _choose(self, model: Model, tried: list[Account], pinned: Account | None) -> Account:
         """The account to try next, once it has a rate-limit slot for `model`; waits up to `max_wait`."""
         limit = self.rates.per_minute(model)
-        item = self._item(limit) if limit else None
         deadline = self.clock() + self.max_wait
         while True:
             now = self.clock()
             candidates = self._ranked(now, tried, pinned)
             if not candidates:
                 raise self._none_left(now, pinned)
-            if item is None:
+            if not limit:
                 return candidates[0]
             for account in candidates:
-                if await self._limiter.hit(item, account.id, model.id):
+                if await self._limiter.hit(f"{account.id}/{model.id}", limit):
                     return account
-            free_at = min([await self._free_at(item, a.id, model.id) for a in candidates])
+            free_at = min([await self._limiter.free_at(f"{a.id}/{model.id}", limit) for a in candidates])
             if free_at > deadline:
                 raise _rate_limited(model.id, limit, max(1, math.ceil(free_at - now)))
             await asyncio.sleep(max(0.01, free_at - now))
@@ -243,16 +246,6 @@ class AccountPool:
         usable = [a for a in order if a.usable(now) and a not in tried]
         usable.sort(key=_used)  # least used first: the most allowance left
         return usable
-
-    async def _free_at(self, item: RateLimitItem, *identifiers: str) -> float:
-        stats = await self._limiter.get_window_stats(item, *identifiers)
-        return float(stats.reset_time)
-
-    def _item(self, per_minute: int) -> RateLimitItem:
-        item = self._items.get(per_minute)
-        if item is None:
-            item = self._items[per_minute] = RateLimitItemPerMinute(per_minute)
-        return item
 
     def _none_left(self, now: float, pinned: Account | None) -> GatewayError:
         accounts = [pinned] if pinned is not None else self.accounts
@@ -278,9 +271,8 @@ class AccountPool:
 
     async def _check_key(self, key: str, now: float) -> None:
         if self.key_rpm:
-            item = self._item(self.key_rpm)
-            if not await self._limiter.hit(item, "key", key):
-                wait = max(1, math.ceil(await self._free_at(item, "key", key) - now))
+            if not await self._limiter.hit(f"key/{key}", self.key_rpm):
+                wait = max(1, math.ceil(await self._limiter.free_at(f"key/{key}", self.key_rpm) - now))
                 raise UpstreamError(
                     f"This key is limited to {self.key_rpm} requests a minute (GATEWAY_KEY_RPM); retry in {wait} s.",
                     status_code=429,
@@ -324,26 +316,21 @@ class AccountPool:
         if now >= self._midnight:
             self._roll_day(now)
         account.used += used
-        if self.metrics is not None and used:
-            self.metrics.neurons(used)
-        hour = int(now % DAY_SECONDS) // 3600
-        fields = {"neurons": used, _HOURS[hour]: used, f"req:{model_id}": 1, f"neu:{model_id}": used}
-        writes = [(f"usage:{account.id}:{self._day}", fields)]
+        self.neurons_total += used  # /metrics reads it at scrape time (nothing per request there)
+        names = self._names.get(model_id)
+        if names is None:
+            names = self._names[model_id] = (f"req:{model_id}", f"neu:{model_id}")
+        fields = {"neurons": used, _HOURS[int(now % DAY_SECONDS) // 3600]: used, names[0]: 1, names[1]: used}
         if key and self.key_neurons:
-            writes.append((f"keyuse:{key}:{self._day}", {"neurons": used}))
+            self._later(self.state.add(f"keyuse:{key}:{self._day}", {"neurons": used}, USAGE_TTL))
         if self._defer:
-            self._later(self._write(writes))
+            self._later(self.state.add(account.usage_key, fields, USAGE_TTL))
         else:
-            await self._write(writes)
+            await self.state.add(account.usage_key, fields, USAGE_TTL)
 
     def _count_error(self, account: Account, model_id: str) -> None:
         fields: dict[str, float] = {f"req:{model_id}": 1, f"err:{model_id}": 1}
-        writes = [(f"usage:{account.id}:{self._day}", fields)]
-        self._later(self._write(writes))
-
-    async def _write(self, writes: list[tuple[str, dict[str, float]]]) -> None:
-        for key, fields in writes:
-            await self.state.add(key, fields, USAGE_TTL)
+        self._later(self.state.add(account.usage_key, fields, USAGE_TTL))
 
     def _save_state(self, account: Account) -> None:
         marks = {
@@ -370,6 +357,7 @@ class AccountPool:
         self._midnight = day_start + DAY_SECONDS
         for account in self.accounts:
             account.used = 0.0
+            account.usage_key = f"usage:{account.id}:{self._day}"
             if account.exhausted_until and account.exhausted_until <= now:
                 account.exhausted_until = 0.0
 

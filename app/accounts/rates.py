@@ -1,7 +1,8 @@
 """Workers AI's requests-per-minute limits, per account: by task, with per-model exceptions.
 
 The table is Cloudflare's (workers-ai-api.md section 11); `RATE_LIMITS` overrides any entry by model id or
-task name, e.g. `{"@cf/meta/llama-3.1-8b-instruct": 100, "Text Generation": 200}`; 0 turns a limit off.
+task name, e.g. `{"@cf/meta/llama-3.1-8b-instruct": 100, "Text Generation": 200}`, or `"*"` for every model
+not named otherwise; 0 turns a limit off.
 Tasks the table does not name (text-to-speech) get no limit of ours.
 """
 
@@ -56,4 +57,4 @@ class RateTable:
         task = str(model.task)
         if task in self._overrides:
             return self._overrides[task]
-        return BY_TASK.get(task, 0)
+        return self._overrides.get("*", BY_TASK.get(task, 0))

@@ -1,6 +1,6 @@
 """Prometheus metrics on a registry per app (official `prometheus_client`).
 
-The account pool wires its figures with `failover(model)`, `retry(reason)`, `neurons(n)` and
+The account pool wires its figures with `failover(model)`, `retry(reason)`, `neurons(fn)` and
 `account_states(fn)`: `fn()` returns {state: count} and is read at scrape time, nothing per request.
 """
 
@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 
 from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
-from prometheus_client.core import GaugeMetricFamily
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 from prometheus_client.registry import Collector
 
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
@@ -27,6 +27,15 @@ class _AccountStates(Collector):
         yield family
 
 
+class _Neurons(Collector):
+    def __init__(self) -> None:
+        self.source: Callable[[], float] | None = None
+
+    def collect(self) -> Iterator[CounterMetricFamily]:
+        total = self.source() if self.source else 0.0
+        yield CounterMetricFamily("gateway_neurons", "Neurons used (this process, since it started).", value=total)
+
+
 class Metrics:
     def __init__(self) -> None:
         self.registry = CollectorRegistry(auto_describe=True)
@@ -36,12 +45,13 @@ class Metrics:
             "gateway_upstream_seconds", "Workers AI call time.", ["model"], buckets=LATENCY_BUCKETS, registry=r
         )
         self.tokens = Counter("gateway_tokens", "Tokens used.", ["model", "kind"], registry=r)
-        self.neurons_used = Counter("gateway_neurons", "Neurons used.", registry=r)
         self.retries = Counter("gateway_upstream_retries", "Upstream calls retried.", ["reason"], registry=r)
         self.failovers = Counter("gateway_account_failovers", "Calls moved to another account.", ["model"], registry=r)
         self.cache = Counter("gateway_translation_cache", "Translation cache lookups.", ["result"], registry=r)
         self._states = _AccountStates()
         r.register(self._states)
+        self._neurons = _Neurons()
+        r.register(self._neurons)
         self._children: dict[tuple[str, str, int], Counter] = {}
 
     def request(self, route: str, model: str, status: int) -> None:
@@ -59,8 +69,9 @@ class Metrics:
         self.tokens.labels(model, "prompt").inc(prompt)
         self.tokens.labels(model, "completion").inc(completion)
 
-    def neurons(self, count: float) -> None:
-        self.neurons_used.inc(count)
+    def neurons(self, source: Callable[[], float]) -> None:
+        """`source()`: neurons counted so far, read at scrape time."""
+        self._neurons.source = source
 
     def retry(self, reason: str) -> None:
         self.retries.labels(reason).inc()
