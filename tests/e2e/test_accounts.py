@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -285,3 +286,33 @@ def test_metrics_count_failovers_neurons_and_account_states(upstream: Emulator) 
     assert samples[("gateway_accounts", (("state", "ok"),))] == 1
     assert samples[("gateway_account_failovers_total", (("model", LLAMA),))] == 1  # A is tried once, then out
     assert samples[("gateway_upstream_seconds_count", (("model", LLAMA),))] == 3
+
+
+def test_two_gateways_on_one_redis_share_one_limit_and_one_neuron_count(upstream: Emulator) -> None:
+    from tests.redis_server import RedisServer
+
+    server = RedisServer()
+    server.start()
+    limits = '{"@cf/meta/llama-3.1-8b-instruct": 6}'
+    try:
+        settings = {"REDIS_URL": server.url, "RATE_LIMITS": limits, "RATE_LIMIT_WAIT_SECONDS": "0"}
+        with pool(upstream, A, **settings) as (first, url, _), pool(upstream, A, **settings) as (second, _, _):
+            served = 0
+            for client in (first, second) * 5:  # ten requests, alternating between the two processes
+                try:
+                    answer = client.chat.completions.create(model=LLAMA, messages=HELLO)
+                    served += 1
+                    assert answer.usage is not None
+                except openai.RateLimitError:
+                    pass
+            time.sleep(0.3)  # the counters are written just after each answer
+            status = call("GET", f"{url}/status.json", headers={"Authorization": f"Bearer {TEST_KEY}"}).json()
+        assert served == 6 and len(accounts_called(upstream)) == 6  # one limit for both
+        (account,) = status["accounts"]
+        (row,) = account["models"]
+        assert row["requests"] == 6 and status["backend"] == "redis"  # one count, both processes' calls
+        assert account["neurons_used"] == pytest.approx(
+            6 * per_million(0.282, 0.827, answer.usage.prompt_tokens, answer.usage.completion_tokens), abs=0.05
+        )
+    finally:
+        server.stop()
