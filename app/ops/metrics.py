@@ -43,6 +43,7 @@ class Metrics:
         self._states = _AccountStates()
         r.register(self._states)
         self._children: dict[tuple[str, str, int], Counter] = {}
+        self._token_children: dict[str, tuple[Counter, Counter]] = {}
 
     def request(self, route: str, model: str, status: int) -> None:
         """One answered request; the labelled child is bound once per (route, model, status)."""
@@ -56,8 +57,15 @@ class Metrics:
         self.upstream_seconds.labels(model).observe(seconds)
 
     def usage(self, model: str, prompt: int, completion: int) -> None:
-        self.tokens.labels(model, "prompt").inc(prompt)
-        self.tokens.labels(model, "completion").inc(completion)
+        """Tokens of one answer; the children of a model are bound once."""
+        children = self._token_children.get(model)
+        if children is None:
+            children = self._token_children[model] = (
+                self.tokens.labels(model, "prompt"),
+                self.tokens.labels(model, "completion"),
+            )
+        children[0].inc(prompt)
+        children[1].inc(completion)
 
     def neurons(self, count: float) -> None:
         self.neurons_used.inc(count)
