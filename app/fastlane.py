@@ -117,7 +117,7 @@ class FastLane:
             self.requests.done(exchange, "POST", scope["path"], status, started)
 
     async def _pass_on(self, exchange: Exchange, scope: Scope, receive: Receive, send: Send, started: float) -> None:
-        """FastAPI serves it; the route is its template (`/v1/models/{model}`), so the labels stay few."""
+        """FastAPI serves it; the route is its template (`/v1/models/{model_id}`), so the labels stay few."""
         status = CLIENT_GONE
 
         async def send_with_id(message: Message) -> None:
@@ -131,7 +131,7 @@ class FastLane:
             await self.app(scope, receive, send_with_id)
         finally:
             route = scope.get("route")
-            path = route.path if isinstance(route, BaseRoute) and hasattr(route, "path") else "unmatched"
+            path = getattr(route, "path_format", "unmatched") if isinstance(route, BaseRoute) else "unmatched"
             self.requests.done(exchange, scope["method"], path, status, started)
 
     async def _respond(self, handler: Handler, scope: Scope, receive: Receive) -> Response | None:

@@ -27,7 +27,9 @@ REQUEST_ID_HEADER = b"x-request-id"
 # A client's id is kept if it is 1-128 token characters (RFC 9110 tchar, and :/=@): nothing that could
 # break a log line or a header; else one is made.
 _SANE_ID = re.compile(rb"[A-Za-z0-9!#$%&'*+.^_`|~:/=@-]{1,128}")
-PLAIN = "%s INFO app.requests: %s %s %d model=%s %.1fms upstream=%s tokens=%d+%d id=%s%s\n"
+PLAIN = "%s,%03d INFO app.requests: %s %s %d model=%s %.1fms upstream=%.1fms tokens=%d+%d id=%s\n"
+PLAIN_NO_UPSTREAM = "%s,%03d INFO app.requests: %s %s %d model=%s %.1fms upstream=- tokens=%d+%d id=%s\n"
+FLUSH_AFTER = 0.1  # seconds a request line may wait, so that under load many leave in one write
 
 
 class Exchange:
@@ -54,7 +56,7 @@ class RequestIds:
     a counter (unique across processes and restarts, and no randomness drawn per request)."""
 
     def __init__(self) -> None:
-        self._prefix = os.urandom(10).hex()
+        self._prefix = os.urandom(10).hex().encode()
         self._counter = itertools.count(1)
 
     def of(self, headers: list[tuple[bytes, bytes]]) -> bytes:
@@ -63,11 +65,12 @@ class RequestIds:
                 if _SANE_ID.fullmatch(value):
                     return value
                 break
-        return b"%s%012x" % (self._prefix.encode(), next(self._counter))
+        return b"%s%012x" % (self._prefix, next(self._counter))
 
 
 class LineSink:
-    """Writes log lines to a stream, those of one event-loop iteration in one write."""
+    """Writes log lines to a stream, at most FLUSH_AFTER seconds late, those that came meanwhile in one write
+    (a write and flush per line cost about as much as formatting it)."""
 
     def __init__(self, stream: IO[str] | None = None) -> None:
         self._stream = stream
@@ -75,7 +78,7 @@ class LineSink:
 
     def write(self, line: str) -> None:
         if not self._pending:
-            asyncio.get_running_loop().call_soon(self.flush)
+            asyncio.get_running_loop().call_later(FLUSH_AFTER, self.flush)
         self._pending.append(line)
 
     def flush(self) -> None:
@@ -128,16 +131,25 @@ class RequestLog:
             if self.prompts and exchange.body is not None:
                 fields["body"] = exchange.body.decode("utf-8", "replace")
             return orjson.dumps(fields).decode() + "\n"
-        upstream = "-" if up is None else f"{up * 1000:.1f}ms"
-        body = f" body={exchange.body.decode('utf-8', 'replace')!r}" if self.prompts and exchange.body else ""
+        stamp = self._stamp if int(now) == self._second else self._new_second(now)
+        milli = (now % 1) * 1000
         rid = exchange.request_id.decode("latin-1")
-        tokens = (exchange.prompt_tokens, exchange.completion_tokens)
-        return PLAIN % (self._time(now), method, route, status, exchange.model or "-", ms, upstream, *tokens, rid, body)
+        model = exchange.model or "-"
+        prompt, completion = exchange.prompt_tokens, exchange.completion_tokens
+        if up is None:
+            line = PLAIN_NO_UPSTREAM % (stamp, milli, method, route, status, model, ms, prompt, completion, rid)
+        else:
+            line = PLAIN % (stamp, milli, method, route, status, model, ms, up * 1000, prompt, completion, rid)
+        if self.prompts and exchange.body:
+            line = f"{line[:-1]} body={exchange.body.decode('utf-8', 'replace')!r}\n"
+        return line
+
+    def _new_second(self, now: float) -> str:
+        self._second = int(now)
+        self._stamp = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(self._second))
+        return self._stamp
 
     def _time(self, now: float) -> str:
-        """Like logging's asctime (2026-12-03 07:39:50,123), the seconds formatted once a second."""
-        second = int(now)
-        if second != self._second:
-            self._second = second
-            self._stamp = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(second))
-        return f"{self._stamp},{int((now - second) * 1000):03d}"
+        """Like logging's asctime (2026-12-03 07:39:50,123)."""
+        stamp = self._stamp if int(now) == self._second else self._new_second(now)
+        return f"{stamp},{int((now % 1) * 1000):03d}"
