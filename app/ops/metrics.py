@@ -29,8 +29,8 @@ class _AccountStates(Collector):
 
 class _PerRequest(Collector):
     """The two counters fed on every request (requests, tokens), kept as plain dict entries and turned into
-    Prometheus families at scrape time: a `Counter` child's `inc` takes a lock and checks, a dict entry
-    is one add (the request counter went from ~8,000 to ~600 instructions a request)."""
+    Prometheus families at scrape time: a bound `Counter` child's `inc` takes a lock (480 ns on the dev
+    machine), a whole `Metrics.request` with a dict entry 245 ns."""
 
     def __init__(self) -> None:
         self.requests: dict[tuple[str, str, int], int] = {}
