@@ -5,14 +5,17 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
+import logging.config
+import signal
 import socket
+import sys
 from collections.abc import Sequence
 from typing import Any
 
 import uvicorn
 
 from app.config import DEFAULT_CF_API_BASE, Settings
-from app.ops.redact import log_config
+from app.ops.logs import log_config
 from app.server import GatewayProtocol, Limits
 
 log = logging.getLogger("app")
@@ -48,7 +51,8 @@ def is_demo(settings: Settings) -> bool:
 
 
 def run_gateway(settings: Settings) -> None:
-    logging.basicConfig(level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.config.dictConfig(log_config(settings))
+    _exit_zero_on_sigterm()
     if is_demo(settings):
         asyncio.run(_serve_demo(settings))
     elif settings.workers > 1:  # each worker builds the app from the same environment
@@ -58,6 +62,13 @@ def run_gateway(settings: Settings) -> None:
         from app.main import create_app
 
         uvicorn.Server(gateway_config(create_app(settings), settings)).run()
+
+
+def _exit_zero_on_sigterm() -> None:
+    """uvicorn shuts down gracefully on SIGTERM, then raises the signal again to the handler it found; with
+    the default one the process dies of it (exit status 143). This one exits with status 0: after a
+    graceful stop, as orchestrators expect, and at once for a SIGTERM before uvicorn took over."""
+    signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(0))
 
 
 def gateway_config(app: object, settings: Settings, **extra: Any) -> uvicorn.Config:
@@ -78,8 +89,10 @@ def gateway_config(app: object, settings: Settings, **extra: Any) -> uvicorn.Con
         ws="none",  # no WebSocket routes: GatewayProtocol refuses upgrades itself, no library is loaded
         timeout_keep_alive=settings.keepalive_timeout,  # type: ignore[arg-type]  # a float works (call_later)
         access_log=settings.access_log,
-        log_config=log_config(),  # no `?key=`/`?token=` value in the access log
+        log_config=log_config(settings),
         log_level=settings.log_level,
+        # On SIGTERM: stop accepting, let open requests and streams finish, cut what is left after this.
+        timeout_graceful_shutdown=settings.shutdown_timeout,  # type: ignore[arg-type]  # a float works
         server_header=False,
         proxy_headers=False,  # the gateway does not read client addresses; skip the per-request rewrite
         **extra,
@@ -105,6 +118,7 @@ async def _serve_demo(settings: Settings) -> None:
             port=port,
             loop=LOOP,
             log_level="warning",
+            log_config=None,  # the gateway's logging (LOG_FORMAT) covers it
             access_log=False,
             timeout_keep_alive=EMULATOR_KEEP_ALIVE,
         )

@@ -166,6 +166,14 @@ class Settings(BaseSettings):
     # Operations (app/ops/, docs/operations.md): health, readiness, Prometheus metrics.
     metrics_enabled: bool = Field(True, description="Serve Prometheus metrics at /metrics.")
     metrics_token: str = Field("", description="If set, /metrics needs it as a Bearer token (else open).")
+    log_format: Literal["plain", "json"] = Field("plain", description="Log lines as text, or one JSON object each.")
+    log_requests: bool = Field(True, description="One log line per request (id, route, model, status, times).")
+    log_prompts: bool = Field(
+        False, description="Debugging only: request lines include the request body (prompts); never on by default."
+    )
+    shutdown_timeout: float = Field(
+        30.0, gt=0, description="Seconds open requests and streams get to finish after SIGTERM; then they are cut."
+    )
 
     @field_validator("gateway_api_keys", "cors_origins", mode="before")
     @classmethod

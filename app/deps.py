@@ -16,6 +16,7 @@ from app.catalog import Catalog
 from app.config import ACCOUNT_ID, Settings
 from app.errors import AuthenticationFailed
 from app.fetch.lazy import LazyImageFetcher
+from app.ops.requests import EXCHANGE, Exchange
 from app.serving.models import ModelDirectory
 from app.serving.translate import Translator
 from app.state import MemoryState, SharedState
@@ -103,6 +104,12 @@ def credentials_for(token: str | None, gw: Gateway) -> Credentials:
     if not ACCOUNT_ID.fullmatch(account):
         raise AuthenticationFailed("The account id in your key may hold only letters, digits, '-' and '_'.")
     return Credentials(account, cf_token, from_client=True)
+
+
+def exchange(request: Request) -> Exchange:
+    """This request's record: handlers note the model, tokens and upstream time in it (app/ops/requests.py)."""
+    record: Exchange = request.scope[EXCHANGE]
+    return record
 
 
 def files(request: Request) -> FileStore:

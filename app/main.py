@@ -25,8 +25,10 @@ from app.fastlane import FastLane, renderer_for
 from app.fetch.lazy import LazyImageFetcher
 from app.middleware import BodyLimit
 from app.openapi import document_bodies
+from app.ops.logs import requests_logged
 from app.ops.metrics import Metrics
 from app.ops.readiness import Readiness, storage_writable, upstream_configured
+from app.ops.requests import LineSink, RequestLog
 from app.protocol.audio import SpeechRequest
 from app.protocol.images import ImageGenerationRequest
 from app.protocol.openai import ChatCompletionRequest, CompletionRequest, EmbeddingRequest
@@ -117,7 +119,18 @@ def create_app(settings: Settings | None = None, *, demo: bool = False) -> FastL
     )
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
     document_bodies(app, BODIES)
-    return FastLane(app, HOT, max_body_bytes=settings.max_body_bytes, cors_origins=settings.cors_origins)
+    app.state.metrics = Metrics()
+    requests = RequestLog(
+        app.state.metrics,
+        enabled=requests_logged(settings),
+        json=settings.log_format == "json",
+        prompts=settings.log_prompts,
+        sink=LineSink(),
+    )
+    app.state.request_log = requests
+    return FastLane(
+        app, HOT, max_body_bytes=settings.max_body_bytes, cors_origins=settings.cors_origins, requests=requests
+    )
 
 
 def _lifespan(
@@ -129,7 +142,7 @@ def _lifespan(
         await upstream.start()
         fetcher = LazyImageFetcher(settings) if settings.image_url_fetch else None  # started on first use
         app.state.files = open_store(settings)
-        app.state.metrics, app.state.readiness = Metrics(), _readiness(settings)
+        app.state.readiness = _readiness(settings)
         app.state.gateway = Gateway(
             settings,
             catalog,
@@ -159,6 +172,7 @@ def _lifespan(
             await upstream.close()
             if fetcher is not None:
                 await fetcher.close()
+            app.state.request_log.sink.flush()
 
     return lifespan
 

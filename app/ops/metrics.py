@@ -36,15 +36,33 @@ class _Neurons(Collector):
         yield CounterMetricFamily("gateway_neurons", "Neurons used (this process, since it started).", value=total)
 
 
+class _PerRequest(Collector):
+    """The two counters fed on every request (requests, tokens), kept as plain dict entries and turned into
+    Prometheus families at scrape time: a bound `Counter` child's `inc` takes a lock (480 ns on the dev
+    machine), a whole `Metrics.request` with a dict entry 245 ns."""
+
+    def __init__(self) -> None:
+        self.requests: dict[tuple[str, str, int], int] = {}
+        self.tokens: dict[tuple[str, str], int] = {}
+
+    def collect(self) -> Iterator[CounterMetricFamily]:
+        requests = CounterMetricFamily("gateway_requests", "Requests answered.", labels=["route", "model", "status"])
+        for (route, model, status), count in list(self.requests.items()):
+            requests.add_metric([route, model, str(status)], count)
+        yield requests
+        tokens = CounterMetricFamily("gateway_tokens", "Tokens used.", labels=["model", "kind"])
+        for (model, kind), count in list(self.tokens.items()):
+            tokens.add_metric([model, kind], count)
+        yield tokens
+
+
 class Metrics:
     def __init__(self) -> None:
         self.registry = CollectorRegistry(auto_describe=True)
         r = self.registry
-        self.requests = Counter("gateway_requests", "Requests answered.", ["route", "model", "status"], registry=r)
         self.upstream_seconds = Histogram(
             "gateway_upstream_seconds", "Workers AI call time.", ["model"], buckets=LATENCY_BUCKETS, registry=r
         )
-        self.tokens = Counter("gateway_tokens", "Tokens used.", ["model", "kind"], registry=r)
         self.retries = Counter("gateway_upstream_retries", "Upstream calls retried.", ["reason"], registry=r)
         self.failovers = Counter("gateway_account_failovers", "Calls moved to another account.", ["model"], registry=r)
         self.cache = Counter("gateway_translation_cache", "Translation cache lookups.", ["result"], registry=r)
@@ -52,22 +70,27 @@ class Metrics:
         r.register(self._states)
         self._neurons = _Neurons()
         r.register(self._neurons)
-        self._children: dict[tuple[str, str, int], Counter] = {}
+        self._per_request = _PerRequest()
+        r.register(self._per_request)
+        self._requests = self._per_request.requests
+        self._tokens = self._per_request.tokens
 
     def request(self, route: str, model: str, status: int) -> None:
-        """One answered request; the labelled child is bound once per (route, model, status)."""
+        """One answered request."""
         key = (route, model, status)
-        child = self._children.get(key)
-        if child is None:
-            child = self._children[key] = self.requests.labels(route, model, str(status))
-        child.inc()
+        requests = self._requests
+        requests[key] = requests.get(key, 0) + 1
 
     def upstream(self, model: str, seconds: float) -> None:
         self.upstream_seconds.labels(model).observe(seconds)
 
     def usage(self, model: str, prompt: int, completion: int) -> None:
-        self.tokens.labels(model, "prompt").inc(prompt)
-        self.tokens.labels(model, "completion").inc(completion)
+        """Tokens of one answer."""
+        tokens = self._tokens
+        key = (model, "prompt")
+        tokens[key] = tokens.get(key, 0) + prompt
+        key = (model, "completion")
+        tokens[key] = tokens.get(key, 0) + completion
 
     def neurons(self, source: Callable[[], float]) -> None:
         """`source()`: neurons counted so far, read at scrape time."""

@@ -3,12 +3,8 @@
 
 from __future__ import annotations
 
-import copy
 import logging
 import re
-from typing import Any
-
-from uvicorn.config import LOGGING_CONFIG
 
 SECRET = re.compile(r"([?&](?:key|token|auth_key)=)[^&#]*", re.IGNORECASE)
 
@@ -22,11 +18,3 @@ class QuerySecrets(logging.Filter):
         if isinstance(args, tuple) and len(args) == 5 and isinstance(args[2], str) and "=" in args[2]:
             record.args = (*args[:2], SECRET.sub(r"\1***", args[2]), *args[3:])
         return True
-
-
-def log_config() -> dict[str, Any]:
-    """uvicorn's logging config with the filter on its access handler (every worker applies it)."""
-    config = copy.deepcopy(LOGGING_CONFIG)
-    config.setdefault("filters", {})["query_secrets"] = {"()": QuerySecrets}
-    config["handlers"]["access"]["filters"] = ["query_secrets"]
-    return config

@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Request, Response
 
 from app.catalog import Task
-from app.deps import authenticate, files, gateway
+from app.deps import authenticate, exchange, files, gateway
 from app.openapi import CALLS_UPSTREAM, documented
 from app.protocol.openai import ChatCompletionRequest, CompletionRequest
 from app.routers.body import read_json
@@ -23,6 +23,8 @@ async def create_chat_completion(request: Request) -> Response:
     creds = authenticate(request, gw)
     body = await read_json(request, ChatCompletionRequest)
     model = gw.catalog.require(body.model, Task.TEXT_GENERATION, Task.TEXT_TO_IMAGE)
+    record = exchange(request)
+    record.model = model.id
     if model.task is Task.TEXT_TO_IMAGE:  # a picture, answered as a markdown image (serving/images.py)
         store, base = files(request), images.public_base(request, gw.settings)
         return await images.chat_image(body, model, gw.upstream, creds, store, base)
@@ -30,8 +32,8 @@ async def create_chat_completion(request: Request) -> Response:
         await image_urls.fetch_images(remote, gw.image_fetcher)
     call = chat.Call.for_chat(body, model, gw.settings.default_max_tokens)
     if body.stream:
-        return await chat.stream(call, gw.upstream, creds, model.id)
-    return await chat.complete(call, gw.upstream, creds, model.id)
+        return await chat.stream(call, gw.upstream, creds, model.id, record)
+    return await chat.complete(call, gw.upstream, creds, model.id, record)
 
 
 @router.post("/completions", **documented(*CALLS_UPSTREAM, streamed=True))
@@ -41,7 +43,9 @@ async def create_completion(request: Request) -> Response:
     creds = authenticate(request, gw)
     body = await read_json(request, CompletionRequest)
     model = gw.catalog.require(body.model, Task.TEXT_GENERATION)
+    record = exchange(request)
+    record.model = model.id
     call = chat.Call.for_completion(body, model, gw.settings.default_max_tokens)
     if body.stream:
-        return await chat.stream(call, gw.upstream, creds, model.id)
-    return await chat.complete(call, gw.upstream, creds, model.id)
+        return await chat.stream(call, gw.upstream, creds, model.id, record)
+    return await chat.complete(call, gw.upstream, creds, model.id, record)

@@ -10,7 +10,7 @@ from fastapi import APIRouter, Request, Response
 from app.catalog import Task
 from app.convert.embeddings import batches, embedding_list, texts_of, token_ids_of, vectors_of
 from app.convert.token_ids import decode
-from app.deps import authenticate, gateway
+from app.deps import authenticate, exchange, gateway
 from app.openapi import CALLS_UPSTREAM, documented
 from app.protocol.openai import EmbeddingRequest
 from app.responses import JSONBytes
@@ -27,6 +27,8 @@ async def create_embedding(request: Request) -> Response:
     creds = authenticate(request, gw)
     body = await read_json(request, EmbeddingRequest)
     model = gw.catalog.require(body.model, Task.TEXT_EMBEDDINGS)
+    record = exchange(request)
+    record.model = model.id
     ids = token_ids_of(body)
     texts = texts_of(body, model, await asyncio.to_thread(decode, ids) if ids else None)
     groups = batches(texts)
@@ -35,4 +37,5 @@ async def create_embedding(request: Request) -> Response:
         vector for group, result in zip(groups, results, strict=True) for vector in vectors_of(result, len(group))
     ]
     answer = embedding_list(model.id, vectors, texts, body.encoding_format)
+    record.count(answer["usage"]["prompt_tokens"], 0)
     return JSONBytes(orjson.dumps(answer))

@@ -26,6 +26,7 @@ from app.convert.results import (
 from app.convert.stream import StreamState, deltas_of
 from app.convert.text import estimate_tokens, prompt_chars, tokens_for_chars
 from app.errors import UpstreamError
+from app.ops.requests import Exchange
 from app.protocol.openai import ChatCompletionRequest, CompletionRequest
 from app.responses import EventStreamResponse, JSONBytes
 from app.serving.streams import ChunkWriter, replay, translate
@@ -129,9 +130,16 @@ async def answer(call: Call, upstream: WorkersAI, creds: Credentials) -> tuple[l
     return [c for c, _ in parsed], call.usage(parsed)
 
 
-async def complete(call: Call, upstream: WorkersAI, creds: Credentials, model_name: str) -> Response:
-    """A whole (non-streamed) answer; n > 1 runs n upstream calls side by side."""
+async def complete(
+    call: Call, upstream: WorkersAI, creds: Credentials, model_name: str, record: Exchange | None = None
+) -> Response:
+    """A whole (non-streamed) answer; n > 1 runs n upstream calls side by side. `record` gets the upstream
+    time and the tokens."""
+    started = time.perf_counter()
     choices, usage = await answer(call, upstream, creds)
+    if record is not None:
+        record.upstream_seconds = time.perf_counter() - started
+        record.count(usage.prompt_tokens, usage.completion_tokens)
     render = chat_completion if call.chat else text_completion
     body = render(model_name, choices, usage, int(time.time()))
     return JSONBytes(orjson.dumps(body))
@@ -160,14 +168,23 @@ class _Framing:
         return self.writer
 
 
-async def stream(call: Call, upstream: WorkersAI, creds: Credentials, model_name: str) -> EventStreamResponse:
-    """An SSE answer. Errors before the first byte raise (a real HTTP error); later ones go in-band."""
+async def stream(
+    call: Call, upstream: WorkersAI, creds: Credentials, model_name: str, record: Exchange | None = None
+) -> EventStreamResponse:
+    """An SSE answer. Errors before the first byte raise (a real HTTP error); later ones go in-band.
+    `record` gets the time Workers AI took to start answering, and the tokens once the stream ends."""
     framing = _Framing(call, model_name)
+    started = time.perf_counter()
     opened = await open_upstream(call, upstream, creds, framing.prepare)
+    count = None
+    if record is not None:
+        record.upstream_seconds = time.perf_counter() - started
+        count = record.count
     writer = framing.prepare()
     if all(isinstance(item, Stream) for item in opened):
         streams = [item for item in opened if isinstance(item, Stream)]
-        body = translate(streams, framing.states, writer, framing.roles, call.include_usage, lambda: call.prompt_tokens)
+        states, roles = framing.states, framing.roles
+        body = translate(streams, states, writer, roles, call.include_usage, lambda: call.prompt_tokens, count=count)
     else:  # JSON mode, or a model that answers JSON even when asked to stream
         if any(isinstance(item, Stream) for item in opened):
             for item in opened:
@@ -176,7 +193,7 @@ async def stream(call: Call, upstream: WorkersAI, creds: Credentials, model_name
             raise UpstreamError(
                 "Workers AI answered some choices as a stream and some whole.", code="upstream_bad_response"
             )
-        body = replay(_whole_as_frames(call, opened, writer, framing.roles))
+        body = replay(_whole_as_frames(call, opened, writer, framing.roles, count))
     return EventStreamResponse(body)
 
 
@@ -201,8 +218,13 @@ async def open_upstream(
     return list(opened)
 
 
-def _whole_as_frames(call: Call, results: list[Any], writer: ChunkWriter, roles: bytes) -> list[bytes]:
+def _whole_as_frames(
+    call: Call, results: list[Any], writer: ChunkWriter, roles: bytes, count: Callable[[int, int], None] | None
+) -> list[bytes]:
     parsed = [call.choice(result) for result in results]
+    if count is not None:
+        usage = call.usage(parsed)
+        count(usage.prompt_tokens, usage.completion_tokens)
     frames = [roles]
     for index, (choice, _) in enumerate(parsed):
         frames.append(writer.frames(index, deltas_of(choice)))

@@ -162,6 +162,8 @@ async def translate(
     roles: bytes,
     include_usage: bool,
     prompt_tokens: Callable[[], int],
+    *,
+    count: Callable[[int, int], None] | None = None,
 ) -> AsyncIterator[bytes]:
     """The client's SSE body: role, deltas as they arrive, finish reasons, optional usage, [DONE].
 
@@ -169,7 +171,8 @@ async def translate(
     (`roles`, made beforehand) leave with the first deltas, so the client wakes once before its first
     token, not twice, and the deltas read with the upstream's [DONE] leave with the finish frames. A stream
     that sends only empty events gets its head early (`_EarlyHead`) and ends after the read timeout.
-    `prompt_tokens` is called only if Workers AI reports no usage."""
+    `prompt_tokens` is called only if Workers AI reports no usage. `count` gets the tokens of a stream that
+    ended well (prompt, completion)."""
     pending = roles
     for stream, state in zip(streams, states, strict=True):
         stream.watch(state.progress)  # a stream of empty events ends after the read timeout too
@@ -202,24 +205,32 @@ async def translate(
         return
     finally:
         await source.aclose()
-    yield pending + writer.finish(states, include_usage, prompt_tokens)
+    finish = writer.finish(states, include_usage, prompt_tokens)
+    if count is not None:
+        usage = stream_usage(states, prompt_tokens)
+        count(usage.prompt_tokens, usage.completion_tokens)
+    yield pending + finish
 
 
 def finish_frames(
     states: Sequence[StreamState], writer: ChunkWriter, include_usage: bool, prompt_tokens: Callable[[], int]
 ) -> list[bytes]:
     frames: list[bytes] = []
-    usages: list[Usage] = []
     for index, state in enumerate(states):
         held, finish_reason = state.finish()
         frames.append(writer.frames(index, held))
         frames.append(writer.delta(index, {}, finish_reason))
-        usages.append(state.usage or Usage(prompt_tokens(), tokens_for_chars(state.completion_chars)))
-    if include_usage:  # the prompt is counted once, however many choices were asked for
-        completion = sum(u.completion_tokens for u in usages)
-        frames.append(writer.usage(Usage(usages[0].prompt_tokens, completion)))
+    if include_usage:
+        frames.append(writer.usage(stream_usage(states, prompt_tokens)))
     frames.append(DONE)
     return frames
+
+
+def stream_usage(states: Sequence[StreamState], prompt_tokens: Callable[[], int]) -> Usage:
+    """The usage of finished streams: the prompt counted once, however many choices were asked for;
+    estimated where Workers AI reported none."""
+    usages = [state.usage or Usage(prompt_tokens(), tokens_for_chars(state.completion_chars)) for state in states]
+    return Usage(usages[0].prompt_tokens, sum(u.completion_tokens for u in usages))
 
 
 async def replay(frames: list[bytes]) -> AsyncIterator[bytes]:
