@@ -18,10 +18,11 @@ import orjson
 from fastapi.responses import Response
 
 from app.catalog import Model
+from app.convert import native_responses as native
 from app.convert.response_events import EventWriter
 from app.convert.response_output import Answer, response_of
 from app.convert.responses import chat_request, check_images, echo_of, history, listed_items, stored_input
-from app.convert.results import Usage
+from app.convert.results import Usage, estimate_usage
 from app.convert.stream import StreamState, deltas_of
 from app.convert.text import tokens_for_chars
 from app.deps import Gateway
@@ -97,8 +98,10 @@ async def create(request: ResponseRequest, model: Model, gw: Gateway, creds: Cre
     if request.previous_response_id:
         record = await store.load(request.previous_response_id, "previous_response_id")
         items = [*history(record["input"], record["response"]["output"]), *items]
-    call = chat.Call.for_chat(chat_request(request, items), model, gw.settings.default_max_tokens)
     answer = Answer.new(model.id, int(time.time()), echo_of(request))
+    if model.responses_input and native.fits(request, items):  # gpt-oss: its own Responses shape
+        return await _native(request, items, model, answer, gw, creds, store)
+    call = chat.Call.for_chat(chat_request(request, items), model, gw.settings.default_max_tokens)
     if request.stream:
         save = functools.partial(_save, store, answer.id, request, items) if request.store else None
         return await _stream(call, answer, gw, creds, save)
@@ -106,6 +109,33 @@ async def create(request: ResponseRequest, model: Model, gw: Gateway, creds: Cre
     body = response_of(answer, choices[0], usage)
     if request.store:
         await store.save(answer.id, stored_input(request, items), body)
+    return JSONBytes(body)
+
+
+async def _native(
+    request: ResponseRequest,
+    items: list[Item],
+    model: Model,
+    answer: Answer,
+    gw: Gateway,
+    creds: Credentials,
+    store: Store,
+) -> Response:
+    """A model that takes `input` and answers `output[]` on /ai/run: no chat template in between. It never
+    streams there, so a streamed request gets the whole answer's events at once."""
+    result = await gw.upstream.run(creds, model.id, native.native_payload(request, items))
+    choice, reported = native.native_choice(result)
+    usage = reported or estimate_usage(0, [choice])
+    if request.stream:
+        writer = EventWriter(answer)
+        events = writer.opening() + writer.feed(deltas_of(choice))
+        closing, body = writer.close(choice.finish_reason, usage)
+    else:
+        body = response_of(answer, choice, usage)
+    if request.store:
+        await store.save(answer.id, stored_input(request, items), body)
+    if request.stream:
+        return EventStreamResponse(replay([events, closing]))
     return JSONBytes(body)
 
 
