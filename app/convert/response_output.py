@@ -27,14 +27,15 @@ class Answer:
 
     __slots__ = ("_echo", "_head", "_model", "created_at", "id", "model")
 
-    def __init__(self, response_id: str, created_at: int, model: str, echo: dict[str, Any]) -> None:
+    def __init__(self, response_id: str, created_at: int, model: str, echo: bytes) -> None:
+        """`echo`: the request fields repeated back, as JSON members (`echo_json`)."""
         self.id, self.created_at, self.model = response_id, created_at, model
         self._head = b'{"id":"%b","object":"response","created_at":%d,"status":"' % (response_id.encode(), created_at)
         self._model = b',"model":' + orjson.dumps(model) + b',"output":'
-        self._echo = b"," + orjson.dumps(echo)[1:-1] + b',"usage":'
+        self._echo = b"," + echo + b',"usage":'
 
     @classmethod
-    def new(cls, model: str, created_at: int, echo: dict[str, Any]) -> Answer:
+    def new(cls, model: str, created_at: int, echo: bytes) -> Answer:
         return cls(new_id("resp_"), created_at, model, echo)
 
     def response(

@@ -6,6 +6,7 @@ already), so the reshaping costs no second validation.
 
 from __future__ import annotations
 
+import functools
 from typing import Any, TypeVar
 
 import orjson
@@ -116,6 +117,56 @@ def echo_of(request: ResponseRequest) -> dict[str, Any]:
         "truncation": "disabled",
         "user": request.user,
     }
+
+
+def echo_json(request: ResponseRequest) -> bytes:
+    """`echo_of` as JSON members. A request with none of the structured fields (tools, text, reasoning,
+    metadata, tool_choice), as most are, repeats the same members as the last one like it: cached."""
+    plain = not (request.tools or request.text or request.reasoning or request.metadata or request.tool_choice)
+    if not plain or (request.instructions is not None and len(request.instructions) > _CACHED_INSTRUCTIONS):
+        return orjson.dumps(echo_of(request))[1:-1]
+    members = _plain_echo(
+        request.instructions,
+        request.max_output_tokens,
+        request.parallel_tool_calls is not False,
+        request.store,
+        request.temperature,
+        request.top_p,
+        request.user,
+    )
+    previous = request.previous_response_id
+    return members + b',"previous_response_id":' + (orjson.dumps(previous) if previous else b"null")
+
+
+_CACHED_INSTRUCTIONS = 2000
+
+
+@functools.lru_cache(maxsize=256)
+def _plain_echo(
+    instructions: str | None,
+    max_output_tokens: int | None,
+    parallel_tool_calls: bool,
+    store: bool,
+    temperature: float | None,
+    top_p: float | None,
+    user: str | None,
+) -> bytes:
+    fields: dict[str, Any] = {
+        "instructions": instructions,
+        "max_output_tokens": max_output_tokens,
+        "metadata": {},
+        "parallel_tool_calls": parallel_tool_calls,
+        "reasoning": _NO_REASONING,
+        "store": store,
+        "temperature": temperature,
+        "text": _TEXT,
+        "tool_choice": "auto",
+        "tools": [],
+        "top_p": top_p,
+        "truncation": "disabled",
+        "user": user,
+    }
+    return orjson.dumps(fields)[1:-1]
 
 
 _NO_REASONING = {"effort": None, "summary": None}

@@ -21,7 +21,7 @@ from app.catalog import Model
 from app.convert import native_responses as native
 from app.convert.response_events import EventWriter
 from app.convert.response_output import Answer, response_of
-from app.convert.responses import chat_request, check_images, echo_of, history, listed_items, stored_input
+from app.convert.responses import chat_request, check_images, echo_json, history, listed_items, stored_input
 from app.convert.results import Usage, estimate_usage
 from app.convert.stream import StreamState, deltas_of
 from app.convert.text import tokens_for_chars
@@ -98,7 +98,7 @@ async def create(request: ResponseRequest, model: Model, gw: Gateway, creds: Cre
     if request.previous_response_id:
         record = await store.load(request.previous_response_id, "previous_response_id")
         items = [*history(record["input"], record["response"]["output"]), *items]
-    answer = Answer.new(model.id, int(time.time()), echo_of(request))
+    answer = Answer.new(model.id, int(time.time()), echo_json(request))
     if model.responses_input and native.fits(request, items):  # gpt-oss: its own Responses shape
         return await _native(request, items, model, answer, gw, creds, store)
     call = chat.Call.for_chat(chat_request(request, items), model, gw.settings.default_max_tokens)

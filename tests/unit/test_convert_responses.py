@@ -10,7 +10,7 @@ import pytest
 from app.catalog import Catalog, Model, Task
 from app.convert.response_events import EventWriter
 from app.convert.response_output import Answer, response_of
-from app.convert.responses import chat_request, check_images, echo_of, history, listed_items, stored_input
+from app.convert.responses import chat_request, check_images, echo_json, echo_of, history, listed_items, stored_input
 from app.convert.results import Choice, Usage
 from app.errors import InvalidRequest
 from app.protocol.responses import ResponseRequest
@@ -28,7 +28,7 @@ def model(name: str = LLAMA) -> Model:
 
 
 def answer(req: ResponseRequest | None = None) -> Answer:
-    return Answer.new(LLAMA, 1700000000, echo_of(req or request()))
+    return Answer.new(LLAMA, 1700000000, echo_json(req or request()))
 
 
 def events(raw: bytes) -> list[dict[str, Any]]:
@@ -224,3 +224,8 @@ def test_sequence_numbers_past_the_tail_table() -> None:
     writer.opening()
     seen = events(writer.feed([{"content": "x"}] * 2100))
     assert [e["sequence_number"] for e in seen] == list(range(2, 2 + len(seen)))
+
+
+def test_echo_of_a_plain_request_is_the_full_echo() -> None:
+    for req in (request(max_output_tokens=9, previous_response_id="resp_x"), request(metadata={"a": "b"}), request()):
+        assert orjson.loads(b"{" + echo_json(req) + b"}") == echo_of(req)
