@@ -136,7 +136,7 @@ class EventWriter:
 
     def _open_message(self) -> tuple[bytes, _Open]:
         closing = self._close_current()
-        item_id = new_id("msg_")
+        item_id = self.answer.item_id("msg_")
         opened = self._current = self._start("message", item_id)
         where = opened.where + b',"content_index":0'
         opened.head = _HEADS["response.output_text.delta"] + where + b',"logprobs":[],"delta":'
@@ -153,7 +153,7 @@ class EventWriter:
         current = self._current
         if current is None or current.kind != "reasoning":
             out = self._close_current()
-            current = self._current = self._start("reasoning", new_id("rs_"))
+            current = self._current = self._start("reasoning", self.answer.item_id("rs_"))
             item = orjson.dumps(reasoning_item(current.id, ""))
             out += self._next("response.output_item.added", b'"output_index":%d,"item":%b' % (current.index, item))
             part = orjson.dumps(summary_part(""))
@@ -171,7 +171,7 @@ class EventWriter:
         out = b""
         if opened is None:
             out = self._close_current()
-            opened = self._start("function_call", new_id("fc_"))
+            opened = self._start("function_call", self.answer.item_id("fc_"))
             opened.call_id, opened.name = call.get("id") or new_id("call_"), fn.get("name") or ""
             self._calls[call.get("index", 0)] = opened
             item = orjson.dumps(call_item(opened.id, opened.call_id, opened.name, "", "in_progress"))

@@ -25,11 +25,12 @@ _USAGE = (
 class Answer:
     """One answer's identity and the request fields a Response object repeats back, pre-encoded."""
 
-    __slots__ = ("_echo", "_head", "_model", "created_at", "id", "model")
+    __slots__ = ("_echo", "_head", "_items", "_model", "created_at", "id", "model")
 
     def __init__(self, response_id: str, created_at: int, model: str, echo: bytes) -> None:
         """`echo`: the request fields repeated back, as JSON members (`echo_json`)."""
         self.id, self.created_at, self.model = response_id, created_at, model
+        self._items = 0
         self._head = b'{"id":"%b","object":"response","created_at":%d,"status":"' % (response_id.encode(), created_at)
         self._model = b',"model":' + orjson.dumps(model) + b',"output":'
         self._echo = b"," + echo + b',"usage":'
@@ -37,6 +38,12 @@ class Answer:
     @classmethod
     def new(cls, model: str, created_at: int, echo: bytes) -> Answer:
         return cls(new_id("resp_"), created_at, model, echo)
+
+    def item_id(self, prefix: str) -> str:
+        """An output item's id: the response's random part and the item's number (unique as the response
+        id is, without drawing random bytes again per item)."""
+        self._items += 1
+        return f"{prefix}{self.id[5:]}{self._items:02x}"
 
     def response(
         self, status: str, output: bytes, usage: bytes = NULL, *, incomplete: bytes = NULL, error: bytes = NULL
@@ -104,20 +111,20 @@ def call_item(item_id: str, call_id: str, name: str, arguments: str, status: str
     }
 
 
-def output_of(choice: Choice) -> bytes:
+def output_of(answer: Answer, choice: Choice) -> bytes:
     """A chat choice as the output array: reasoning, then the message, then function calls."""
     items: list[bytes] = []
     if choice.reasoning:
-        items.append(orjson.dumps(reasoning_item(new_id("rs_"), choice.reasoning)))
+        items.append(orjson.dumps(reasoning_item(answer.item_id("rs_"), choice.reasoning)))
     if choice.content or not choice.tool_calls:
         status = "incomplete" if choice.finish_reason in INCOMPLETE else "completed"
-        items.append(message_item(new_id("msg_"), orjson.dumps(choice.content or ""), status))
+        items.append(message_item(answer.item_id("msg_"), orjson.dumps(choice.content or ""), status))
     for call in choice.tool_calls:
         fn = call["function"]
-        items.append(orjson.dumps(call_item(new_id("fc_"), call["id"], fn["name"], fn["arguments"])))
+        items.append(orjson.dumps(call_item(answer.item_id("fc_"), call["id"], fn["name"], fn["arguments"])))
     return b"[" + b",".join(items) + b"]"
 
 
 def response_of(answer: Answer, choice: Choice, usage: Usage) -> bytes:
     status, incomplete = ending(choice.finish_reason)
-    return answer.response(status, output_of(choice), usage_json(usage), incomplete=incomplete)
+    return answer.response(status, output_of(answer, choice), usage_json(usage), incomplete=incomplete)

@@ -91,7 +91,7 @@ def stored_input(request: ResponseRequest, items: list[Item]) -> bytes:
     """The items a stored response answered (`items`, then a string `input`), as JSON for `history`."""
     if not isinstance(request.input, str):
         return ITEMS.dump_json(items, by_alias=True, exclude_none=True)
-    text = orjson.dumps([{"type": "message", "role": "user", "content": request.input}])
+    text = b'[{"type":"message","role":"user","content":' + orjson.dumps(request.input) + b"}]"
     if not items:
         return text
     return ITEMS.dump_json(items, by_alias=True, exclude_none=True)[:-1] + b"," + text[1:]
