@@ -36,6 +36,7 @@ class Model:
     wide_ranges: bool = False  # top_p 0..2 and penalties 0..2 (mistral-small-3.1, llama-4-scout)
     short_tool_ids: bool = False  # tool_call_id must be 9 letters/digits (mistral-small-3.1, llama-4-scout)
     streams: bool = True  # False: answers JSON even when asked to stream (gpt-oss over /ai/run)
+    responses_input: bool = False  # also takes the Responses `{input}` and answers `output[]` (gpt-oss)
     dimensions: int = 0  # embeddings
     price_in: float = 0.0  # USD per million input tokens (or per unit for media models)
     price_out: float = 0.0
@@ -111,6 +112,7 @@ _MODELS: tuple[Model, ...] = (
         reasoning=True,
         json_mode=True,
         streams=False,
+        responses_input=True,
     ),
     _tg(
         "@cf/openai/gpt-oss-20b",
@@ -121,6 +123,7 @@ _MODELS: tuple[Model, ...] = (
         reasoning=True,
         json_mode=True,
         streams=False,
+        responses_input=True,
     ),
     _tg(
         "@cf/qwen/qwen3-30b-a3b-fp8",

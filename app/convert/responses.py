@@ -1,19 +1,18 @@
-"""Responses API requests -> the chat request the chat path serves, and chat answers -> Response objects.
+"""Responses API requests -> the chat request the chat path serves (answers: `response_output.py`).
 
-Pure. The chat request is built with `model_construct` (its parts were validated as Responses items
+Pure. The chat request is built without validation (its parts were validated as Responses items
 already), so the reshaping costs no second validation.
 """
 
 from __future__ import annotations
 
 import functools
-from dataclasses import dataclass
 from typing import Any, TypeVar
 
+import orjson
 from pydantic import BaseModel
 
 from app.catalog import Model
-from app.convert.results import Choice, Usage, new_id
 from app.errors import InvalidRequest
 from app.protocol.openai import (
     ChatCompletionRequest,
@@ -41,31 +40,144 @@ from app.protocol.responses import (
     TextPart,
 )
 
-INCOMPLETE = {"length": "max_output_tokens", "content_filter": "content_filter"}
 M = TypeVar("M", bound=BaseModel)
 
 
-@functools.cache
-def _defaults(cls: type[BaseModel]) -> dict[str, Any]:
-    return {name: info.get_default(call_default_factory=True) for name, info in cls.model_fields.items()}
+_WIRE: tuple[type[BaseModel], ...] = (ChatCompletionRequest, ChatMessage, ContentPart, FunctionCall, FunctionDefinition)
+_WIRE += (
+    ImageURL,
+    JSONSchemaFormat,
+    NamedToolChoice,
+    NamedToolChoiceFunction,
+    ResponseFormat,
+    Tool,
+    ToolCall,
+    MessageItem,
+)
+_DEFAULTS: dict[type[BaseModel], dict[str, Any]] = {
+    cls: {name: info.get_default(call_default_factory=True) for name, info in cls.model_fields.items()} for cls in _WIRE
+}
+# BaseModel's own slots, set straight through their descriptors (`object.__setattr__` looks each one up)
+_SLOTS = [BaseModel.__dict__[name].__set__ for name in ("__dict__", "__pydantic_fields_set__", "__pydantic_extra__")]
+_set_dict, _set_fields, _set_extra = _SLOTS
+_set_private = BaseModel.__dict__["__pydantic_private__"].__set__
 
 
 def _new(cls: type[M], **values: Any) -> M:
-    """`cls.model_construct(**values)` at a fifth of its cost (it works each default out per call, which
+    """`cls.model_construct(**values)` at a tenth of its cost (it works each default out per call, which
     was a third of a Responses request); only for the chat wire models, whose defaults are immutable."""
-    obj = cls.__new__(cls)
-    object.__setattr__(obj, "__dict__", {**_defaults(cls), **values})
-    object.__setattr__(obj, "__pydantic_fields_set__", set(values))
-    object.__setattr__(obj, "__pydantic_extra__", None)
-    object.__setattr__(obj, "__pydantic_private__", None)
+    obj = object.__new__(cls)
+    _set_dict(obj, {**_DEFAULTS[cls], **values})
+    _set_fields(obj, set(values))
+    _set_extra(obj, None)
+    _set_private(obj, None)
     return obj
 
 
 def input_items(request: ResponseRequest) -> list[Item]:
     """`input` as items (a string is one user message)."""
     if isinstance(request.input, str):
-        return [MessageItem.model_construct(type="message", role="user", content=request.input)]
+        return [_new(MessageItem, role="user", content=request.input)]
     return list(request.input)
+
+
+def listed_items(request: ResponseRequest) -> list[Item]:
+    """The items of a list `input`; a string `input` is not an item yet (`chat_request` and
+    `stored_input` add it last, without building the item: a third of the reshaping's cost)."""
+    return [] if isinstance(request.input, str) else list(request.input)
+
+
+def stored_input(request: ResponseRequest, items: list[Item]) -> bytes:
+    """The items a stored response answered (`items`, then a string `input`), as JSON for `history`."""
+    if not isinstance(request.input, str):
+        return ITEMS.dump_json(items, by_alias=True, exclude_none=True)
+    text = b'[{"type":"message","role":"user","content":' + orjson.dumps(request.input) + b"}]"
+    if not items:
+        return text
+    return ITEMS.dump_json(items, by_alias=True, exclude_none=True)[:-1] + b"," + text[1:]
+
+
+def echo_of(request: ResponseRequest) -> dict[str, Any]:
+    """The request fields a Response object repeats back."""
+    return {
+        "instructions": request.instructions,
+        "max_output_tokens": request.max_output_tokens,
+        "metadata": request.metadata or {},
+        "parallel_tool_calls": request.parallel_tool_calls is not False,
+        "previous_response_id": request.previous_response_id,
+        "reasoning": request.reasoning.model_dump() if request.reasoning else _NO_REASONING,
+        "store": request.store,
+        "temperature": request.temperature,
+        "text": {"format": {"type": "text"}, **request.text.model_dump(by_alias=True, exclude_none=True)}
+        if request.text
+        else _TEXT,
+        "tool_choice": _echo_choice(request),
+        "tools": [tool.model_dump(exclude_none=True) for tool in request.tools] if request.tools else [],
+        "top_p": request.top_p,
+        "truncation": "disabled",
+        "user": request.user,
+    }
+
+
+def echo_json(request: ResponseRequest) -> bytes:
+    """`echo_of` as JSON members. A request with none of the structured fields (tools, text, reasoning,
+    metadata, tool_choice), as most are, repeats the same members as the last one like it: cached."""
+    plain = not (request.tools or request.text or request.reasoning or request.metadata or request.tool_choice)
+    if not plain or (request.instructions is not None and len(request.instructions) > _CACHED_INSTRUCTIONS):
+        return orjson.dumps(echo_of(request))[1:-1]
+    members = _plain_echo(
+        request.instructions,
+        request.max_output_tokens,
+        request.parallel_tool_calls is not False,
+        request.store,
+        request.temperature,
+        request.top_p,
+        request.user,
+    )
+    previous = request.previous_response_id
+    return members + b',"previous_response_id":' + (orjson.dumps(previous) if previous else b"null")
+
+
+_CACHED_INSTRUCTIONS = 2000
+
+
+@functools.lru_cache(maxsize=256)
+def _plain_echo(
+    instructions: str | None,
+    max_output_tokens: int | None,
+    parallel_tool_calls: bool,
+    store: bool,
+    temperature: float | None,
+    top_p: float | None,
+    user: str | None,
+) -> bytes:
+    fields: dict[str, Any] = {
+        "instructions": instructions,
+        "max_output_tokens": max_output_tokens,
+        "metadata": {},
+        "parallel_tool_calls": parallel_tool_calls,
+        "reasoning": _NO_REASONING,
+        "store": store,
+        "temperature": temperature,
+        "text": _TEXT,
+        "tool_choice": "auto",
+        "tools": [],
+        "top_p": top_p,
+        "truncation": "disabled",
+        "user": user,
+    }
+    return orjson.dumps(fields)[1:-1]
+
+
+_NO_REASONING = {"effort": None, "summary": None}
+_TEXT = {"format": {"type": "text"}}
+
+
+def _echo_choice(request: ResponseRequest) -> Any:
+    choice = request.tool_choice
+    if choice is None:
+        return "auto"
+    return choice if isinstance(choice, str) else choice.model_dump()
 
 
 def check_images(items: list[Item], model: Model) -> list[tuple[str, ImageURL, ImagePart]]:
@@ -104,24 +216,32 @@ def chat_request(request: ResponseRequest, items: list[Item]) -> ChatCompletionR
         messages.append(_new(ChatMessage, role="system", content=request.instructions))
     for item in items:
         _append(messages, item)
+    if isinstance(request.input, str):
+        messages.append(_new(ChatMessage, role="user", content=request.input))
     if not messages:
         raise InvalidRequest("`input` holds nothing to answer.", param="input", code="invalid_value")
+    chat: dict[str, Any] = {"model": request.model, "messages": messages, "stream": request.stream}
+    # Only what was given: the rest stays the chat request's default.
+    if request.max_output_tokens is not None:
+        chat["max_completion_tokens"] = request.max_output_tokens
+    if request.temperature is not None:
+        chat["temperature"] = request.temperature
+    if request.top_p is not None:
+        chat["top_p"] = request.top_p
+    if request.parallel_tool_calls is not None:
+        chat["parallel_tool_calls"] = request.parallel_tool_calls
+    if request.user is not None:
+        chat["user"] = request.user
+    if request.tools:
+        chat["tools"] = [_tool(tool) for tool in request.tools]
+    if request.tool_choice is not None:
+        chat["tool_choice"] = _tool_choice(request.tool_choice)
     fmt = request.text.format if request.text else None
-    return _new(
-        ChatCompletionRequest,
-        model=request.model,
-        messages=messages,
-        max_completion_tokens=request.max_output_tokens,
-        temperature=request.temperature,
-        top_p=request.top_p,
-        tools=[_tool(tool) for tool in request.tools] if request.tools else None,
-        tool_choice=_tool_choice(request),
-        parallel_tool_calls=request.parallel_tool_calls,
-        response_format=_format(fmt) if fmt is not None and fmt.type != "text" else None,
-        reasoning_effort=request.reasoning.effort if request.reasoning else None,
-        stream=request.stream,
-        user=request.user,
-    )
+    if fmt is not None and fmt.type != "text":
+        chat["response_format"] = _format(fmt)
+    if request.reasoning and request.reasoning.effort:
+        chat["reasoning_effort"] = request.reasoning.effort
+    return _new(ChatCompletionRequest, **chat)
 
 
 def _append(messages: list[ChatMessage], item: Item) -> None:
@@ -171,9 +291,8 @@ def _tool(tool: Any) -> Tool:
     return _new(Tool, type="function", function=function)
 
 
-def _tool_choice(request: ResponseRequest) -> Any:
-    choice = request.tool_choice
-    if choice is None or isinstance(choice, str):
+def _tool_choice(choice: Any) -> Any:
+    if isinstance(choice, str):
         return choice
     return _new(NamedToolChoice, type="function", function=_new(NamedToolChoiceFunction, name=choice.name))
 
@@ -189,117 +308,6 @@ def _format(fmt: Any) -> ResponseFormat:
         strict=fmt.strict,
     )
     return _new(ResponseFormat, type="json_schema", json_schema=schema)
-
-
-@dataclass(slots=True)
-class Answer:
-    """One answer's identity and the request fields a Response object repeats back."""
-
-    id: str
-    created_at: int
-    model: str
-    echo: dict[str, Any]
-
-    @classmethod
-    def of(cls, request: ResponseRequest, model: str, created_at: int) -> Answer:
-        text = request.text.model_dump(by_alias=True, exclude_none=True) if request.text else {}
-        echo = {
-            "instructions": request.instructions,
-            "max_output_tokens": request.max_output_tokens,
-            "metadata": request.metadata or {},
-            "parallel_tool_calls": request.parallel_tool_calls is not False,
-            "previous_response_id": request.previous_response_id,
-            "reasoning": request.reasoning.model_dump() if request.reasoning else {"effort": None, "summary": None},
-            "store": request.store,
-            "temperature": request.temperature,
-            "text": {"format": {"type": "text"}, **text},
-            "tool_choice": _echo_choice(request),
-            "tools": [tool.model_dump(exclude_none=True) for tool in request.tools or ()],
-            "top_p": request.top_p,
-            "truncation": "disabled",
-            "user": request.user,
-        }
-        return cls(new_id("resp_"), created_at, model, echo)
-
-    def response(self, status: str, output: list[dict[str, Any]], usage: Usage | None, **extra: Any) -> dict[str, Any]:
-        """The Response object (`usage` None while in progress)."""
-        return {
-            "id": self.id,
-            "object": "response",
-            "created_at": self.created_at,
-            "status": status,
-            "error": None,
-            "incomplete_details": None,
-            "model": self.model,
-            "output": output,
-            **self.echo,
-            "usage": usage_of(usage) if usage is not None else None,
-            **extra,
-        }
-
-
-def _echo_choice(request: ResponseRequest) -> Any:
-    choice = request.tool_choice
-    if choice is None:
-        return "auto"
-    return choice if isinstance(choice, str) else choice.model_dump()
-
-
-def usage_of(usage: Usage) -> dict[str, Any]:
-    return {
-        "input_tokens": usage.prompt_tokens,
-        "input_tokens_details": {"cached_tokens": 0},
-        "output_tokens": usage.completion_tokens,
-        "output_tokens_details": {"reasoning_tokens": 0},
-        "total_tokens": usage.prompt_tokens + usage.completion_tokens,
-    }
-
-
-def ending(finish_reason: str) -> tuple[str, dict[str, Any]]:
-    """The status of a finished answer and its `incomplete_details`."""
-    reason = INCOMPLETE.get(finish_reason)
-    if reason is None:
-        return "completed", {}
-    return "incomplete", {"incomplete_details": {"reason": reason}}
-
-
-def reasoning_item(item_id: str, text: str) -> dict[str, Any]:
-    return {"id": item_id, "type": "reasoning", "summary": [{"type": "summary_text", "text": text}]}
-
-
-def message_item(item_id: str, text: str, status: str = "completed") -> dict[str, Any]:
-    part = {"type": "output_text", "text": text, "annotations": [], "logprobs": []}
-    return {"id": item_id, "type": "message", "status": status, "role": "assistant", "content": [part]}
-
-
-def call_item(item_id: str, call_id: str, name: str, arguments: str, status: str = "completed") -> dict[str, Any]:
-    return {
-        "id": item_id,
-        "type": "function_call",
-        "status": status,
-        "call_id": call_id,
-        "name": name,
-        "arguments": arguments,
-    }
-
-
-def output_of(choice: Choice) -> list[dict[str, Any]]:
-    """A chat choice as output items: reasoning, then the message, then function calls."""
-    items: list[dict[str, Any]] = []
-    status = "incomplete" if choice.finish_reason in INCOMPLETE else "completed"
-    if choice.reasoning:
-        items.append(reasoning_item(new_id("rs_"), choice.reasoning))
-    if choice.content or not choice.tool_calls:
-        items.append(message_item(new_id("msg_"), choice.content or "", status))
-    for call in choice.tool_calls:
-        fn = call["function"]
-        items.append(call_item(new_id("fc_"), call["id"], fn["name"], fn["arguments"]))
-    return items
-
-
-def response_of(answer: Answer, choice: Choice, usage: Usage) -> dict[str, Any]:
-    status, extra = ending(choice.finish_reason)
-    return answer.response(status, output_of(choice), usage, **extra)
 
 
 def history(stored: list[dict[str, Any]], output: list[dict[str, Any]]) -> list[Item]:

@@ -105,6 +105,7 @@ class ModelSpec:
     wide_ranges: bool = False  # top_p 0..2, frequency/presence penalty 0..2 (mistral-small, llama-4-scout)
     tool_call_id_pattern: bool = False  # tool messages' tool_call_id must be [a-zA-Z0-9]{9}
     streams: bool = True  # False: stream:true still answers plain JSON (gpt-oss)
+    responses_input: bool = False  # also takes `{input, reasoning}` and answers a Response object (gpt-oss)
     needs_agreement: bool = False  # llama-3.2-11b-vision: 5016 until the account sends {"prompt":"agree"}
     dims: int = 0
     pooling_in_output: bool = True
@@ -189,6 +190,7 @@ _OPENAI_MODELS: tuple[ModelSpec, ...] = tuple(
         reasoning=reasoning,
         function_calling=True,
         streams=streams,
+        responses_input=name.startswith("@cf/openai/gpt-oss"),
     )
     for name, context, price, reasoning, streams in (
         ("@cf/openai/gpt-oss-120b", 128000, (0.35, 0.75), Reasoning.REASONING_CONTENT, False),

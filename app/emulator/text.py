@@ -7,6 +7,7 @@ from app.emulator.completion import complete
 from app.emulator.envelope import ai_error
 from app.emulator.models import Family
 from app.emulator.outputs import Call, EventStream, JsonResult, Output
+from app.emulator.responses_shape import parse_responses_input, response_object
 from app.emulator.text_request import parse_text_request
 
 AGREEMENT_REPLY = "Thank you for agreeing to the Llama 3.2 Community License. You can now use the model."
@@ -25,6 +26,8 @@ def run_text_generation(call: Call) -> Output:
                 "User has not agreed to Llama3.2 model terms. Send a request with 'prompt': 'agree' to "
                 "accept the license and acceptable use policy.",
             )
+    if spec.responses_input and isinstance(body, dict) and "input" in body and "messages" not in body:
+        return JsonResult(response_object(complete(spec, parse_responses_input(spec, body))))  # never streams
     request = parse_text_request(spec, body)
     completion = complete(spec, request)
     streaming = request.stream and spec.streams and not request.json_mode

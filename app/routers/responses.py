@@ -6,7 +6,7 @@ import orjson
 from fastapi import APIRouter, Request, Response
 
 from app.catalog import Task
-from app.deps import authenticate, bearer_token, gateway
+from app.deps import authenticate, bearer_token, credentials_for, gateway
 from app.openapi import CALLS_UPSTREAM, documented
 from app.protocol.responses import ResponseRequest
 from app.responses import JSONBytes
@@ -27,10 +27,11 @@ async def create_response(request: Request) -> Response:
     function tools, `text.format` JSON output and reasoning items. Stored unless `store: false`, so
     `previous_response_id` can continue the conversation."""
     gw = gateway(request)
-    creds = authenticate(request, gw)
+    token = bearer_token(request)
+    creds = credentials_for(token, gw)
     body = await read_json(request, ResponseRequest)
     model = gw.catalog.require(body.model, Task.TEXT_GENERATION)
-    store = responses.store_for(gw, bearer_token(request))
+    store = responses.store_for(gw, token)
     return await responses.create(body, model, gw, creds, store)
 
 

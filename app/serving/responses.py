@@ -7,6 +7,7 @@ gateway without keys has one owner, everyone).
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import logging
 import time
@@ -17,14 +18,16 @@ import orjson
 from fastapi.responses import Response
 
 from app.catalog import Model
+from app.convert import native_responses as native
 from app.convert.response_events import EventWriter
-from app.convert.responses import Answer, chat_request, check_images, history, input_items, response_of
-from app.convert.results import Usage
+from app.convert.response_output import Answer, response_of
+from app.convert.responses import chat_request, check_images, echo_json, history, listed_items, stored_input
+from app.convert.results import Usage, estimate_usage
 from app.convert.stream import StreamState, deltas_of
 from app.convert.text import tokens_for_chars
 from app.deps import Gateway
 from app.errors import GatewayError, NotFound
-from app.protocol.responses import ITEMS, Item, ResponseRequest
+from app.protocol.responses import Item, ResponseRequest
 from app.responses import EventStreamResponse, JSONBytes
 from app.serving import chat, image_urls
 from app.serving.streams import replay
@@ -33,11 +36,13 @@ from app.upstream.client import Credentials, Stream
 from app.upstream.errors import stream_truncated
 
 log = logging.getLogger("app.responses")
-Save = Callable[[dict[str, Any]], Awaitable[None]]
+Save = Callable[[bytes], Awaitable[None]] | None  # keeps the finished response
 
 
+@functools.lru_cache(maxsize=256)
 def owner_of(token: str | None) -> str:
-    """Whose stored responses a request sees: a digest of its key (never the key itself)."""
+    """Whose stored responses a request sees: a digest of its key (never the key itself). Cached: a
+    gateway serves few keys, and the digest was a tenth of a Responses request's own work."""
     return hashlib.sha256(token.encode()).hexdigest()[:32] if token else "anyone"
 
 
@@ -59,13 +64,13 @@ class Store:
         record: dict[str, Any] = orjson.loads(raw)
         return record
 
-    async def save(self, items: list[Item], response: dict[str, Any]) -> None:
-        stored = ITEMS.dump_python(items, mode="json", by_alias=True, exclude_none=True)
-        raw = orjson.dumps({"input": stored, "response": response})
+    async def save(self, response_id: str, items: bytes, response: bytes) -> None:
+        """Keep a response (JSON) with the input items (JSON) it answered."""
+        raw = b'{"input":' + items + b',"response":' + response + b"}"
         if len(raw) > self._max_bytes:  # answered, but not kept: a continuation by its id is a 404
-            log.warning("response %s not stored: %d bytes > RESPONSES_MAX_STORED_BYTES", response["id"], len(raw))
+            log.warning("response %s not stored: %d bytes > RESPONSES_MAX_STORED_BYTES", response_id, len(raw))
             return
-        await self._state.set(self._key(response["id"]), raw, self._retention)
+        await self._state.set(self._key(response_id), raw, self._retention)
 
     async def delete(self, response_id: str) -> None:
         if not await self._state.delete(self._key(response_id)):
@@ -84,28 +89,58 @@ def store_for(gw: Gateway, token: str | None) -> Store:
 
 async def create(request: ResponseRequest, model: Model, gw: Gateway, creds: Credentials, store: Store) -> Response:
     """One answer, whole or streamed, stored unless `store: false`."""
-    items = input_items(request)
-    if request.previous_response_id:
-        record = await store.load(request.previous_response_id, "previous_response_id")
-        items = [*history(record["input"], record["response"]["output"]), *items]
+    items = listed_items(request)
     remote = check_images(items, model)
     if remote:
         await image_urls.fetch_images([(param, image) for param, image, _ in remote], gw.image_fetcher)
         for _, image, part in remote:
             part.image_url = image.url
+    if request.previous_response_id:
+        record = await store.load(request.previous_response_id, "previous_response_id")
+        items = [*history(record["input"], record["response"]["output"]), *items]
+    answer = Answer.new(model.id, int(time.time()), echo_json(request))
+    if model.responses_input and native.fits(request, items):  # gpt-oss: its own Responses shape
+        return await _native(request, items, model, answer, gw, creds, store)
     call = chat.Call.for_chat(chat_request(request, items), model, gw.settings.default_max_tokens)
-    answer = Answer.of(request, model.id, int(time.time()))
-
-    async def save(response: dict[str, Any]) -> None:
-        if request.store:
-            await store.save(items, response)
-
     if request.stream:
+        save = functools.partial(_save, store, answer.id, request, items) if request.store else None
         return await _stream(call, answer, gw, creds, save)
     choices, usage = await chat.answer(call, gw.upstream, creds)
     body = response_of(answer, choices[0], usage)
-    await save(body)
-    return JSONBytes(orjson.dumps(body))
+    if request.store:
+        await store.save(answer.id, stored_input(request, items), body)
+    return JSONBytes(body)
+
+
+async def _native(
+    request: ResponseRequest,
+    items: list[Item],
+    model: Model,
+    answer: Answer,
+    gw: Gateway,
+    creds: Credentials,
+    store: Store,
+) -> Response:
+    """A model that takes `input` and answers `output[]` on /ai/run: no chat template in between. It never
+    streams there, so a streamed request gets the whole answer's events at once."""
+    result = await gw.upstream.run(creds, model.id, native.native_payload(request, items))
+    choice, reported = native.native_choice(result)
+    usage = reported or estimate_usage(0, [choice])
+    if request.stream:
+        writer = EventWriter(answer)
+        events = writer.opening() + writer.feed(deltas_of(choice))
+        closing, body = writer.close(choice.finish_reason, usage)
+    else:
+        body = response_of(answer, choice, usage)
+    if request.store:
+        await store.save(answer.id, stored_input(request, items), body)
+    if request.stream:
+        return EventStreamResponse(replay([events, closing]))
+    return JSONBytes(body)
+
+
+async def _save(store: Store, response_id: str, request: ResponseRequest, items: list[Item], body: bytes) -> None:
+    await store.save(response_id, stored_input(request, items), body)
 
 
 async def _stream(call: chat.Call, answer: Answer, gw: Gateway, creds: Credentials, save: Save) -> Response:
@@ -117,21 +152,27 @@ async def _stream(call: chat.Call, answer: Answer, gw: Gateway, creds: Credentia
     choice, usage = call.choice(opened)
     events = writer.opening() + writer.feed(deltas_of(choice))
     closing, response = writer.close(choice.finish_reason, call.usage([(choice, usage)]))
-    await save(response)
+    if save is not None:
+        await save(response)
     return EventStreamResponse(replay([events, closing]))
 
 
 async def _events(stream: Stream, call: chat.Call, writer: EventWriter, save: Save) -> AsyncIterator[bytes]:
-    """The event sequence as Workers AI's stream arrives; a failure after the start goes in-band."""
+    """The event sequence as Workers AI's stream arrives; a failure after the start goes in-band. What
+    arrives together leaves together, as on the chat path: the opening events with the first deltas, the
+    deltas read with the upstream's [DONE] with the closing events."""
     state = StreamState(call.model, max_tokens=call.max_tokens, stops=call.stops)
     stream.watch(state.progress)
     pending = writer.opening()
     try:
-        while not state.done:
+        while True:
             batch = await stream.next_batch()
             if batch is None:
                 raise stream_truncated()
             deltas = state.feed_batch(batch)
+            if state.done:
+                pending += writer.feed(deltas)
+                break
             if deltas:
                 yield pending + writer.feed(deltas)
                 pending = b""
@@ -145,5 +186,6 @@ async def _events(stream: Stream, call: chat.Call, writer: EventWriter, save: Sa
     usage = state.usage or Usage(call.prompt_tokens, tokens_for_chars(state.completion_chars))
     tail = writer.feed(held)
     closing, response = writer.close(finish_reason, usage)
-    await save(response)
+    if save is not None:
+        await save(response)
     yield pending + tail + closing

@@ -252,3 +252,49 @@ def test_unknown_previous_response_is_404(client: openai.OpenAI, upstream: Emula
         client.responses.create(model=LLAMA, input="hi", previous_response_id="resp_nope")
     assert caught.value.body["param"] == "previous_response_id"  # type: ignore[index]
     assert runs(upstream) == []
+
+
+GPT_OSS = "@cf/openai/gpt-oss-120b"
+
+
+def test_gpt_oss_gets_its_native_input(client: openai.OpenAI, upstream: Emulator) -> None:
+    answer = client.responses.create(
+        model=GPT_OSS, input="Repeat after me: native", instructions="Be brief.", reasoning={"effort": "low"}
+    )
+    assert answer.output_text == "native" and answer.status == "completed"
+    assert [item.type for item in answer.output] == ["reasoning", "message"]
+    assert answer.output[0].type == "reasoning" and answer.output[0].summary[0].text
+    assert answer.usage is not None and answer.usage.output_tokens > 0
+    sent = upstream.last_run()
+    assert "messages" not in sent and sent["reasoning"] == {"effort": "low"}
+    assert sent["input"] == [
+        {"role": "system", "content": "Be brief."},
+        {"role": "user", "content": "Repeat after me: native"},
+    ]
+
+
+def test_gpt_oss_native_stream_and_continuation(client: openai.OpenAI, upstream: Emulator) -> None:
+    with client.responses.stream(model=GPT_OSS, input="Repeat after me: first") as stream:
+        events = list(stream)
+        final = stream.get_final_response()
+    assert final.output_text == "first" and events[-1].type == "response.completed"
+    assert [e.sequence_number for e in events] == list(range(len(events)))
+    assert upstream.last_run()["input"] == "Repeat after me: first"
+    second = client.responses.create(model=GPT_OSS, input="Repeat after me: second", previous_response_id=final.id)
+    assert second.output_text == "second"
+    sent = upstream.last_run()["input"]
+    assert [m["role"] for m in sent] == ["user", "assistant", "user"] and sent[1]["content"] == "first"
+
+
+def test_gpt_oss_with_tools_goes_the_chat_way(client: openai.OpenAI, upstream: Emulator) -> None:
+    answer = client.responses.create(model=GPT_OSS, input="Weather?", tools=[WEATHER])  # type: ignore[list-item]
+    assert answer.output[-1].type == "function_call" and answer.output[-1].name == "get_weather"
+    assert "messages" in upstream.last_run() and "input" not in upstream.last_run()
+
+
+def test_gpt_oss_chat_completions_still_work(client: openai.OpenAI, upstream: Emulator) -> None:
+    answer = client.chat.completions.create(
+        model=GPT_OSS, messages=[{"role": "user", "content": "Repeat after me: ok"}]
+    )
+    assert answer.choices[0].message.content == "ok"
+    assert "messages" in upstream.last_run()
