@@ -66,10 +66,19 @@ def test_billing_needs_a_gateway_key_and_a_date_shape(pooled: str) -> None:
     assert bad.status == 400 and bad.error["param"] == "start_date"
 
 
-def test_billing_without_a_pool_is_one_free_allowance(gateway_url: str) -> None:
+def test_billing_of_one_account_follows_its_use(gateway_url: str) -> None:
+    call(
+        "POST",
+        f"{gateway_url}/v1/chat/completions",
+        {"model": "@cf/meta/llama-3.1-8b-instruct", "messages": [{"role": "user", "content": "count me"}]},
+        AUTH | {"Content-Type": "application/json"},
+    )
+    status = call("GET", f"{gateway_url}/status.json", headers=AUTH).json()
     sub = call("GET", f"{gateway_url}/v1/dashboard/billing/subscription", headers=AUTH).json()
     usage = call("GET", f"{gateway_url}/v1/dashboard/billing/usage", headers=AUTH).json()
-    assert sub["hard_limit_usd"] == 0.11 and usage["total_usage"] == 0
+    used = status["accounts"][0]["neurons_used"]
+    assert used > 0 and sub["hard_limit_usd"] == 0.11
+    assert usage["total_usage"] == pytest.approx(used * 0.011 / 1000 * 100, abs=1e-6)  # cents
 
 
 def test_status_json_is_the_snapshot(pooled: str, snapshot: Snapshot) -> None:
