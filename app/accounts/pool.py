@@ -260,37 +260,31 @@ class AccountPool:
 
     def _exhausted(self, now: float) -> UpstreamError:
         seconds = max(1, math.ceil(self._midnight - now))
-        return UpstreamError(
+        return _too_many(
             f"Every Cloudflare account of this gateway has used up today's free Workers AI allowance "
             f"({self.allowance:,.0f} neurons a day each). It resets at 00:00 UTC, in {seconds} s.",
-            status_code=429,
-            error_type="requests",
-            code="daily_limit_exceeded",
-            headers={"Retry-After": str(seconds)},
+            "daily_limit_exceeded",
+            seconds,
         )
 
     async def _check_key(self, key: str, now: float) -> None:
         if self.key_rpm:
             if not await self._limiter.hit(f"key/{key}", self.key_rpm):
                 wait = max(1, math.ceil(await self._limiter.free_at(f"key/{key}", self.key_rpm) - now))
-                raise UpstreamError(
+                raise _too_many(
                     f"This key is limited to {self.key_rpm} requests a minute (GATEWAY_KEY_RPM); retry in {wait} s.",
-                    status_code=429,
-                    error_type="requests",
-                    code="rate_limit_exceeded",
-                    headers={"Retry-After": str(wait)},
+                    "rate_limit_exceeded",
+                    wait,
                 )
         if self.key_neurons:
             used = (await self.state.counters(f"keyuse:{key}:{self._day}")).get("neurons", 0.0)
             if used >= self.key_neurons:
                 seconds = max(1, math.ceil(self._midnight - now))
-                raise UpstreamError(
+                raise _too_many(
                     f"This key has used its {self.key_neurons:,.0f} neurons for today (GATEWAY_KEY_NEURONS_PER_DAY); "
                     f"the count starts again at 00:00 UTC, in {seconds} s.",
-                    status_code=429,
-                    error_type="requests",
-                    code="daily_limit_exceeded",
-                    headers={"Retry-After": str(seconds)},
+                    "daily_limit_exceeded",
+                    seconds,
                 )
 
     # -- accounting --------------------------------------------------------------------------------------
@@ -451,13 +445,11 @@ def _models(counters: dict[str, float]) -> tuple[ModelUsage, ...]:
 
 
 def _rate_limited(model_id: str, per_minute: int, retry_after: int) -> UpstreamError:
-    return UpstreamError(
+    return _too_many(
         f"Every Cloudflare account is at Workers AI's limit of {per_minute} requests a minute for `{model_id}`; "
         f"retry in {retry_after} s.",
-        status_code=429,
-        error_type="requests",
-        code="rate_limit_exceeded",
-        headers={"Retry-After": str(retry_after)},
+        "rate_limit_exceeded",
+        retry_after,
     )
 
 
@@ -483,3 +475,10 @@ def parse_accounts(value: str) -> list[tuple[str, str]]:
             raise ValueError(f"CF_ACCOUNTS entry {position} repeats an account id")
         pairs.append((account, token))
     return pairs
+
+
+def _too_many(message: str, code: str, retry_after: int) -> UpstreamError:
+    """A 429 of the gateway's own (type `requests`, never `insufficient_quota`: OneAPI disables a channel on it)."""
+    return UpstreamError(
+        message, status_code=429, error_type="requests", code=code, headers={"Retry-After": str(retry_after)}
+    )
