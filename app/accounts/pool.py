@@ -37,6 +37,7 @@ from app.accounts.rates import RateTable
 from app.accounts.snapshot import AccountStatus, ModelUsage, Snapshot, State
 from app.accounts.source import mask
 from app.catalog import Catalog, Model, Task
+from app.config import ACCOUNT_ID
 from app.errors import GatewayError, UpstreamError
 from app.ops.metrics import Metrics
 from app.state.base import SharedState
@@ -467,8 +468,6 @@ def parse_accounts(value: str) -> list[tuple[str, str]]:
         account, token = account.strip(), token.strip()
         if not sep or not account or not token:
             raise ValueError(f"CF_ACCOUNTS entry {position} is not ACCOUNT_ID:TOKEN")
-        from app.config import ACCOUNT_ID
-
         if not ACCOUNT_ID.fullmatch(account):
             raise ValueError(f"CF_ACCOUNTS entry {position}: the account id may hold only letters, digits, '-', '_'")
         if any(existing == account for existing, _ in pairs):
