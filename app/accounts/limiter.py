@@ -49,10 +49,14 @@ class LocalLimiter:
         return slot
 
     async def hit(self, key: str, per_minute: int) -> bool:
-        now = self._clock()
-        slot = self._current(key, now)
-        weight = 1.0 - (now % WINDOW) / WINDOW
-        if slot[2] * weight + slot[1] + 1 > per_minute:
+        return self.take(key, per_minute, self._clock())
+
+    def take(self, key: str, per_minute: int, now: float) -> bool:
+        """`hit` without a coroutine, at the time `now` (the pool's fast path)."""
+        slot = self._windows.get(key)
+        if slot is None or slot[0] != now // WINDOW:
+            slot = self._current(key, now)
+        if slot[2] * (1.0 - (now % WINDOW) / WINDOW) + slot[1] + 1 > per_minute:
             return False
         slot[1] += 1
         return True

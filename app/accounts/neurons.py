@@ -60,10 +60,17 @@ def token_usage(result: object) -> tuple[int, int] | None:
 
 def of_call(model: Model, payload: Any, result: object) -> float:
     """Neurons one buffered call cost (`payload`: what was sent, a dict or raw bytes; `result`: the answer)."""
+    task = model.task
+    if type(result) is dict and (task is Task.TEXT_GENERATION or task is Task.IMAGE_TO_TEXT):
+        # The answer to nearly every call, in one frame: a text answer with token usage and no neurons.
+        usage = result.get("usage")
+        if type(usage) is dict and "neurons" not in usage:
+            prompt, completion = usage.get("prompt_tokens", 0), usage.get("completion_tokens", 0)
+            if type(prompt) is int and type(completion) is int:
+                return (model.price_in * prompt + model.price_out * completion) / 1_000_000 / USD_PER_NEURON
     given = reported(result)
     if given is not None:
         return given
-    task = model.task
     if task is Task.TEXT_GENERATION or task is Task.IMAGE_TO_TEXT:
         counted = token_usage(result)
         if counted is None:

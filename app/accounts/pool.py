@@ -13,8 +13,9 @@ share them); an account at its limit is passed over, and when all are, the call 
 slot up to `max_wait` seconds, then gets a 429 with Retry-After.
 Accounting: neurons (`neurons.py`), requests and errors by model and UTC day, in the shared state under
 `usage:{account}:{YYYY-MM-DD}` (fields `neurons`, `h00`..`h23`, `req:{model}`, `err:{model}`,
-`neu:{model}`); exhausted and disabled states under `account:{account}`. With Redis the counters are
-written after the answer (deferred), so a request's path holds at most the one rate-limit round trip.
+`neu:{model}`); exhausted and disabled states under `account:{account}`. The counters gather in this
+process and are written every SAVE_SECONDS (one write per account, whatever the traffic; readers flush
+first), so a request's path holds no write and, with Redis, at most the one rate-limit round trip.
 """
 
 from __future__ import annotations
@@ -24,8 +25,9 @@ import hashlib
 import logging
 import math
 import time
+from bisect import bisect_left
 from collections.abc import Awaitable, Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
@@ -39,7 +41,7 @@ from app.accounts.source import mask
 from app.catalog import Catalog, Model, Task
 from app.config import ACCOUNT_ID
 from app.errors import GatewayError, UpstreamError
-from app.ops.metrics import Metrics
+from app.ops.metrics import LATENCY_BUCKETS, Metrics
 from app.state.base import SharedState
 from app.upstream.client import Credentials
 
@@ -48,6 +50,8 @@ T = TypeVar("T")
 DAY_SECONDS = 86_400
 USAGE_TTL = 2 * DAY_SECONDS  # today's counters outlive today, for a late reader
 REFRESH_SECONDS = 2.0  # how stale one replica's view of the others' counters and states may get
+SAVE_SECONDS = 0.1  # how long usage counters gather in this process before they are written
+MAX_ROUTES = 4096  # models the pool keeps a looked-up entry for
 
 # What an upstream failure means for the account (UpstreamError.code, set by app/upstream/errors.py).
 EXHAUSTED = frozenset({"daily_limit_exceeded"})
@@ -73,9 +77,25 @@ class Account:
     used: float = 0.0  # neurons used today, as this process knows it
     recheck_at: float = 0.0  # a marked account is passed over until then, then one call checks it again
     usage_key: str = ""  # today's counters: `usage:{id}:{YYYY-MM-DD}`
+    # per model since the last save: [requests, neurons, errors] (written every SAVE_SECONDS)
+    tally: dict[str, list[float]] = field(default_factory=dict)
 
     def usable(self, now: float) -> bool:
         return self.recheck_at <= now
+
+
+class _Route:
+    """What the pool needs of a model on every call, looked up once: its catalog entry, its per-minute limit,
+    the rate-limit counter key of each account, the upstream-time buckets."""
+
+    __slots__ = ("keys", "latency", "limit", "model", "solo_key")
+
+    def __init__(self, model: Model, limit: int, accounts: list[Account], latency: list[float] | None) -> None:
+        self.model = model
+        self.limit = limit
+        self.keys = {account.id: f"{account.id}/{model.id}" for account in accounts}
+        self.solo_key = self.keys[accounts[0].id]
+        self.latency = latency
 
 
 class AccountPool:
@@ -118,72 +138,145 @@ class AccountPool:
         self.cache_stats: Callable[[], dict[str, int]] | None = None  # the translation cache's hits and misses
         self.neurons_total = 0.0  # neurons counted by this process since it started
         self.metrics: Metrics | None = None  # set by the app: failovers, retries, neurons, upstream time
-        self._latency: dict[str, Any] = {}  # the upstream-time histogram's child per model, bound once
         # One process: counters here (the library's in-process storage costs 17x more a hit); else `limits`.
-        self._limiter: Limiter = (
-            LocalLimiter(clock) if state.backend == "memory" else SharedLimiter(state.limits_storage())
-        )
+        self._local = LocalLimiter(clock) if state.backend == "memory" else None
+        self._limiter: Limiter = self._local or SharedLimiter(state.limits_storage())
         self._next = 0
         self._defer = state.backend != "memory"
         self._pending: set[asyncio.Task[None]] = set()
-        self._names: dict[str, tuple[str, str]] = {}  # per model: its request and neuron counter names
+        self._save_timer: asyncio.TimerHandle | None = None  # armed while tallies wait to be written
+        self._routes: dict[str, _Route] = {}
+        self._solo = self.accounts[0] if len(self.accounts) == 1 else None
         self._day = ""
         self._midnight = 0.0
         self._refreshed = 0.0
+        self._due = 0.0  # when `call` next has periodic work: the day's end, or the next refresh
         self._refreshing: asyncio.Task[None] | None = None
         self._roll_day(clock())
 
     # -- the call ----------------------------------------------------------------------------------------
 
+    def ready(self, model_id: str, creds: Credentials) -> Account | None:
+        """The account a call may go to at once, or None: `call` decides then. The fast path of a pool of one
+        account with this process's counters and no per-key limits (the usual gateway), decided with no
+        coroutine; the caller reports the outcome to `done` or `recover`."""
+        now = self.clock()
+        if now >= self._due:
+            self._periodic(now)
+        solo = self._solo
+        if solo is None or creds.key or self._local is None or solo.recheck_at > now:
+            return None
+        route = self._routes.get(model_id) or self._route(model_id)
+        if route.limit and not self._local.take(route.solo_key, route.limit, now):
+            return None
+        return solo
+
+    def done(
+        self, account: Account, model_id: str, started: float, payload: Any, result: object, creds: Credentials
+    ) -> None:
+        """A call `ready` chose answered: its upstream time and, unless `result` is None (a stream, counted when
+        it ends), what it cost."""
+        route = self._routes.get(model_id) or self._route(model_id)
+        latency = route.latency
+        if latency is not None:
+            seconds = time.perf_counter() - started
+            latency[bisect_left(LATENCY_BUCKETS, seconds)] += 1
+            latency[-1] += seconds
+        if account.recheck_at:
+            self._clear(account)
+        if result is not None:
+            self._record(account, model_id, pricing.of_call(route.model, payload, result), creds.key)
+
+    async def recover(
+        self,
+        model_id: str,
+        attempt: Callable[[Account], Awaitable[T]],
+        account: Account,
+        error: UpstreamError,
+        creds: Credentials,
+    ) -> T:
+        """A call `ready` chose failed: fail over as `call` would (`attempt` runs a further try)."""
+        route = self._routes.get(model_id) or self._route(model_id)
+        return await self._fail_over(route, attempt, account, error, None)
+
     async def call(self, model_id: str, attempt: Callable[[Account], Awaitable[T]], creds: Credentials) -> T:
         """Run `attempt` on the best account, failing over as the module says; raise what the client sees."""
         now = self.clock()
+        if now >= self._due:
+            self._periodic(now)
+        route = self._routes.get(model_id) or self._route(model_id)
+        pinned = await self._check_key(creds.key, now) if creds.key else None
+        # The common case is decided without a coroutine: an account has a slot in this process's counters.
+        account = self._take(route, now, pinned) or await self._choose(route, [], pinned)
+        started = time.perf_counter()
+        try:
+            result = await attempt(account)
+        except UpstreamError as error:
+            return await self._fail_over(route, attempt, account, error, pinned)
+        if route.latency is not None:
+            seconds = time.perf_counter() - started
+            route.latency[bisect_left(LATENCY_BUCKETS, seconds)] += 1
+            route.latency[-1] += seconds
+        if account.recheck_at:  # a marked account answered after all: usable again
+            self._clear(account)
+        return result
+
+    async def _fail_over(
+        self,
+        route: _Route,
+        attempt: Callable[[Account], Awaitable[T]],
+        account: Account,
+        error: UpstreamError,
+        pinned: Account | None,
+    ) -> T:
+        """The first attempt failed: mark the account, and try the others while the failure allows."""
+        model_id = route.model.id
+        tried: list[Account] = []
+        retries = self.retries
+        while True:
+            self._count_error(account, model_id)
+            if not self._fail(account, error):
+                raise error
+            tried.append(account)
+            reason = str(error.code)
+            if not self._others(tried, pinned):
+                if error.code in EXHAUSTED and len(self.accounts) > 1:  # one account: its own words
+                    raise self._exhausted(self.clock()) from None
+                raise error
+            if error.code in TRANSIENT or error.upstream_status >= 500:
+                if retries <= 0:
+                    raise error
+                retries -= 1
+                await asyncio.sleep(self.backoff)
+            if self.metrics is not None:
+                self.metrics.failover(model_id)
+                self.metrics.retry(reason)
+            account = await self._choose(route, tried, pinned)
+            started = time.perf_counter()
+            try:
+                result = await attempt(account)
+            except UpstreamError as failed:
+                error = failed
+                continue
+            if self.metrics is not None:
+                self.metrics.upstream(model_id, time.perf_counter() - started)
+            if account.recheck_at:
+                self._clear(account)
+            return result
+
+    def _route(self, model_id: str) -> _Route:
+        model = self.catalog.models.get(model_id) or Model(model_id, Task.TEXT_GENERATION)
+        latency = self.metrics.upstream_counts(model_id) if self.metrics is not None else None
+        route = _Route(model, self.rates.per_minute(model), self.accounts, latency)
+        if len(self._routes) < MAX_ROUTES:  # model ids come from clients: the table stays bounded
+            self._routes[model_id] = route
+        return route
+
+    def _periodic(self, now: float) -> None:
         if now >= self._midnight:
             self._roll_day(now)
         if self._defer and now - self._refreshed >= REFRESH_SECONDS:
             self._refresh_soon(now)
-        model = self.catalog.models.get(model_id) or Model(model_id, Task.TEXT_GENERATION)
-        if creds.key:
-            await self._check_key(creds.key, now)
-        pinned = self._by_id.get(self.pins.get(creds.key, "")) if creds.key else None
-        tried: list[Account] = []
-        retries = self.retries
-        while True:
-            account = await self._choose(model, tried, pinned)
-            started = time.perf_counter()
-            try:
-                result = await attempt(account)
-            except UpstreamError as error:
-                self._count_error(account, model_id)
-                if not self._fail(account, error):
-                    raise
-                tried.append(account)
-                reason = str(error.code)
-                if not self._others(tried, pinned):
-                    if error.code in EXHAUSTED and len(self.accounts) > 1:  # one account: its own words
-                        raise self._exhausted(self.clock()) from None
-                    raise
-                if error.code in TRANSIENT or error.upstream_status >= 500:
-                    if retries <= 0:
-                        raise
-                    retries -= 1
-                    await asyncio.sleep(self.backoff)
-                if self.metrics is not None:
-                    self.metrics.failover(model_id)
-                    self.metrics.retry(reason)
-                continue
-            if self.metrics is not None:
-                self._observe(model_id, time.perf_counter() - started)
-            if account.recheck_at:  # a marked account answered after all: usable again
-                self._clear(account)
-            return result
-
-    def _observe(self, model_id: str, seconds: float) -> None:
-        child = self._latency.get(model_id)
-        if child is None:
-            assert self.metrics is not None
-            child = self._latency[model_id] = self.metrics.upstream_seconds.labels(model_id)
-        child.observe(seconds)
 
     def _clear(self, account: Account) -> None:
         account.exhausted_until, account.disabled, account.recheck_at = 0.0, "", 0.0
@@ -215,9 +308,26 @@ class AccountPool:
         now = self.clock()
         return any(account.usable(now) and account not in tried for account in self.accounts)
 
-    async def _choose(self, model: Model, tried: list[Account], pinned: Account | None) -> Account:
-        """The account to try next, once it has a rate-limit slot for `model`; waits up to `max_wait`."""
-        limit = self.rates.per_minute(model)
+    def _take(self, route: _Route, now: float, pinned: Account | None) -> Account | None:
+        """The account to try first if one has a rate-limit slot now in this process's counters; None when the
+        counters are shared (Redis), none is usable or all are at their limit (then `_choose` decides)."""
+        local = self._local
+        if local is None:
+            return None
+        limit = route.limit
+        solo = self._solo
+        if solo is not None and pinned is None:
+            if solo.recheck_at <= now and (not limit or local.take(route.solo_key, limit, now)):
+                return solo
+            return None
+        for account in self._ranked(now, [], pinned):
+            if not limit or local.take(route.keys[account.id], limit, now):
+                return account
+        return None
+
+    async def _choose(self, route: _Route, tried: list[Account], pinned: Account | None) -> Account:
+        """The account to try next, once it has a rate-limit slot for the model; waits up to `max_wait`."""
+        limit = route.limit
         deadline = self.clock() + self.max_wait
         while True:
             now = self.clock()
@@ -227,11 +337,11 @@ class AccountPool:
             if not limit:
                 return candidates[0]
             for account in candidates:
-                if await self._limiter.hit(f"{account.id}/{model.id}", limit):
+                if await self._limiter.hit(route.keys[account.id], limit):
                     return account
-            free_at = min([await self._limiter.free_at(f"{a.id}/{model.id}", limit) for a in candidates])
+            free_at = min([await self._limiter.free_at(route.keys[a.id], limit) for a in candidates])
             if free_at > deadline:
-                raise _rate_limited(model.id, limit, max(1, math.ceil(free_at - now)))
+                raise _rate_limited(route.model.id, limit, max(1, math.ceil(free_at - now)))
             await asyncio.sleep(max(0.01, free_at - now))
 
     def _ranked(self, now: float, tried: list[Account], pinned: Account | None) -> list[Account]:
@@ -241,7 +351,7 @@ class AccountPool:
         count = len(accounts)
         if count == 1:
             only = accounts[0]
-            return [only] if only.usable(now) and only not in tried else []
+            return [only] if only.recheck_at <= now and only not in tried else []
         start = self._next = (self._next + 1) % count
         order = accounts[start:] + accounts[:start]  # round-robin among equals: sorted() is stable
         usable = [a for a in order if a.usable(now) and a not in tried]
@@ -268,7 +378,8 @@ class AccountPool:
             seconds,
         )
 
-    async def _check_key(self, key: str, now: float) -> None:
+    async def _check_key(self, key: str, now: float) -> Account | None:
+        """Applies the per-key limits; returns the account `key` is pinned to, if any."""
         if self.key_rpm:
             if not await self._limiter.hit(f"key/{key}", self.key_rpm):
                 wait = max(1, math.ceil(await self._limiter.free_at(f"key/{key}", self.key_rpm) - now))
@@ -287,45 +398,69 @@ class AccountPool:
                     "daily_limit_exceeded",
                     seconds,
                 )
+        return self._by_id.get(self.pins.get(key, ""))
 
     # -- accounting --------------------------------------------------------------------------------------
 
-    async def charge(self, account: Account, model_id: str, payload: Any, result: object, creds: Credentials) -> None:
+    def charge(self, account: Account, model_id: str, payload: Any, result: object, creds: Credentials) -> None:
         """Count a call that succeeded: its request and the neurons its answer says or the prices give."""
-        model = self.catalog.models.get(model_id) or Model(model_id, Task.TEXT_GENERATION)
-        await self._record(account, model_id, pricing.of_call(model, payload, result), creds.key)
+        route = self._routes.get(model_id) or self._route(model_id)
+        self._record(account, model_id, pricing.of_call(route.model, payload, result), creds.key)
 
-    async def charge_tokens(
+    def charge_tokens(
         self, account: Account, model_id: str, usage: tuple[int, int] | float, creds: Credentials
     ) -> None:
         """Count a stream that ended: `usage` as (prompt, completion) tokens, or neurons as reported."""
         if isinstance(usage, tuple):
-            model = self.catalog.models.get(model_id) or Model(model_id, Task.TEXT_GENERATION)
-            used = pricing.for_tokens(model, *usage)
+            route = self._routes.get(model_id) or self._route(model_id)
+            used = pricing.for_tokens(route.model, *usage)
         else:
             used = usage
-        await self._record(account, model_id, used, creds.key)
+        self._record(account, model_id, used, creds.key)
 
-    async def _record(self, account: Account, model_id: str, used: float, key: str) -> None:
-        now = self.clock()
-        if now >= self._midnight:
-            self._roll_day(now)
+    def _record(self, account: Account, model_id: str, used: float, key: str) -> None:
         account.used += used
         self.neurons_total += used  # /metrics reads it at scrape time (nothing per request there)
-        names = self._names.get(model_id)
-        if names is None:
-            names = self._names[model_id] = (f"req:{model_id}", f"neu:{model_id}")
-        fields = {"neurons": used, _HOURS[int(now % DAY_SECONDS) // 3600]: used, names[0]: 1, names[1]: used}
+        tally = account.tally.get(model_id) or self._new_tally(account, model_id)
+        tally[0] += 1
+        tally[1] += used
         if key and self.key_neurons:
             self._later(self.state.add(f"keyuse:{key}:{self._day}", {"neurons": used}, USAGE_TTL))
-        if self._defer:
-            self._later(self.state.add(account.usage_key, fields, USAGE_TTL))
-        else:
-            await self.state.add(account.usage_key, fields, USAGE_TTL)
 
     def _count_error(self, account: Account, model_id: str) -> None:
-        fields: dict[str, float] = {f"req:{model_id}": 1, f"err:{model_id}": 1}
-        self._later(self.state.add(account.usage_key, fields, USAGE_TTL))
+        tally = account.tally.get(model_id) or self._new_tally(account, model_id)
+        tally[0] += 1
+        tally[2] += 1
+
+    def _new_tally(self, account: Account, model_id: str) -> list[float]:
+        """A model's counters in `account` since the last save; the save is due at most SAVE_SECONDS later."""
+        tally = account.tally[model_id] = [0, 0.0, 0]
+        if self._save_timer is None:
+            self._save_timer = asyncio.get_running_loop().call_later(SAVE_SECONDS, self._save)
+        return tally
+
+    def _save(self, hour: str = "") -> None:
+        """Writes what each account counted since the last save: one `add` to its day's ledger, the neurons
+        credited to the current hour (the tallies are at most SAVE_SECONDS old)."""
+        self._save_timer = None
+        hour = hour or _HOURS[int(self.clock() % DAY_SECONDS) // 3600]
+        for account in self.accounts:
+            if not account.tally:
+                continue
+            tallies, account.tally = account.tally, {}
+            fields: dict[str, float] = {}
+            total = 0.0
+            for model_id, (requests, used, errors) in tallies.items():
+                fields[f"req:{model_id}"] = requests
+                if used:
+                    fields[f"neu:{model_id}"] = used
+                    total += used
+                if errors:
+                    fields[f"err:{model_id}"] = errors
+            if total:
+                fields["neurons"] = total
+                fields[hour] = total
+            self._later(self.state.add(account.usage_key, fields, USAGE_TTL))
 
     def _save_state(self, account: Account) -> None:
         marks = {
@@ -347,6 +482,9 @@ class AccountPool:
             log.warning("could not record account usage: %s", type(task.exception()).__name__)
 
     def _roll_day(self, now: float) -> None:
+        if self._save_timer is not None:  # what was counted before midnight goes to the day that ended
+            self._save_timer.cancel()
+            self._save("h23")
         day_start = now - now % DAY_SECONDS
         self._day = datetime.fromtimestamp(day_start, UTC).strftime("%Y-%m-%d")
         self._midnight = day_start + DAY_SECONDS
@@ -355,9 +493,14 @@ class AccountPool:
             account.usage_key = f"usage:{account.id}:{self._day}"
             if account.exhausted_until and account.exhausted_until <= now:
                 account.exhausted_until = 0.0
+        self._set_due()
+
+    def _set_due(self) -> None:
+        self._due = min(self._midnight, self._refreshed + REFRESH_SECONDS) if self._defer else self._midnight
 
     def _refresh_soon(self, now: float) -> None:
         self._refreshed = now
+        self._set_due()
         if self._refreshing is None or self._refreshing.done():
             self._refreshing = asyncio.ensure_future(self.refresh())
 
@@ -375,7 +518,10 @@ class AccountPool:
                     account.recheck_at = float(saved["recheck_at"])
 
     async def flush(self) -> None:
-        """Waits for the deferred writes (tests, shutdown)."""
+        """Writes the counters gathered so far and waits for every deferred write (readers, shutdown)."""
+        if self._save_timer is not None:
+            self._save_timer.cancel()
+        self._save()
         while self._pending:
             await asyncio.gather(*list(self._pending), return_exceptions=True)
 

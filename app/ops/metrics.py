@@ -6,10 +6,11 @@ The account pool wires its figures with `failover(model)`, `retry(reason)`, `neu
 
 from __future__ import annotations
 
+from bisect import bisect_left
 from collections.abc import Callable, Iterator
 
-from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
-from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
+from prometheus_client import CollectorRegistry, Counter, generate_latest
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, HistogramMetricFamily
 from prometheus_client.registry import Collector
 
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
@@ -37,15 +38,18 @@ class _Neurons(Collector):
 
 
 class _PerRequest(Collector):
-    """The two counters fed on every request (requests, tokens), kept as plain dict entries and turned into
-    Prometheus families at scrape time: a bound `Counter` child's `inc` takes a lock (480 ns on the dev
-    machine), a whole `Metrics.request` with a dict entry 245 ns."""
+    """The figures fed on every request (requests, tokens, upstream time), kept as plain dict entries and
+    lists and turned into Prometheus families at scrape time: a bound `Counter` child's `inc` takes a lock
+    (480 ns on the dev machine), a whole `Metrics.request` with a dict entry 245 ns; a `Histogram` child's
+    `observe` takes two locks, a bucket count here is one `bisect` and two list additions."""
 
     def __init__(self) -> None:
         self.requests: dict[tuple[str, str, int], int] = {}
         self.tokens: dict[tuple[str, str], int] = {}
+        # per model: a count per bucket of LATENCY_BUCKETS (not cumulative), one for +Inf, then the sum
+        self.upstream: dict[str, list[float]] = {}
 
-    def collect(self) -> Iterator[CounterMetricFamily]:
+    def collect(self) -> Iterator[CounterMetricFamily | HistogramMetricFamily]:
         requests = CounterMetricFamily("gateway_requests", "Requests answered.", labels=["route", "model", "status"])
         for (route, model, status), count in list(self.requests.items()):
             requests.add_metric([route, model, str(status)], count)
@@ -54,15 +58,26 @@ class _PerRequest(Collector):
         for (model, kind), count in list(self.tokens.items()):
             tokens.add_metric([model, kind], count)
         yield tokens
+        upstream = HistogramMetricFamily("gateway_upstream_seconds", "Workers AI call time.", labels=["model"])
+        for model, counts in list(self.upstream.items()):
+            buckets: list[tuple[str, float]] = []
+            total = 0.0
+            for bound, seen in zip((*LATENCY_BUCKETS, float("inf")), counts, strict=False):
+                total += seen
+                buckets.append((_bound(bound), total))
+            upstream.add_metric([model], buckets, counts[-1])
+        yield upstream
+
+
+def _bound(value: float) -> str:
+    """A bucket's `le` label as prometheus_client writes it ("0.05", "1.0", "+Inf")."""
+    return "+Inf" if value == float("inf") else repr(float(value))
 
 
 class Metrics:
     def __init__(self) -> None:
         self.registry = CollectorRegistry(auto_describe=True)
         r = self.registry
-        self.upstream_seconds = Histogram(
-            "gateway_upstream_seconds", "Workers AI call time.", ["model"], buckets=LATENCY_BUCKETS, registry=r
-        )
         self.retries = Counter("gateway_upstream_retries", "Upstream calls retried.", ["reason"], registry=r)
         self.failovers = Counter("gateway_account_failovers", "Calls moved to another account.", ["model"], registry=r)
         self.cache = Counter("gateway_translation_cache", "Translation cache lookups.", ["result"], registry=r)
@@ -72,8 +87,9 @@ class Metrics:
         r.register(self._neurons)
         self._per_request = _PerRequest()
         r.register(self._per_request)
-        self._requests = self._per_request.requests
+        self._requests = self.requests_by_key = self._per_request.requests  # {(route, model, status): count}
         self._tokens = self._per_request.tokens
+        self._upstream = self._per_request.upstream
 
     def request(self, route: str, model: str, status: int) -> None:
         """One answered request."""
@@ -82,7 +98,18 @@ class Metrics:
         requests[key] = requests.get(key, 0) + 1
 
     def upstream(self, model: str, seconds: float) -> None:
-        self.upstream_seconds.labels(model).observe(seconds)
+        """One Workers AI call's time."""
+        counts = self.upstream_counts(model)
+        counts[bisect_left(LATENCY_BUCKETS, seconds)] += 1
+        counts[-1] += seconds
+
+    def upstream_counts(self, model: str) -> list[float]:
+        """The upstream-time histogram of `model` as a list a caller may bind and count into itself: a count
+        per bucket of LATENCY_BUCKETS (`bisect_left` gives the index), one for +Inf, then the sum."""
+        counts = self._upstream.get(model)
+        if counts is None:
+            counts = self._upstream[model] = [0.0] * (len(LATENCY_BUCKETS) + 2)
+        return counts
 
     def usage(self, model: str, prompt: int, completion: int) -> None:
         """Tokens of one answer."""

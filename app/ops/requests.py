@@ -35,15 +35,15 @@ FLUSH_AFTER = 0.1  # seconds a request line may wait, so that under load many le
 class Exchange:
     """What one request did, filled in as it is served (`request.scope[EXCHANGE]`)."""
 
-    __slots__ = ("body", "completion_tokens", "model", "prompt_tokens", "request_id", "upstream_seconds")
+    # Class-level defaults: a request sets only what it has (one attribute set costs as much as a line).
+    model = ""
+    prompt_tokens = 0
+    completion_tokens = 0
+    upstream_seconds: float | None = None
+    body: bytes | None = None  # the request body, kept only with LOG_PROMPTS
 
     def __init__(self, request_id: bytes) -> None:
         self.request_id = request_id
-        self.model = ""
-        self.prompt_tokens = 0
-        self.completion_tokens = 0
-        self.upstream_seconds: float | None = None
-        self.body: bytes | None = None  # the request body, kept only with LOG_PROMPTS
 
     def count(self, prompt: int, completion: int) -> None:
         """Tokens of the answer (summed, for a request that makes several upstream calls)."""
@@ -60,11 +60,9 @@ class RequestIds:
         self._counter = itertools.count(1)
 
     def of(self, headers: list[tuple[bytes, bytes]]) -> bytes:
-        for name, value in headers:
-            if name == REQUEST_ID_HEADER:
-                if _SANE_ID.fullmatch(value):
-                    return value
-                break
+        given = dict(headers).get(REQUEST_ID_HEADER)  # one C call; a loop over the headers costs a line each
+        if given is not None and _SANE_ID.fullmatch(given):
+            return given
         return b"%s%012x" % (self._prefix, next(self._counter))
 
 
@@ -99,12 +97,15 @@ class RequestLog:
         self.json = json
         self.prompts = prompts
         self.sink = sink
+        self._requests = metrics.requests_by_key
         self._second = -1
         self._stamp = ""
 
     def done(self, exchange: Exchange, method: str, route: str, status: int, started: float) -> None:
         model = exchange.model
-        self.metrics.request(route, model, status)
+        key = (route, model, status)
+        requests = self._requests  # Metrics.request, inlined: this runs on every request
+        requests[key] = requests.get(key, 0) + 1
         if exchange.prompt_tokens or exchange.completion_tokens:
             self.metrics.usage(model, exchange.prompt_tokens, exchange.completion_tokens)
         if self.enabled:

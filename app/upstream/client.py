@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import socket
 import ssl
-from collections.abc import Awaitable, Callable
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import partial
 from types import TracebackType
@@ -73,7 +74,7 @@ class Stream:
         self._decoder = EventDecoder()
         self._ended = False
         # The account pool's accounting: called once at `aclose` with the last batches and the event count.
-        self.settle: Callable[[list[bytes], int], Awaitable[None]] | None = None
+        self.settle: Callable[[list[bytes], int], None] | None = None
         self._previous: list[bytes] = []
         self._last: list[bytes] = []
         self._events = 0
@@ -106,7 +107,7 @@ class Stream:
         await self._response.aclose()
         settle, self.settle = self.settle, None
         if settle is not None:
-            await settle(self._previous + self._last, self._events)
+            settle(self._previous + self._last, self._events)
 
 
 Result = dict[str, Any] | list[Any] | Binary
@@ -180,13 +181,30 @@ class WorkersAI:
         pool = self.accounts
         if pool is None or creds.from_client:
             return await self._run(creds, model_id, payload, content_type)
-
-        async def attempt(account: Account) -> Result:
+        account = pool.ready(model_id, creds)
+        attempt = partial(self._charged_run, pool, creds, model_id, payload, content_type)
+        if account is None:
+            return await pool.call(model_id, attempt, creds)
+        started = time.perf_counter()
+        try:
             result = await self._run(account.creds, model_id, payload, content_type)
-            await pool.charge(account, model_id, payload, result, creds)
-            return result
+        except UpstreamError as error:
+            return await pool.recover(model_id, attempt, account, error, creds)
+        pool.done(account, model_id, started, payload, result, creds)
+        return result
 
-        return await pool.call(model_id, attempt, creds)
+    async def _charged_run(
+        self,
+        pool: AccountPool,
+        creds: Credentials,
+        model_id: str,
+        payload: dict[str, Any] | bytes | bytearray,
+        content_type: str,
+        account: Account,
+    ) -> Result:
+        result = await self._run(account.creds, model_id, payload, content_type)
+        pool.charge(account, model_id, payload, result, creds)
+        return result
 
     async def _run(
         self, creds: Credentials, model_id: str, payload: dict[str, Any] | bytes | bytearray, content_type: str
@@ -214,16 +232,37 @@ class WorkersAI:
         pool = self.accounts
         if pool is None or creds.from_client:
             return await self._stream(creds, model_id, payload, meanwhile)
-
-        async def attempt(account: Account) -> Stream | Result:
+        account = pool.ready(model_id, creds)
+        attempt = partial(self._charged_stream, pool, creds, model_id, payload, meanwhile)
+        if account is None:
+            return await pool.call(model_id, attempt, creds)
+        started = time.perf_counter()
+        try:
             opened = await self._stream(account.creds, model_id, payload, meanwhile)
-            if isinstance(opened, Stream):
-                opened.settle = partial(_settle_stream, pool, account, model_id, payload, creds)
-            else:
-                await pool.charge(account, model_id, payload, opened, creds)
-            return opened
+        except UpstreamError as error:
+            return await pool.recover(model_id, attempt, account, error, creds)
+        if isinstance(opened, Stream):
+            opened.settle = partial(_settle_stream, pool, account, model_id, payload, creds)
+            pool.done(account, model_id, started, payload, None, creds)
+        else:
+            pool.done(account, model_id, started, payload, opened, creds)
+        return opened
 
-        return await pool.call(model_id, attempt, creds)
+    async def _charged_stream(
+        self,
+        pool: AccountPool,
+        creds: Credentials,
+        model_id: str,
+        payload: dict[str, Any],
+        meanwhile: Callable[[], object] | None,
+        account: Account,
+    ) -> Stream | Result:
+        opened = await self._stream(account.creds, model_id, payload, meanwhile)
+        if isinstance(opened, Stream):
+            opened.settle = partial(_settle_stream, pool, account, model_id, payload, creds)
+        else:
+            pool.charge(account, model_id, payload, opened, creds)
+        return opened
 
     async def _stream(
         self,
@@ -270,7 +309,7 @@ class WorkersAI:
         return found
 
 
-async def _settle_stream(
+def _settle_stream(
     pool: AccountPool,
     account: Account,
     model_id: str,
@@ -289,14 +328,14 @@ async def _settle_stream(
                 continue
             given = neurons.reported(found)
             if given is not None:
-                await pool.charge_tokens(account, model_id, given, creds)
+                pool.charge_tokens(account, model_id, given, creds)
                 return
             counted = neurons.token_usage(found)
             if counted is not None:
-                await pool.charge_tokens(account, model_id, counted, creds)
+                pool.charge_tokens(account, model_id, counted, creds)
                 return
     prompt = tokens_for_chars(prompt_chars(payload))
-    await pool.charge_tokens(account, model_id, (prompt, max(0, events - 1)), creds)
+    pool.charge_tokens(account, model_id, (prompt, max(0, events - 1)), creds)
 
 
 # Compressed answers for buffered calls (an embeddings batch shrinks several times); none for streams,
