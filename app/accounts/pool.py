@@ -86,16 +86,22 @@ class Account:
 
 class _Route:
     """What the pool needs of a model on every call, looked up once: its catalog entry, its per-minute limit,
-    the rate-limit counter key of each account, the upstream-time buckets."""
+    the rate-limit counter key of each account, the upstream-time buckets, the neurons a prompt and a
+    completion token cost (text models), and the account a pool of one sends every call to."""
 
-    __slots__ = ("keys", "latency", "limit", "model", "solo_key")
+    __slots__ = ("account", "keys", "latency", "limit", "model", "per_token", "solo_key")
 
-    def __init__(self, model: Model, limit: int, accounts: list[Account], latency: list[float] | None) -> None:
+    def __init__(
+        self, model: Model, limit: int, accounts: list[Account], latency: list[float] | None, solo: Account | None
+    ) -> None:
         self.model = model
         self.limit = limit
         self.keys = {account.id: f"{account.id}/{model.id}" for account in accounts}
         self.solo_key = self.keys[accounts[0].id]
         self.latency = latency
+        self.account = solo
+        text = model.task is Task.TEXT_GENERATION or model.task is Task.IMAGE_TO_TEXT
+        self.per_token = (pricing.for_tokens(model, 1, 0), pricing.for_tokens(model, 0, 1)) if text else None
 
 
 class AccountPool:
@@ -146,7 +152,9 @@ class AccountPool:
         self._pending: set[asyncio.Task[None]] = set()
         self._save_timer: asyncio.TimerHandle | None = None  # armed while tallies wait to be written
         self._routes: dict[str, _Route] = {}
-        self._solo = self.accounts[0] if len(self.accounts) == 1 else None
+        # The fast path (`ready`): one account, counted in this process.
+        self._solo = self.accounts[0] if len(self.accounts) == 1 and self._local is not None else None
+        self._take_slot: Callable[[str, int, float], bool] = self._local.take if self._local else _no_slot
         self._day = ""
         self._midnight = 0.0
         self._refreshed = 0.0
@@ -156,48 +164,56 @@ class AccountPool:
 
     # -- the call ----------------------------------------------------------------------------------------
 
-    def ready(self, model_id: str, creds: Credentials) -> Account | None:
-        """The account a call may go to at once, or None: `call` decides then. The fast path of a pool of one
-        account with this process's counters and no per-key limits (the usual gateway), decided with no
-        coroutine; the caller reports the outcome to `done` or `recover`."""
+    def ready(self, model_id: str, creds: Credentials) -> _Route | None:
+        """The route of a call that may go at once to `route.account`, or None: `call` decides then. The fast
+        path of a pool of one account with this process's counters and no per-key limits (the usual gateway),
+        decided with no coroutine; the caller reports the outcome to `done` or `recover`."""
         now = self.clock()
         if now >= self._due:
             self._periodic(now)
         solo = self._solo
-        if solo is None or creds.key or self._local is None or solo.recheck_at > now:
+        if solo is None or creds.key or solo.recheck_at > now:
             return None
         route = self._routes.get(model_id) or self._route(model_id)
-        if route.limit and not self._local.take(route.solo_key, route.limit, now):
+        if route.limit and not self._take_slot(route.solo_key, route.limit, now):
             return None
-        return solo
+        return route
 
-    def done(
-        self, account: Account, model_id: str, started: float, payload: Any, result: object, creds: Credentials
-    ) -> None:
-        """A call `ready` chose answered: its upstream time and, unless `result` is None (a stream, counted when
-        it ends), what it cost."""
-        route = self._routes.get(model_id) or self._route(model_id)
+    def done(self, route: _Route, started: float, payload: Any, result: object) -> None:
+        """A call `ready` routed answered: its upstream time and, unless `result` is None (a stream, counted
+        when it ends), what it cost: for a text answer with token counts, worked out here in one frame."""
+        seconds = time.perf_counter() - started
         latency = route.latency
         if latency is not None:
-            seconds = time.perf_counter() - started
             latency[bisect_left(LATENCY_BUCKETS, seconds)] += 1
             latency[-1] += seconds
+        account = route.account
+        assert account is not None
         if account.recheck_at:
             self._clear(account)
-        if result is not None:
-            self._record(account, model_id, pricing.of_call(route.model, payload, result), creds.key)
+        if result is None:
+            return
+        per_token = route.per_token
+        usage = result.get("usage") if per_token is not None and type(result) is dict else None
+        if type(usage) is dict and "neurons" not in usage:
+            prompt, completion = usage.get("prompt_tokens", 0), usage.get("completion_tokens", 0)
+            if type(prompt) is int and type(completion) is int:
+                used = per_token[0] * prompt + per_token[1] * completion  # type: ignore[index]
+            else:
+                used = pricing.of_call(route.model, payload, result)
+        else:
+            used = pricing.of_call(route.model, payload, result)
+        account.used += used
+        self.neurons_total += used
+        model_id = route.model.id
+        tally = account.tally.get(model_id) or self._new_tally(account, model_id)
+        tally[0] += 1
+        tally[1] += used
 
-    async def recover(
-        self,
-        model_id: str,
-        attempt: Callable[[Account], Awaitable[T]],
-        account: Account,
-        error: UpstreamError,
-        creds: Credentials,
-    ) -> T:
-        """A call `ready` chose failed: fail over as `call` would (`attempt` runs a further try)."""
-        route = self._routes.get(model_id) or self._route(model_id)
-        return await self._fail_over(route, attempt, account, error, None)
+    async def recover(self, route: _Route, attempt: Callable[[Account], Awaitable[T]], error: UpstreamError) -> T:
+        """A call `ready` routed failed: fail over as `call` would (`attempt` runs a further try)."""
+        assert route.account is not None
+        return await self._fail_over(route, attempt, route.account, error, None)
 
     async def call(self, model_id: str, attempt: Callable[[Account], Awaitable[T]], creds: Credentials) -> T:
         """Run `attempt` on the best account, failing over as the module says; raise what the client sees."""
@@ -267,7 +283,7 @@ class AccountPool:
     def _route(self, model_id: str) -> _Route:
         model = self.catalog.models.get(model_id) or Model(model_id, Task.TEXT_GENERATION)
         latency = self.metrics.upstream_counts(model_id) if self.metrics is not None else None
-        route = _Route(model, self.rates.per_minute(model), self.accounts, latency)
+        route = _Route(model, self.rates.per_minute(model), self.accounts, latency, self._solo)
         if len(self._routes) < MAX_ROUTES:  # model ids come from clients: the table stays bounded
             self._routes[model_id] = route
         return route
@@ -568,6 +584,10 @@ class AccountPool:
         for account in self.accounts:
             counts["disabled" if account.disabled else "exhausted" if account.exhausted_until > now else "ok"] += 1
         return counts
+
+
+def _no_slot(key: str, per_minute: int, now: float) -> bool:
+    return False
 
 
 def _used(account: Account) -> float:

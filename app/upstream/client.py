@@ -181,16 +181,16 @@ class WorkersAI:
         pool = self.accounts
         if pool is None or creds.from_client:
             return await self._run(creds, model_id, payload, content_type)
-        account = pool.ready(model_id, creds)
+        route = pool.ready(model_id, creds)
         attempt = partial(self._charged_run, pool, creds, model_id, payload, content_type)
-        if account is None:
+        if route is None:
             return await pool.call(model_id, attempt, creds)
         started = time.perf_counter()
         try:
-            result = await self._run(account.creds, model_id, payload, content_type)
+            result = await self._run(route.account.creds, model_id, payload, content_type)  # type: ignore[union-attr]
         except UpstreamError as error:
-            return await pool.recover(model_id, attempt, account, error, creds)
-        pool.done(account, model_id, started, payload, result, creds)
+            return await pool.recover(route, attempt, error)
+        pool.done(route, started, payload, result)
         return result
 
     async def _charged_run(
@@ -232,20 +232,20 @@ class WorkersAI:
         pool = self.accounts
         if pool is None or creds.from_client:
             return await self._stream(creds, model_id, payload, meanwhile)
-        account = pool.ready(model_id, creds)
+        route = pool.ready(model_id, creds)
         attempt = partial(self._charged_stream, pool, creds, model_id, payload, meanwhile)
-        if account is None:
+        if route is None or route.account is None:
             return await pool.call(model_id, attempt, creds)
         started = time.perf_counter()
         try:
-            opened = await self._stream(account.creds, model_id, payload, meanwhile)
+            opened = await self._stream(route.account.creds, model_id, payload, meanwhile)
         except UpstreamError as error:
-            return await pool.recover(model_id, attempt, account, error, creds)
+            return await pool.recover(route, attempt, error)
         if isinstance(opened, Stream):
-            opened.settle = partial(_settle_stream, pool, account, model_id, payload, creds)
-            pool.done(account, model_id, started, payload, None, creds)
+            opened.settle = partial(_settle_stream, pool, route.account, model_id, payload, creds)
+            pool.done(route, started, payload, None)
         else:
-            pool.done(account, model_id, started, payload, opened, creds)
+            pool.done(route, started, payload, opened)
         return opened
 
     async def _charged_stream(
