@@ -23,7 +23,7 @@ import pytest
 
 from tests.conftest import TEST_KEY
 from tests.redis_server import RedisServer
-from tests.servers import Emulator, gateway_process, managed_env
+from tests.servers import BIN, Emulator, clean_environ, free_port, gateway_process, managed_env
 
 MODEL = "@cf/meta/llama-3.1-8b-instruct"
 WORDS = " ".join(f"w{i}" for i in range(30))
@@ -215,3 +215,13 @@ def test_workers_2_on_redis_share_the_key_rate_limit(upstream: Emulator) -> None
     assert status == 429 and body["error"]["code"] == "rate_limit_exceeded"
     assert len(answered_by) == rpm and set(answered_by) == workers
     assert NO_REDIS_WARNING not in log.read_text()
+
+
+def test_a_worker_that_cannot_start_stops_the_parent_with_status_3(upstream: Emulator, tmp_path: Path) -> None:
+    """Not a parent left running with no workers: the container exits and its orchestrator says why."""
+    env = clean_environ() | managed_env(upstream.api_base, WORKERS="2", ACCOUNT_KEY_PINS='{"k": "not-in-the-pool"}')
+    args = [str(BIN / "workers-ai-gateway"), "serve", "--port", str(free_port())]
+    finished = subprocess.run(args, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=60)
+    assert finished.returncode == 3
+    assert "ACCOUNT_KEY_PINS names 1 account id(s) that are not in the pool" in finished.stderr
+    assert "failed to start, stopping the parent process" in finished.stderr
