@@ -9,10 +9,15 @@ import logging.config
 import signal
 import socket
 import sys
+import threading
+import time
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import uvicorn
+from uvicorn.config import STARTUP_FAILURE
+from uvicorn.supervisors.multiprocess import Multiprocess
 
 from app.config import DEFAULT_CF_API_BASE, Settings
 from app.ops.logs import log_config
@@ -53,15 +58,57 @@ def is_demo(settings: Settings) -> bool:
 def run_gateway(settings: Settings) -> None:
     logging.config.dictConfig(log_config(settings))
     _exit_zero_on_sigterm()
-    if is_demo(settings):
+    if settings.workers > 1:
+        _run_workers(settings)
+    elif is_demo(settings):
         asyncio.run(_serve_demo(settings))
-    elif settings.workers > 1:  # each worker builds the app from the same environment
-        config = gateway_config("app.main:create_app", settings, factory=True, workers=settings.workers)
-        uvicorn.Server(config).run()
     else:
         from app.main import create_app
 
         uvicorn.Server(gateway_config(create_app(settings), settings)).run()
+
+
+@dataclass(frozen=True)
+class WorkerApp:
+    """The app factory uvicorn's supervisor pickles to each worker process: the parent's settings (so the
+    command line's overrides and demo mode reach every worker, and the environment is read and checked
+    once); the app itself, and FastAPI with it, is only imported in the workers."""
+
+    settings: Settings
+    demo: bool = False
+
+    def __call__(self) -> object:
+        from app.main import create_app
+
+        return create_app(self.settings, demo=self.demo)
+
+
+def _run_workers(settings: Settings) -> None:
+    """WORKERS processes on one listening socket, as `uvicorn.run` does it. SIGTERM (or Ctrl-C) to this
+    parent passes SIGTERM to every worker, each lets its open requests finish (SHUTDOWN_TIMEOUT), and the
+    parent exits 0 once all have; a worker that dies is replaced. In demo mode the one emulator runs in
+    this parent and every worker calls it."""
+    if not settings.redis_url:
+        log.warning(
+            "WORKERS=%d without REDIS_URL: rate limits, neuron counters, account states and stored responses "
+            "are kept per worker process, so each worker allows the full limits. Set REDIS_URL to share them "
+            "(docs/scaling.md).",
+            settings.workers,
+        )
+    app, emulator = WorkerApp(settings), None
+    if is_demo(settings):
+        emulator = _DemoEmulator()
+        app = WorkerApp(_demo_settings(settings, emulator.port), demo=True)
+        _demo_banner(settings, emulator.port)
+    config = gateway_config(app, settings, factory=True, workers=settings.workers)
+    supervisor = Multiprocess(config, sockets=[config.bind_socket()])
+    try:
+        supervisor.run()
+    finally:
+        if emulator is not None:
+            emulator.stop()  # after the workers: their open streams still needed it
+    if any(worker.exitcode == STARTUP_FAILURE for worker in supervisor.processes):
+        sys.exit(STARTUP_FAILURE)  # a worker could not start (its error is in the log above)
 
 
 def _exit_zero_on_sigterm() -> None:
@@ -73,7 +120,9 @@ def _exit_zero_on_sigterm() -> None:
 
 def gateway_config(app: object, settings: Settings, **extra: Any) -> uvicorn.Config:
     """Production uvicorn: uvloop, httptools with the server limits (app/server.py), no access log unless
-    asked, no Server header. Single worker, workers and demo mode all start from here."""
+    asked, no Server header. Single worker, workers and demo mode all start from here; with workers the
+    whole config is pickled to each worker process, so `app` and `http` are picklable (WorkerApp, a
+    partial of GatewayProtocol)."""
     limits = Limits(
         header_timeout=settings.header_timeout,
         body_timeout=settings.body_timeout,
@@ -100,41 +149,67 @@ def gateway_config(app: object, settings: Settings, **extra: Any) -> uvicorn.Con
 
 
 async def _serve_demo(settings: Settings) -> None:
-    from app.emulator.app import EMULATOR_KEEP_ALIVE, create_emulator
     from app.main import create_app
 
     port = _free_port()
-    demo = settings.model_copy(
-        update={
-            "cf_api_base": f"http://127.0.0.1:{port}/client/v4",
-            "cf_account_id": "demo",
-            "cf_api_token": "demo",
-        }
-    )
-    emulator = uvicorn.Server(
-        uvicorn.Config(
-            create_emulator(),
-            host="127.0.0.1",
-            port=port,
-            loop=LOOP,
-            log_level="warning",
-            log_config=None,  # the gateway's logging (LOG_FORMAT) covers it
-            access_log=False,
-            timeout_keep_alive=EMULATOR_KEEP_ALIVE,
-        )
-    )
-    gateway = uvicorn.Server(gateway_config(create_app(demo, demo=True), settings))
-    log.warning("=" * 78)
-    log.warning("DEMO MODE: no CF_ACCOUNT_ID / CF_API_TOKEN set. Answers come from the built-in Workers AI")
-    log.warning("emulator on 127.0.0.1:%d, not from Cloudflare. See README 'Use real Cloudflare'.", port)
-    log.warning("Gateway: http://%s:%d/v1", settings.host, settings.port)
-    log.warning("=" * 78)
+    emulator = uvicorn.Server(_emulator_config(port))
+    gateway = uvicorn.Server(gateway_config(create_app(_demo_settings(settings, port), demo=True), settings))
+    _demo_banner(settings, port)
     emulator_task = asyncio.create_task(emulator.serve())
     try:
         await gateway.serve()
     finally:
         emulator.should_exit = True
         await emulator_task
+
+
+class _DemoEmulator:
+    """The built-in emulator on a thread of the parent process, shared by every worker in demo mode."""
+
+    def __init__(self) -> None:
+        self.port = _free_port()
+        self._server = uvicorn.Server(_emulator_config(self.port))
+        # A daemon: a SIGTERM before the workers started must not leave the process waiting for it.
+        self._thread = threading.Thread(target=self._server.run, name="demo-emulator", daemon=True)
+        self._thread.start()
+        deadline = time.monotonic() + 20
+        while not self._server.started:
+            if not self._thread.is_alive() or time.monotonic() > deadline:
+                raise RuntimeError("the built-in Workers AI emulator did not start")
+            time.sleep(0.01)
+
+    def stop(self) -> None:
+        self._server.should_exit = True
+        self._thread.join(5)
+
+
+def _demo_settings(settings: Settings, port: int) -> Settings:
+    return settings.model_copy(
+        update={"cf_api_base": f"http://127.0.0.1:{port}/client/v4", "cf_account_id": "demo", "cf_api_token": "demo"}
+    )
+
+
+def _emulator_config(port: int) -> uvicorn.Config:
+    from app.emulator.app import EMULATOR_KEEP_ALIVE, create_emulator
+
+    return uvicorn.Config(
+        create_emulator(),
+        host="127.0.0.1",
+        port=port,
+        loop=LOOP,
+        log_level="warning",
+        log_config=None,  # the gateway's logging (LOG_FORMAT) covers it
+        access_log=False,
+        timeout_keep_alive=EMULATOR_KEEP_ALIVE,
+    )
+
+
+def _demo_banner(settings: Settings, port: int) -> None:
+    log.warning("=" * 78)
+    log.warning("DEMO MODE: no CF_ACCOUNT_ID / CF_API_TOKEN set. Answers come from the built-in Workers AI")
+    log.warning("emulator on 127.0.0.1:%d, not from Cloudflare. See README 'Use real Cloudflare'.", port)
+    log.warning("Gateway: http://%s:%d/v1", settings.host, settings.port)
+    log.warning("=" * 78)
 
 
 def run_emulator(host: str, port: int, *, token: str | None, account_id: str | None, log_level: str) -> None:

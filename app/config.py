@@ -61,7 +61,7 @@ class Settings(BaseSettings):
     # Server
     host: str = "127.0.0.1"
     port: int = Field(8000, ge=1, le=65535)
-    workers: int = Field(1, ge=1, description="uvicorn worker processes (one per core).")
+    workers: int = Field(1, ge=1, description="Worker processes on one port (one per core; see REDIS_URL).")
     log_level: Literal["critical", "error", "warning", "info", "debug"] = "info"
     access_log: bool = False
     max_body_bytes: int = Field(25 * 1024 * 1024, ge=1024, description="Largest request body accepted.")
