@@ -109,6 +109,7 @@ async def _serve_demo(settings: Settings) -> None:
             "cf_api_base": f"http://127.0.0.1:{port}/client/v4",
             "cf_account_id": "demo",
             "cf_api_token": "demo",
+            "cf_ai_gateway": "",  # the emulator is called directly
         }
     )
     emulator = uvicorn.Server(
