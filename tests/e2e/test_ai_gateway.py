@@ -185,3 +185,16 @@ def test_without_cf_ai_gateway_run_calls_go_straight_to_workers_ai(
     sent = [r for r in upstream.requests() if "/ai/run/" in r["path"]][-1]
     assert sent["path"] == f"/client/v4/accounts/{ACCOUNT}/ai/run/{LLAMA}"
     assert not any(name.startswith("cf-aig-") for name in sent["headers"])
+
+
+def test_passthrough_callers_go_through_ai_gateway_with_their_own_account(
+    upstream: Emulator, standin: AIGatewayStandIn
+) -> None:
+    env = {"CF_API_BASE": upstream.api_base, "CF_AI_GATEWAY": GATEWAY_ID, "CF_AI_GATEWAY_BASE": standin.base}
+    with gateway(env) as (url, _):
+        with openai.OpenAI(base_url=f"{url}/v1", api_key=f"{B}:{CF_TOKEN}", max_retries=0) as client:
+            assert client.chat.completions.create(model=LLAMA, messages=say("Repeat after me: mine")).choices
+    [seen] = standin.seen
+    assert seen.path == f"/v1/{B}/{GATEWAY_ID}/workers-ai/run/{LLAMA}"
+    assert seen.headers["authorization"] == f"Bearer {CF_TOKEN}"
+    assert not any(name.startswith("cf-aig-") for name in seen.headers)  # none configured, none sent
