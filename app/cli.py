@@ -185,7 +185,12 @@ class _DemoEmulator:
 
 def _demo_settings(settings: Settings, port: int) -> Settings:
     return settings.model_copy(
-        update={"cf_api_base": f"http://127.0.0.1:{port}/client/v4", "cf_account_id": "demo", "cf_api_token": "demo"}
+        update={
+            "cf_api_base": f"http://127.0.0.1:{port}/client/v4",
+            "cf_account_id": "demo",
+            "cf_api_token": "demo",
+            "cf_ai_gateway": "",  # the emulator is called directly
+        }
     )
 
 

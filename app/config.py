@@ -10,6 +10,8 @@ from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from app.proxies import DIRECT, Proxy, parse_proxy, proxy_for
+from app.upstream.ai_gateway import DEFAULT_BASE as DEFAULT_AI_GATEWAY_BASE
+from app.upstream.ai_gateway import MAX_CACHE_TTL, MIN_CACHE_TTL, AIGateway
 
 DEFAULT_CF_API_BASE = "https://api.cloudflare.com/client/v4"
 ACCOUNT_ID = re.compile(r"[A-Za-z0-9_-]{1,64}")
@@ -27,6 +29,17 @@ class Settings(BaseSettings):
     cf_account_id: str = Field("", description="Cloudflare account id used for upstream calls.")
     cf_api_token: str = Field("", description="Cloudflare API token (Workers AI Read + Edit).")
     cf_api_base: str = Field(DEFAULT_CF_API_BASE, description="Base the run URL is built on.")
+
+    # Cloudflare AI Gateway (app/upstream/ai_gateway.py, docs/operations.md "AI Gateway")
+    cf_ai_gateway: str = Field("", description="AI Gateway id: run calls go through it; empty: straight to Workers AI.")
+    cf_ai_gateway_base: str = Field(DEFAULT_AI_GATEWAY_BASE, description="Base the AI Gateway run URL is built on.")
+    cf_ai_gateway_cache_ttl: int = Field(
+        0, description=f"cf-aig-cache-ttl in seconds ({MIN_CACHE_TTL}..{MAX_CACHE_TTL}); 0: not sent."
+    )
+    cf_ai_gateway_skip_cache: bool = Field(False, description="Send cf-aig-skip-cache: true.")
+    cf_ai_gateway_token: str = Field(
+        "", repr=False, description="Authenticated gateways: sent as cf-aig-authorization: Bearer <token>."
+    )
 
     # Account pool (app/accounts/, README "Several accounts")
     cf_accounts: str = Field(
@@ -234,6 +247,44 @@ class Settings(BaseSettings):
         if not value.startswith(("http://", "https://")):
             raise ValueError("CF_API_BASE must be an http(s) URL")
         return value
+
+    @field_validator("cf_ai_gateway")
+    @classmethod
+    def _check_ai_gateway(cls, value: str) -> str:
+        value = value.strip()
+        if value and not ACCOUNT_ID.fullmatch(value):  # it goes into the URL path as it is
+            raise ValueError("CF_AI_GATEWAY (the gateway id) may hold only letters, digits, '-' and '_'")
+        return value
+
+    @field_validator("cf_ai_gateway_base")
+    @classmethod
+    def _check_ai_gateway_base(cls, value: str) -> str:
+        value = value.strip().rstrip("/")
+        if not re.fullmatch(r"https?://[^/?#\s]+(/[^?#\s]*)?", value):
+            raise ValueError("CF_AI_GATEWAY_BASE must be an http(s) URL with no query or fragment")
+        return value
+
+    @field_validator("cf_ai_gateway_cache_ttl")
+    @classmethod
+    def _check_cache_ttl(cls, value: int) -> int:
+        if value and not MIN_CACHE_TTL <= value <= MAX_CACHE_TTL:
+            raise ValueError(
+                f"CF_AI_GATEWAY_CACHE_TTL must be 0 (not sent) or {MIN_CACHE_TTL}..{MAX_CACHE_TTL} seconds "
+                "(AI Gateway's limits: one minute to one month)"
+            )
+        return value
+
+    def ai_gateway(self) -> AIGateway | None:
+        """The AI Gateway run calls go through (None: CF_AI_GATEWAY is empty, straight to Workers AI)."""
+        if not self.cf_ai_gateway:
+            return None
+        return AIGateway(
+            self.cf_ai_gateway_base,
+            self.cf_ai_gateway,
+            cache_ttl=self.cf_ai_gateway_cache_ttl,
+            skip_cache=self.cf_ai_gateway_skip_cache,
+            token=self.cf_ai_gateway_token.strip(),
+        )
 
     @field_validator("upstream_proxy", "https_proxy", "http_proxy")
     @classmethod

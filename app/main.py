@@ -212,6 +212,7 @@ def _readiness(settings: Settings) -> Readiness:
 
 
 def _upstream(settings: Settings) -> WorkersAI:
+    ai_gateway = settings.ai_gateway()
     upstream = WorkersAI(
         settings.cf_api_base,
         connect_timeout=settings.upstream_connect_timeout,
@@ -220,9 +221,19 @@ def _upstream(settings: Settings) -> WorkersAI:
         max_connections=settings.upstream_max_connections,
         proxy=settings.proxy_for(settings.cf_api_base),
         max_response_bytes=settings.upstream_max_response_bytes,
+        ai_gateway=ai_gateway,
+        ai_gateway_proxy=settings.proxy_for(ai_gateway.base_url) if ai_gateway else None,
     )
     if upstream.proxy is not None:
         log.info("Workers AI is reached through the proxy %s", upstream.proxy.safe_url)
+    if ai_gateway is not None:  # the gateway id and what is sent, never the token
+        sent = ", ".join(name for name in ai_gateway.headers) or "no cf-aig-* headers"
+        log.info(
+            "Run calls go through Cloudflare AI Gateway `%s` at %s (%s)",
+            ai_gateway.gateway_id,
+            ai_gateway.base_url,
+            sent,
+        )
     return upstream
 
 

@@ -25,6 +25,7 @@ from app.errors import InvalidRequest, UpstreamError
 from app.proxies import Proxy
 from app.sse import EventDecoder
 from app.upstream import errors
+from app.upstream.ai_gateway import AIGateway
 from app.upstream.pool import (
     DEFAULT_MAX_RESPONSE,
     BadResponse,
@@ -114,7 +115,9 @@ Result = dict[str, Any] | list[Any] | Binary
 
 
 class WorkersAI:
-    """Client of the Workers AI REST API (`{base}/accounts/{account}/ai/...`)."""
+    """Client of the Workers AI REST API (`{base}/accounts/{account}/ai/...`). With `ai_gateway`, run calls
+    go through Cloudflare AI Gateway instead (its own connection pool, reached through `ai_gateway_proxy`);
+    the model search still goes to `base_url`."""
 
     def __init__(
         self,
@@ -126,29 +129,49 @@ class WorkersAI:
         max_connections: int = 4096,
         proxy: Proxy | None = None,
         max_response_bytes: int = DEFAULT_MAX_RESPONSE,
+        ai_gateway: AIGateway | None = None,
+        ai_gateway_proxy: Proxy | None = None,
     ) -> None:
         self.base_url = base_url.rstrip("/")
         self.proxy = proxy
+        self.ai_gateway = ai_gateway
+        self._ai_gateway_proxy = ai_gateway_proxy
+        # Run paths and headers, fixed here: a run call costs the same with AI Gateway on or off.
+        self._account_prefix = ai_gateway.account_prefix if ai_gateway else "/accounts/"
+        self._model_prefix = ai_gateway.model_prefix if ai_gateway else "/ai/run/"
+        aig_headers = ai_gateway.headers if ai_gateway else {}
+        self._run_compressed = {**_ACCEPT_COMPRESSED, **aig_headers}
+        self._run_events = {**_ACCEPT_EVENTS, **aig_headers}
         self._max_response_bytes = max_response_bytes
         self._timeout = timeout
         self._read_timeout = read_timeout
         self._connect_timeout = connect_timeout
         self._max_connections = max_connections
         self._pool: ConnectionPool | None = None
+        self._run_pool: ConnectionPool | None = None  # the AI Gateway's pool, else `_pool`
         self.accounts: AccountPool | None = None  # managed mode: which account runs each call (app/accounts/)
 
     async def start(self, pool: ConnectionPool | None = None) -> None:
-        """Opens the connection pool (`pool`: a stand-in with the same interface, as the bench's in-process
-        instruction count uses)."""
-        self._pool = pool or ConnectionPool(
-            self.base_url,
+        """Opens the connection pools (`pool`: a stand-in with the same interface, as the bench's in-process
+        instruction count uses; it then serves the AI Gateway's calls too)."""
+        self._pool = pool or self._open_pool(self.base_url, self.proxy)
+        self._run_pool = self._pool
+        if self.ai_gateway is not None and pool is None:
+            self._run_pool = self._open_pool(self.ai_gateway.base_url, self._ai_gateway_proxy)
+
+    def _open_pool(self, base_url: str, proxy: Proxy | None) -> ConnectionPool:
+        return ConnectionPool(
+            base_url,
             max_connections=self._max_connections,
             connect_timeout=self._connect_timeout,
-            proxy=self.proxy,
+            proxy=proxy,
             max_response_bytes=self._max_response_bytes,
         )
 
     async def close(self) -> None:
+        if self._run_pool is not None and self._run_pool is not self._pool:
+            await self._run_pool.close()
+        self._run_pool = None
         if self._pool is not None:
             await self._pool.close()
             self._pool = None
@@ -159,13 +182,21 @@ class WorkersAI:
             raise RuntimeError("WorkersAI.start() was not awaited")
         return self._pool
 
-    @staticmethod
-    def run_path(account_id: str, model_id: str) -> str:
-        # The id goes into the path unescaped, as Cloudflare expects; MODEL_ID admits no character that
-        # could leave `ai/run/` ('.', '/', '?', '#', '%' and whitespace are all confined or refused).
+    @property
+    def run_pool(self) -> ConnectionPool:
+        """Where run calls go: the AI Gateway's pool when it is configured, else `pool`."""
+        if self._run_pool is None:
+            raise RuntimeError("WorkersAI.start() was not awaited")
+        return self._run_pool
+
+    def run_path(self, account_id: str, model_id: str) -> str:
+        """`/accounts/{account}/ai/run/{model}`, or through AI Gateway `/{account}/{gateway}/workers-ai/run/{model}`
+        (each below its pool's base path). The id goes into the path unescaped, as Cloudflare expects;
+        MODEL_ID admits no character that could leave `run/` ('.', '/', '?', '#', '%' and whitespace are all
+        confined or refused), and account ids are checked as ACCOUNT_ID where they are read."""
         if not MODEL_ID.fullmatch(model_id):
             raise InvalidRequest(f"Invalid model id `{model_id}`.", param="model", code="invalid_model")
-        return f"/accounts/{account_id}/ai/run/{model_id}"
+        return f"{self._account_prefix}{account_id}{self._model_prefix}{model_id}"
 
     async def run(
         self,
@@ -212,8 +243,8 @@ class WorkersAI:
         body = payload if isinstance(payload, bytes | bytearray) else orjson.dumps(payload)
         path = self.run_path(creds.account_id, model_id)
         with _TRANSPORT_ERRORS:
-            response = await self.pool.request(
-                "POST", path, _headers(creds, content_type, _ACCEPT_COMPRESSED), body, timeout=self._timeout
+            response = await self.run_pool.request(
+                "POST", path, _headers(creds, content_type, self._run_compressed), body, timeout=self._timeout
             )
         return _result(response.status, response.content_type, response.body, creds.from_client)
 
@@ -273,10 +304,10 @@ class WorkersAI:
     ) -> Stream | Result:
         path = self.run_path(creds.account_id, model_id)
         with _TRANSPORT_ERRORS:
-            response = await self.pool.stream(
+            response = await self.run_pool.stream(
                 "POST",
                 path,
-                _headers(creds, JSON, _ACCEPT_EVENTS),
+                _headers(creds, JSON, self._run_events),
                 orjson.dumps(payload),
                 timeout=self._read_timeout,
                 read_timeout=self._read_timeout,

@@ -62,6 +62,9 @@ STATUSES: dict[int, Mapping] = {
 }
 
 AUTH_CODE = 10000
+# Cloudflare AI Gateway's own: an authenticated gateway refused the request (no or a wrong
+# `cf-aig-authorization`; the account's API token is not accepted there). The gateway's setting, never the client's.
+AI_GATEWAY_AUTH_CODE = 2009
 BUSY_RETRY_AFTER = 2
 _NOISE = re.compile(r"^(?:(?:AiError|InferenceUpstreamError|Error):\s*)+|\s*\([0-9a-f-]{8,36}\)\s*$")
 
@@ -90,12 +93,18 @@ def from_envelope(status: int, body: bytes, *, client_token: bool) -> UpstreamEr
         )
         error.upstream_status = status  # a 5xx page from Cloudflare's edge: worth another account
         return error
-    errors = parsed.get("errors") or []
+    other = parsed.get("error")
+    # `errors: [...]` (Workers AI), `error: [...]` (AI Gateway's own envelope), `error: {...}` (/ai/v1, vLLM)
+    errors = parsed.get("errors") or (other if isinstance(other, list) else None) or []
     first = errors[0] if errors and isinstance(errors[0], dict) else {}
-    if not first and isinstance(parsed.get("error"), dict):  # an OpenAI-style error (/ai/v1, vLLM)
-        first = parsed["error"]
+    if not first and isinstance(other, dict):
+        first = other
     code = first.get("code")
-    message = clean_message(str(first.get("message") or parsed.get("error") or f"HTTP {status}"))
+    if code is None:  # AI Gateway's `{"name": "AiGatewayError", "internalCode": 2009, ...}`
+        code = first.get("internalCode", parsed.get("internalCode"))
+    message = clean_message(str(first.get("message") or parsed.get("message") or other or f"HTTP {status}"))
+    if code == AI_GATEWAY_AUTH_CODE:
+        return _ai_gateway_auth_error(message)
     if code == AUTH_CODE or (status == 401 and code is None):
         return _auth_error(message, client_token=client_token)
     # A known code decides; an unknown code is Workers AI's own failure (502); no code: the HTTP status.
@@ -130,6 +139,19 @@ def _auth_error(message: str, *, client_token: bool) -> UpstreamError:
         "problem: the operator must set a valid CF_API_TOKEN with Workers AI permissions.",
         code="upstream_auth_failed",
     )
+
+
+def _ai_gateway_auth_error(message: str) -> UpstreamError:
+    """A 502, not a 401: the token is the operator's (CF_AI_GATEWAY_TOKEN), and OneAPI disables a channel
+    on a 401. Never retried on another account: they all send the same token."""
+    error = UpstreamError(
+        f"Cloudflare AI Gateway refused the request ({AI_GATEWAY_AUTH_CODE}: {message}). This is a server "
+        "configuration problem: the gateway is authenticated and CF_AI_GATEWAY_TOKEN is missing or wrong (it "
+        "takes the gateway's own token, made in its settings, not the account's API token).",
+        code="ai_gateway_auth_failed",
+    )
+    error.upstream_code = AI_GATEWAY_AUTH_CODE
+    return error
 
 
 def _retry_after(mapping: Mapping) -> dict[str, str]:

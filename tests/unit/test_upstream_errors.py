@@ -73,3 +73,24 @@ def test_clean_message() -> None:
 
 def test_seconds_to_utc_midnight() -> None:
     assert seconds_to_utc_midnight(datetime(2026, 1, 1, 23, 59, 0, tzinfo=UTC)) == 60
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"success": False, "result": [], "messages": [], "error": [{"code": 2009, "message": "Unauthorized"}]},
+        {"name": "AiGatewayError", "internalCode": 2009, "message": "Unauthorized"},
+    ],
+)
+@pytest.mark.parametrize("client_token", [False, True])
+def test_ai_gateway_auth_failure_names_the_gateway_token(body: dict[str, object], client_token: bool) -> None:
+    error = from_envelope(401, orjson.dumps(body), client_token=client_token)
+    assert (error.status_code, error.code) == (502, "ai_gateway_auth_failed")  # the operator's setting, never a 401
+    assert "CF_AI_GATEWAY_TOKEN" in error.message and "Unauthorized" in error.message
+
+
+def test_ai_gateway_envelope_codes_are_read_like_workers_ai_ones() -> None:
+    body = {"success": False, "result": [], "error": [{"code": 3040, "message": "Capacity temporarily exceeded"}]}
+    error = from_envelope(429, orjson.dumps(body), client_token=False)
+    assert (error.status_code, error.code) == (429, "rate_limit_exceeded")
+    assert error.message == "Workers AI error 3040: Capacity temporarily exceeded"
