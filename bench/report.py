@@ -70,7 +70,7 @@ FIGURES: list[Figure] = [
     Figure("translate.page.cached_upstream_calls", "translation: page again, upstream calls", "calls", "<=", 0),
     Figure(
         "redis.commands_per_request",
-        "Redis: commands sent a chat request (MONITOR, c=16)",
+        "Redis: commands on a chat request's path (MONITOR, c=16)",
         "commands",
         "<=",
         1,
@@ -145,6 +145,7 @@ FIGURES: list[Figure] = [
     Figure("rss.load_peak_mb", "resident memory peak under load (c=64)", "MB"),
     Figure("streams1000.gateway.peak_open", "1,000 streams: most open at once (client view)", "streams"),
     Figure("streams1000.gateway.wall_s", "1,000 streams: wall time (each ~3 s upstream)", "s"),
+    Figure("redis.background_per_request", "Redis: accounting commands a request (batched, off the path)", "commands"),
     Figure("redis.c1.added_p50_ms", "Redis: added latency p50 over in-process state, c=1", "ms"),
     Figure("redis.c1.added_p99_ms", "Redis: added latency p99 over in-process state, c=1", "ms"),
     Figure("redis.c1.redis.cpu_ms_per_1k", "Redis: gateway CPU per 1,000 requests, c=1", "ms"),

@@ -14,7 +14,8 @@ slot up to `max_wait` seconds, then gets a 429 with Retry-After.
 Accounting: neurons (`neurons.py`), requests and errors by model and UTC day, in the shared state under
 `usage:{account}:{YYYY-MM-DD}` (fields `neurons`, `h00`..`h23`, `req:{model}`, `err:{model}`,
 `neu:{model}`); exhausted and disabled states under `account:{account}`. With Redis the counters are
-written after the answer (deferred), so a request's path holds at most the one rate-limit round trip.
+merged in this process and written every 0.1 s (`CounterBatch`), so a request's path holds at most the
+one rate-limit round trip, and the counters cost Redis one command per counter set and interval.
 """
 
 from __future__ import annotations
@@ -41,6 +42,7 @@ from app.config import ACCOUNT_ID
 from app.errors import GatewayError, UpstreamError
 from app.ops.metrics import Metrics
 from app.state.base import SharedState
+from app.state.batch import CounterBatch
 from app.upstream.client import Credentials
 
 log = logging.getLogger("app.accounts")
@@ -125,6 +127,7 @@ class AccountPool:
         )
         self._next = 0
         self._defer = state.backend != "memory"
+        self._batch = CounterBatch(state) if self._defer else None  # counters written together, not per call
         self._pending: set[asyncio.Task[None]] = set()
         self._names: dict[str, tuple[str, str]] = {}  # per model: its request and neuron counter names
         self._day = ""
@@ -317,15 +320,20 @@ class AccountPool:
             names = self._names[model_id] = (f"req:{model_id}", f"neu:{model_id}")
         fields = {"neurons": used, _HOURS[int(now % DAY_SECONDS) // 3600]: used, names[0]: 1, names[1]: used}
         if key and self.key_neurons:
-            self._later(self.state.add(f"keyuse:{key}:{self._day}", {"neurons": used}, USAGE_TTL))
-        if self._defer:
-            self._later(self.state.add(account.usage_key, fields, USAGE_TTL))
+            self._count(f"keyuse:{key}:{self._day}", {"neurons": used})
+        if self._batch is not None:
+            self._batch.add(account.usage_key, fields, USAGE_TTL)
         else:
             await self.state.add(account.usage_key, fields, USAGE_TTL)
 
     def _count_error(self, account: Account, model_id: str) -> None:
-        fields: dict[str, float] = {f"req:{model_id}": 1, f"err:{model_id}": 1}
-        self._later(self.state.add(account.usage_key, fields, USAGE_TTL))
+        self._count(account.usage_key, {f"req:{model_id}": 1, f"err:{model_id}": 1})
+
+    def _count(self, key: str, fields: dict[str, float]) -> None:
+        if self._batch is not None:
+            self._batch.add(key, fields, USAGE_TTL)
+        else:
+            self._later(self.state.add(key, fields, USAGE_TTL))
 
     def _save_state(self, account: Account) -> None:
         marks = {
@@ -376,6 +384,8 @@ class AccountPool:
 
     async def flush(self) -> None:
         """Waits for the deferred writes (tests, shutdown)."""
+        if self._batch is not None:
+            await self._batch.flush()
         while self._pending:
             await asyncio.gather(*list(self._pending), return_exceptions=True)
 
