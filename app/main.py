@@ -143,6 +143,9 @@ def _lifespan(
         fetcher = LazyImageFetcher(settings) if settings.image_url_fetch else None  # started on first use
         app.state.files = open_store(settings)
         app.state.readiness = _readiness(settings)
+        state = open_state(settings)
+        translator = Translator(settings, catalog, state)
+        app.state.metrics.translation_cache(translator.cache)
         app.state.gateway = Gateway(
             settings,
             catalog,
@@ -150,9 +153,9 @@ def _lifespan(
             upstream,
             server_credentials=Credentials(*settings.account_credentials()[0]) if settings.managed else None,
             demo=demo,
-            translator=Translator(settings, catalog),
+            translator=translator,
             image_fetcher=fetcher,
-            state=open_state(settings),
+            state=state,
         )
         if settings.managed:
             pool = app.state.gateway.accounts = upstream.accounts = _accounts(settings, catalog, app.state.gateway)

@@ -126,12 +126,17 @@ async def start_services(
 
 
 async def _start_gateway(
-    name: str, args: argparse.Namespace, upstream: Service, pinning: Pinning, procs: Processes, record: Record
+    name: str,
+    settings: dict[str, str],
+    args: argparse.Namespace,
+    upstream: Service,
+    pinning: Pinning,
+    procs: Processes,
+    record: Record,
 ) -> Service | None:
     port = free_port()
-    return await _start_on_gateway_core(
-        name, gateway_argv(args, port), port, gateway_env(upstream), pinning, procs, record
-    )
+    env = gateway_env(upstream) | settings
+    return await _start_on_gateway_core(name, gateway_argv(args, port), port, env, pinning, procs, record)
 
 
 async def start_floor(upstream: Service, pinning: Pinning, procs: Processes, record: Record) -> Service | None:
@@ -169,7 +174,12 @@ async def run(args: argparse.Namespace, plan: Plan, pinning: Pinning, driver: Dr
         bench = Bench(plan, driver, pinning, upstream, gateway, session, streams, record)
         if gateway is not None:
             bench.floor = await start_floor(upstream, pinning, procs, record)
-            bench.start_gateway = lambda name: _start_gateway(name, args, upstream, pinning, procs, record)
+            bench.start_gateway = lambda name, settings: _start_gateway(
+                name, settings, args, upstream, pinning, procs, record
+            )
+            bench.start_process = lambda name, argv, port: procs.start(
+                name, argv, port=port, env=dict(os.environ), cwd=ROOT, pinning=pinning, cpu=pinning.driver_cpu
+            )
         for name, scenario in SCENARIOS:
             if args.only and not name.startswith(args.only) and name != "check":
                 continue

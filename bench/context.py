@@ -76,7 +76,10 @@ class Bench:
     floor: Service | None = None  # bench/null_proxy.py: the gateway's server and pool, passing bytes through
     stat: Path = Path("/proc/stat")
     rerun_spent_s: float = 0.0
-    start_gateway: Callable[[str], Awaitable[Service | None]] | None = None  # a fresh gateway (bench/images.py)
+    # A fresh gateway (bench/images.py), with settings added to the bench's (bench/shared_state.py: REDIS_URL).
+    start_gateway: Callable[[str, dict[str, str]], Awaitable[Service | None]] | None = None
+    # Another server on the driver's core, stopped with the others at the end: (name, argv, port) -> Service.
+    start_process: Callable[[str, list[str], int], Service] | None = None
 
     @property
     def direct(self) -> Endpoint:

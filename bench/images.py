@@ -111,7 +111,7 @@ async def one_round(
 @contextlib.asynccontextmanager
 async def own_gateway(bench: Bench):  # type: ignore[no-untyped-def]
     """A fresh gateway process for this scenario when the bench can start one, else the shared one."""
-    fresh: Service | None = await bench.start_gateway("gateway-images") if bench.start_gateway else None
+    fresh: Service | None = await bench.start_gateway("gateway-images", {}) if bench.start_gateway else None
     try:
         yield fresh or bench.gateway
     finally:

@@ -24,6 +24,7 @@ from bench.images import images
 from bench.load import non_streaming, stream_throughput
 from bench.procs import RssSampler, tree_rss_bytes
 from bench.responses import responses_api
+from bench.shared_state import redis_backend
 from bench.stats import Summary, paired_differences, percentile
 from bench.stream_client import (
     StreamClient,
@@ -312,6 +313,7 @@ SCENARIOS: list[tuple[str, Scenario]] = [
     ("translation page (200 paragraphs)", translation_page),
     ("open streams", open_streams),
     ("images (n=4, then 200 concurrent GETs)", images),
+    ("redis: chat with the shared state in Redis against in-process", redis_backend),
     # Last: every answer is stored (the API's default), which grows the gateway's memory by design.
     ("responses API against chat (whole, streamed)", responses_api),
 ]

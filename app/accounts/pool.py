@@ -43,6 +43,7 @@ from app.config import ACCOUNT_ID
 from app.errors import GatewayError, UpstreamError
 from app.ops.metrics import LATENCY_BUCKETS, Metrics
 from app.state.base import SharedState
+from app.state.batch import CounterBatch
 from app.upstream.client import Credentials
 
 log = logging.getLogger("app.accounts")
@@ -149,6 +150,7 @@ class AccountPool:
         self._limiter: Limiter = self._local or SharedLimiter(state.limits_storage())
         self._next = 0
         self._defer = state.backend != "memory"
+        self._batch = CounterBatch(state) if self._defer else None  # per-key counters, written together
         self._pending: set[asyncio.Task[None]] = set()
         self._save_timer: asyncio.TimerHandle | None = None  # armed while tallies wait to be written
         self._routes: dict[str, _Route] = {}
@@ -441,7 +443,10 @@ class AccountPool:
         tally[0] += 1
         tally[1] += used
         if key and self.key_neurons:
-            self._later(self.state.add(f"keyuse:{key}:{self._day}", {"neurons": used}, USAGE_TTL))
+            if self._batch is not None:
+                self._batch.add(f"keyuse:{key}:{self._day}", {"neurons": used}, USAGE_TTL)
+            else:
+                self._later(self.state.add(f"keyuse:{key}:{self._day}", {"neurons": used}, USAGE_TTL))
 
     def _count_error(self, account: Account, model_id: str) -> None:
         tally = account.tally.get(model_id) or self._new_tally(account, model_id)
@@ -538,6 +543,8 @@ class AccountPool:
         if self._save_timer is not None:
             self._save_timer.cancel()
         self._save()
+        if self._batch is not None:
+            await self._batch.flush()
         while self._pending:
             await asyncio.gather(*list(self._pending), return_exceptions=True)
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 from collections import OrderedDict
+from collections.abc import Sequence
 
 from app.cache.base import CacheKey
 
@@ -34,6 +35,9 @@ class MemoryCache:
         self._entries.move_to_end(key)
         self.hits += 1
         return value
+
+    async def get_many(self, keys: Sequence[CacheKey]) -> list[str | None]:
+        return [await self.get(key) for key in keys]
 
     async def set(self, key: CacheKey, value: str) -> None:
         if self.max_entries <= 0 or self.ttl <= 0:

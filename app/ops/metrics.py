@@ -1,7 +1,8 @@
 """Prometheus metrics on a registry per app (official `prometheus_client`).
 
 The account pool wires its figures with `failover(model)`, `retry(reason)`, `neurons(fn)` and
-`account_states(fn)`: `fn()` returns {state: count} and is read at scrape time, nothing per request.
+`account_states(fn)`: `fn()` returns {state: count} and is read at scrape time, nothing per request; so is
+the translation cache's own count of hits and misses (`translation_cache(cache)`).
 """
 
 from __future__ import annotations
@@ -35,6 +36,19 @@ class _Neurons(Collector):
     def collect(self) -> Iterator[CounterMetricFamily]:
         total = self.source() if self.source else 0.0
         yield CounterMetricFamily("gateway_neurons", "Neurons used (this process, since it started).", value=total)
+
+
+class _CacheLookups(Collector):
+    """The translation cache's own hit and miss counts (`hits`, `misses`), read at scrape time."""
+
+    def __init__(self) -> None:
+        self.cache: object = None
+
+    def collect(self) -> Iterator[CounterMetricFamily]:
+        family = CounterMetricFamily("gateway_translation_cache", "Translation cache lookups.", labels=["result"])
+        family.add_metric(["hit"], getattr(self.cache, "hits", 0))
+        family.add_metric(["miss"], getattr(self.cache, "misses", 0))
+        yield family
 
 
 class _PerRequest(Collector):
@@ -80,7 +94,8 @@ class Metrics:
         r = self.registry
         self.retries = Counter("gateway_upstream_retries", "Upstream calls retried.", ["reason"], registry=r)
         self.failovers = Counter("gateway_account_failovers", "Calls moved to another account.", ["model"], registry=r)
-        self.cache = Counter("gateway_translation_cache", "Translation cache lookups.", ["result"], registry=r)
+        self._cache = _CacheLookups()
+        r.register(self._cache)
         self._states = _AccountStates()
         r.register(self._states)
         self._neurons = _Neurons()
@@ -129,8 +144,9 @@ class Metrics:
     def failover(self, model: str) -> None:
         self.failovers.labels(model).inc()
 
-    def cache_lookup(self, hit: bool) -> None:
-        self.cache.labels("hit" if hit else "miss").inc()
+    def translation_cache(self, cache: object) -> None:
+        """`cache.hits` and `cache.misses` (the translator's cache counts them) are read at scrape time."""
+        self._cache.cache = cache
 
     def account_states(self, source: Callable[[], dict[str, int]]) -> None:
         self._states.source = source

@@ -13,7 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Generic, TypeVar
 
-from app.cache import Cache, CacheKey, Coalescer, MemoryCache
+from app.cache import Cache, CacheKey, Coalescer, MemoryCache, translation_cache
 from app.catalog import Catalog, Model, Task
 from app.config import Settings
 from app.convert.languages import DETECT_CHARS, Detector, Script, Target, parse_source, parse_target
@@ -27,6 +27,7 @@ from app.convert.translate import (
     translated_text,
 )
 from app.errors import GatewayError
+from app.state.base import SharedState
 from app.upstream.client import Credentials, WorkersAI
 
 if TYPE_CHECKING:
@@ -49,7 +50,7 @@ class Translation:
 class Translator:
     """The engine, the detector and converter, the cache and the in-flight calls; one per app."""
 
-    def __init__(self, settings: Settings, catalog: Catalog, cache: Cache | None = None) -> None:
+    def __init__(self, settings: Settings, catalog: Catalog, state: SharedState | None = None) -> None:
         try:
             self.model: Model = catalog.require(settings.translate_model, Task.TRANSLATION, Task.TEXT_GENERATION)
         except GatewayError as error:  # a setting, not a request: the gateway does not start
@@ -57,7 +58,9 @@ class Translator:
         self.chat = self.model.task is Task.TEXT_GENERATION
         self.segment_chars = CHAT_SEGMENT_CHARS if self.chat else M2M100_SEGMENT_CHARS
         self.max_tokens = settings.default_max_tokens
-        self.cache: Cache = cache or MemoryCache(settings.translate_cache_entries, settings.translate_cache_seconds)
+        local = MemoryCache(settings.translate_cache_entries, settings.translate_cache_seconds)
+        self.detections: Cache = local  # detecting again costs less than a round trip: never shared
+        self.cache: Cache = translation_cache(local, state)  # with Redis, in front of the shared state
         self.inflight: Coalescer[CacheKey, str] = Coalescer()
         self.slots = asyncio.Semaphore(settings.translate_max_concurrency)
         self.detector: Lazy[Detector] = Lazy(Detector)
@@ -78,9 +81,7 @@ class Translator:
                 return Translation(text, source)
             done = pieces.segments  # Chinese into Chinese: only the script changes
         else:
-            done = await asyncio.gather(
-                *(self._segment(upstream, creds, segment, source, target) for segment in pieces.segments)
-            )
+            done = await self._segments(upstream, creds, pieces.segments, source, target)
         if target.script is not None:
             script = await self.scripts.setdefault(target.script, Lazy(Script, target.script)).get()
             done = [script.convert(segment) for segment in done]
@@ -89,23 +90,31 @@ class Translator:
     async def _detect(self, sample: str) -> str:
         # Detection is most of a cached request's CPU (40 us of it): its answer is cached too.
         key: CacheKey = ("detect", "", "", sample)
-        source = await self.cache.get(key)
+        source = await self.detections.get(key)
         if source is None:
             source = (await self.detector.get()).detect(sample)
-            await self.cache.set(key, source)
+            await self.detections.set(key, source)
         return source
 
-    async def _segment(self, upstream: WorkersAI, creds: Credentials, segment: str, source: str, target: Target) -> str:
+    async def _segments(
+        self, upstream: WorkersAI, creds: Credentials, segments: list[str], source: str, target: Target
+    ) -> list[str]:
         # A chat engine is asked for the variant itself; m2m100 writes Simplified, converted afterwards.
-        key: CacheKey = (_engine(self.model.id, creds), source, _engine_target(target, self.chat), segment)
-        cached = await self.cache.get(key)
-        if cached is not None:
-            return cached
-        return await self.inflight.run(key, lambda: self._call(upstream, creds, key, segment, source, target))
+        engine, wanted = _engine(self.model.id, creds), _engine_target(target, self.chat)
+        keys: list[CacheKey] = [(engine, source, wanted, segment) for segment in segments]
+        found = await self.cache.get_many(keys)  # every segment in one lookup: one round trip to Redis
+        missing = [index for index, value in enumerate(found) if value is None]
+        if missing:
+            calls = [
+                self.inflight.run(keys[i], functools.partial(self._call, upstream, creds, keys[i], source, target))
+                for i in missing
+            ]
+            for index, text in zip(missing, await asyncio.gather(*calls), strict=True):
+                found[index] = text
+        return [value or "" for value in found]
 
-    async def _call(
-        self, upstream: WorkersAI, creds: Credentials, key: CacheKey, segment: str, source: str, target: Target
-    ) -> str:
+    async def _call(self, upstream: WorkersAI, creds: Credentials, key: CacheKey, source: str, target: Target) -> str:
+        segment = key[3]
         async with self.slots:
             self.characters += len(segment)
             if self.chat:

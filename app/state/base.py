@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Protocol
 
 if TYPE_CHECKING:
@@ -21,6 +21,10 @@ class SharedState(Protocol):
 
     async def get(self, key: str) -> bytes | None:
         """The value stored under `key`, or None (never stored, deleted or expired)."""
+        ...
+
+    async def get_many(self, keys: Sequence[str]) -> list[bytes | None]:
+        """`get` of each key, in order, in one round trip."""
         ...
 
     async def set(self, key: str, value: bytes, ttl: float) -> None:

@@ -31,9 +31,18 @@ class FailoverStorage(Storage, MovingWindowSupport, SlidingWindowCounterSupport)
 
     async def close(self) -> None:
         """Closes the Redis connections limits opened (its storage has no close of its own)."""
-        client = getattr(getattr(self._remote, "bridge", None), "storage", None)
+        client = self._client()
         if client is not None:
             await client.aclose()
+
+    async def reconnect(self) -> None:
+        """Drops the Redis connections limits holds, so the next calls open fresh ones."""
+        client = self._client()
+        if client is not None:
+            await client.connection_pool.disconnect()
+
+    def _client(self) -> Any:
+        return getattr(getattr(self._remote, "bridge", None), "storage", None)
 
     async def _call(self, name: str, *args: Any) -> Any:
         if self._owner.up:

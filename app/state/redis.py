@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import TypeVar
 
 import redis.asyncio as aioredis
@@ -80,6 +80,16 @@ class RedisState:
 
         return await self._either(remote, lambda: self._fallback.get(key))
 
+    async def get_many(self, keys: Sequence[str]) -> list[bytes | None]:
+        if not keys:
+            return []
+
+        async def remote() -> list[bytes | None]:
+            values = await self._redis.mget([self._prefix + key for key in keys])
+            return [value if value is None or isinstance(value, bytes) else value.encode() for value in values]
+
+        return await self._either(remote, lambda: self._fallback.get_many(keys))
+
     async def set(self, key: str, value: bytes, ttl: float) -> None:
         async def remote() -> None:
             await self._redis.set(self._prefix + key, value, px=_ms(ttl))
@@ -145,12 +155,20 @@ class RedisState:
             await asyncio.sleep(delay)
             try:
                 await self._redis.ping()
+                await self._reconnect()
             except FAILURES:
                 delay = min(delay * 2, self._probe_max)
                 continue
             self._up = True
             log.warning("redis reachable again: shared state back on redis")
             return
+
+    async def _reconnect(self) -> None:
+        # The pools' idle connections still hold sockets the old server closed, and redis-py does not always
+        # notice before it writes to one: each would fail one call and send the state back to memory.
+        await self._redis.connection_pool.disconnect()
+        if self._limits is not None:
+            await self._limits.reconnect()
 
 
 def _text(name: bytes | str) -> str:

@@ -2,23 +2,29 @@
 
 from __future__ import annotations
 
+import functools
 import time
 from collections import Counter
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import openai
 import pytest
+import redis
 
 from tests.conftest import CF_TOKEN, TEST_KEY
 from tests.http import call
+from tests.redis_server import RedisServer
 from tests.servers import Emulator, gateway, managed_env
 
 LLAMA = "@cf/meta/llama-3.1-8b-instruct"
 A, B, C = "acct-alpha-0001", "acct-bravo-0002", "acct-charlie-003"
 HELLO = [{"role": "user", "content": "Say hello"}]
+
+
+Pool = Callable[..., AbstractContextManager[tuple[openai.OpenAI, str, Path]]]
 
 
 @contextmanager
@@ -28,6 +34,30 @@ def pool(upstream: Emulator, *accounts: str, **settings: str) -> Iterator[tuple[
     with gateway(env) as (url, log):
         with openai.OpenAI(base_url=f"{url}/v1", api_key=TEST_KEY, max_retries=0) as client:
             yield client, url, log
+
+
+@pytest.fixture(scope="module")
+def redis_server() -> Iterator[RedisServer]:
+    server = RedisServer()
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def redis_url(redis_server: RedisServer) -> str:
+    """The module's Redis, emptied: no test sees another's counters, limits or account states."""
+    with redis.Redis.from_url(redis_server.url) as client:
+        client.flushdb()
+    return redis_server.url
+
+
+@pytest.fixture(params=["memory", "redis"])
+def pools(request: pytest.FixtureRequest, upstream: Emulator) -> Pool:
+    """`pool` on the state backend of the run: this process's memory, or Redis (REDIS_URL)."""
+    if request.param == "memory":
+        return functools.partial(pool, upstream)
+    return functools.partial(pool, upstream, REDIS_URL=request.getfixturevalue("redis_url"))
 
 
 def accounts_called(upstream: Emulator) -> list[str]:
@@ -40,15 +70,15 @@ def seconds_to_midnight() -> float:
     return ((now + timedelta(days=1)).replace(hour=0, minute=0, second=0, microsecond=0) - now).total_seconds()
 
 
-def test_traffic_is_spread_over_the_accounts(upstream: Emulator) -> None:
-    with pool(upstream, A, B, C) as (client, _, _):
+def test_traffic_is_spread_over_the_accounts(upstream: Emulator, pools: Pool) -> None:
+    with pools(A, B, C) as (client, _, _):
         for _ in range(6):
             client.chat.completions.create(model=LLAMA, messages=HELLO)
     assert Counter(accounts_called(upstream)) == {A: 2, B: 2, C: 2}
 
 
-def test_an_exhausted_account_moves_traffic_to_the_next_with_no_error(upstream: Emulator) -> None:
-    with pool(upstream, A, B) as (client, _, log):
+def test_an_exhausted_account_moves_traffic_to_the_next_with_no_error(upstream: Emulator, pools: Pool) -> None:
+    with pools(A, B) as (client, _, log):
         upstream.fault(account=A, code=4006, times=100)
         answers = [client.chat.completions.create(model=LLAMA, messages=HELLO) for _ in range(4)]
         assert all(a.choices[0].message.content for a in answers)
@@ -58,8 +88,8 @@ def test_an_exhausted_account_moves_traffic_to_the_next_with_no_error(upstream: 
     assert "used up today's allowance" in log.read_text()
 
 
-def test_every_account_exhausted_is_a_429_with_the_time_to_the_reset(upstream: Emulator) -> None:
-    with pool(upstream, A, B) as (client, _, _):
+def test_every_account_exhausted_is_a_429_with_the_time_to_the_reset(upstream: Emulator, pools: Pool) -> None:
+    with pools(A, B) as (client, _, _):
         upstream.fault(code=4006, times=100)
         with pytest.raises(openai.RateLimitError) as caught:
             client.chat.completions.create(model=LLAMA, messages=HELLO)
@@ -79,8 +109,8 @@ def test_every_account_exhausted_is_a_429_with_the_time_to_the_reset(upstream: E
 
 
 @pytest.mark.parametrize("fault", [{"code": 3040}, {"status": 500}, {"status": 503, "non_json": True}])
-def test_capacity_and_server_errors_fail_over(upstream: Emulator, fault: dict[str, object]) -> None:
-    with pool(upstream, A, B) as (client, _, _):
+def test_capacity_and_server_errors_fail_over(upstream: Emulator, pools: Pool, fault: dict[str, object]) -> None:
+    with pools(A, B) as (client, _, _):
         upstream.fault(account=A, times=10, **fault)  # not a mark on A: each call may try it again
         answers = [client.chat.completions.create(model=LLAMA, messages=HELLO) for _ in range(4)]
         called = accounts_called(upstream)
@@ -88,8 +118,8 @@ def test_capacity_and_server_errors_fail_over(upstream: Emulator, fault: dict[st
     assert called.count(B) == 4 and called.count(A) >= 1
 
 
-def test_three_accounts_quota_then_capacity_then_the_third(upstream: Emulator) -> None:
-    with pool(upstream, A, B, C) as (client, _, _):
+def test_three_accounts_quota_then_capacity_then_the_third(upstream: Emulator, pools: Pool) -> None:
+    with pools(A, B, C) as (client, _, _):
         upstream.fault(account=A, code=4006, times=10)
         upstream.fault(account=B, code=3040, times=10)
         for _ in range(3):
@@ -98,8 +128,8 @@ def test_three_accounts_quota_then_capacity_then_the_third(upstream: Emulator) -
     assert called.count(C) == 3 and called.count(A) == 1
 
 
-def test_retries_are_bounded(upstream: Emulator) -> None:
-    with pool(upstream, A, B, C, UPSTREAM_RETRIES="1") as (client, _, _):
+def test_retries_are_bounded(upstream: Emulator, pools: Pool) -> None:
+    with pools(A, B, C, UPSTREAM_RETRIES="1") as (client, _, _):
         upstream.fault(code=3040, times=10)
         with pytest.raises(openai.RateLimitError) as caught:
             client.chat.completions.create(model=LLAMA, messages=HELLO)
@@ -107,8 +137,8 @@ def test_retries_are_bounded(upstream: Emulator) -> None:
     assert caught.value.response.json()["error"]["code"] == "rate_limit_exceeded"
 
 
-def test_a_rejected_token_takes_the_account_out(upstream: Emulator) -> None:
-    with pool(upstream, A, B) as (client, _, log):
+def test_a_rejected_token_takes_the_account_out(upstream: Emulator, pools: Pool) -> None:
+    with pools(A, B) as (client, _, log):
         upstream.fault(account=A, code=10000, times=100)
         for _ in range(4):
             assert client.chat.completions.create(model=LLAMA, messages=HELLO).choices[0].message.content
@@ -119,8 +149,8 @@ def test_a_rejected_token_takes_the_account_out(upstream: Emulator) -> None:
     assert CF_TOKEN not in text
 
 
-def test_a_wrong_account_id_takes_the_account_out(upstream: Emulator) -> None:
-    with pool(upstream, A, B) as (client, _, log):
+def test_a_wrong_account_id_takes_the_account_out(upstream: Emulator, pools: Pool) -> None:
+    with pools(A, B) as (client, _, log):
         upstream.fault(account=A, code=7003, times=100)
         for _ in range(3):
             client.chat.completions.create(model=LLAMA, messages=HELLO)
@@ -129,16 +159,16 @@ def test_a_wrong_account_id_takes_the_account_out(upstream: Emulator) -> None:
     assert "does not know the id" in log.read_text()
 
 
-def test_a_client_error_is_never_retried(upstream: Emulator) -> None:
-    with pool(upstream, A, B) as (client, _, _):
+def test_a_client_error_is_never_retried(upstream: Emulator, pools: Pool) -> None:
+    with pools(A, B) as (client, _, _):
         upstream.fault(code=5006, times=10)
         with pytest.raises(openai.BadRequestError):
             client.chat.completions.create(model=LLAMA, messages=HELLO)
     assert len(accounts_called(upstream)) == 1
 
 
-def test_nothing_is_retried_once_a_stream_started(upstream: Emulator) -> None:
-    with pool(upstream, A, B) as (client, _, _):
+def test_nothing_is_retried_once_a_stream_started(upstream: Emulator, pools: Pool) -> None:
+    with pools(A, B) as (client, _, _):
         upstream.fault(cut_stream_after=3, times=10)
         stream = client.chat.completions.create(model=LLAMA, messages=HELLO, stream=True)
         with pytest.raises(openai.APIError):
@@ -147,8 +177,8 @@ def test_nothing_is_retried_once_a_stream_started(upstream: Emulator) -> None:
     assert len(accounts_called(upstream)) == 1
 
 
-def test_a_failure_before_the_stream_starts_fails_over(upstream: Emulator) -> None:
-    with pool(upstream, A, B) as (client, _, _):
+def test_a_failure_before_the_stream_starts_fails_over(upstream: Emulator, pools: Pool) -> None:
+    with pools(A, B) as (client, _, _):
         upstream.fault(account=A, code=3040, times=10)
         texts = [
             "".join(
@@ -162,9 +192,9 @@ def test_a_failure_before_the_stream_starts_fails_over(upstream: Emulator) -> No
     assert all(texts) and called.count(B) == 2 and called.count(A) >= 1
 
 
-def test_a_burst_stays_under_each_accounts_per_minute_limit(upstream: Emulator) -> None:
+def test_a_burst_stays_under_each_accounts_per_minute_limit(upstream: Emulator, pools: Pool) -> None:
     limits = '{"@cf/meta/llama-3.1-8b-instruct": 5}'
-    with pool(upstream, A, B, RATE_LIMITS=limits, RATE_LIMIT_WAIT_SECONDS="0.3") as (client, _, _):
+    with pools(A, B, RATE_LIMITS=limits, RATE_LIMIT_WAIT_SECONDS="0.3") as (client, _, _):
         served, refused = 0, []
         for _ in range(12):
             try:
@@ -184,16 +214,16 @@ def test_a_burst_stays_under_each_accounts_per_minute_limit(upstream: Emulator) 
     assert other.data[0].embedding
 
 
-def test_a_pinned_key_uses_only_its_account(upstream: Emulator) -> None:
+def test_a_pinned_key_uses_only_its_account(upstream: Emulator, pools: Pool) -> None:
     pins = f'{{"{TEST_KEY}": "{B}"}}'
-    with pool(upstream, A, B, C, ACCOUNT_KEY_PINS=pins) as (client, _, _):
+    with pools(A, B, C, ACCOUNT_KEY_PINS=pins) as (client, _, _):
         for _ in range(3):
             client.chat.completions.create(model=LLAMA, messages=HELLO)
     assert accounts_called(upstream) == [B, B, B]
 
 
-def test_per_key_requests_per_minute(upstream: Emulator) -> None:
-    with pool(upstream, A, GATEWAY_KEY_RPM="2") as (client, _, _):
+def test_per_key_requests_per_minute(upstream: Emulator, pools: Pool) -> None:
+    with pools(A, GATEWAY_KEY_RPM="2") as (client, _, _):
         client.chat.completions.create(model=LLAMA, messages=HELLO)
         client.chat.completions.create(model=LLAMA, messages=HELLO)
         with pytest.raises(openai.RateLimitError) as caught:
@@ -227,8 +257,8 @@ def per_million(usd_in: float, usd_out: float, prompt: int, completion: int) -> 
     return (usd_in * prompt + usd_out * completion) / 1_000_000 / 0.011 * 1000
 
 
-def test_neuron_counts_match_the_price_table_for_a_known_mix(upstream: Emulator) -> None:
-    with pool(upstream, A) as (client, url, _):
+def test_neuron_counts_match_the_price_table_for_a_known_mix(upstream: Emulator, pools: Pool) -> None:
+    with pools(A) as (client, url, _):
         chat = client.chat.completions.create(model=LLAMA, messages=HELLO)
         chunks = list(
             client.chat.completions.create(
@@ -255,8 +285,8 @@ def test_neuron_counts_match_the_price_table_for_a_known_mix(upstream: Emulator)
     assert all(row["errors"] == 0 for row in account["models"])
 
 
-def test_errors_are_counted_by_model(upstream: Emulator) -> None:
-    with pool(upstream, A) as (client, url, _):
+def test_errors_are_counted_by_model(upstream: Emulator, pools: Pool) -> None:
+    with pools(A) as (client, url, _):
         upstream.fault(code=5006)
         with pytest.raises(openai.BadRequestError):
             client.chat.completions.create(model=LLAMA, messages=HELLO)
@@ -266,10 +296,10 @@ def test_errors_are_counted_by_model(upstream: Emulator) -> None:
     assert (row["model"], row["requests"], row["errors"]) == (LLAMA, 2, 1)
 
 
-def test_metrics_count_failovers_neurons_and_account_states(upstream: Emulator) -> None:
+def test_metrics_count_failovers_neurons_and_account_states(upstream: Emulator, pools: Pool) -> None:
     from prometheus_client.parser import text_string_to_metric_families
 
-    with pool(upstream, A, B) as (client, url, _):
+    with pools(A, B) as (client, url, _):
         upstream.fault(account=A, code=4006, times=10)
         answers = [client.chat.completions.create(model=LLAMA, messages=HELLO) for _ in range(3)]
         text = call("GET", f"{url}/metrics").body.decode()
@@ -288,31 +318,24 @@ def test_metrics_count_failovers_neurons_and_account_states(upstream: Emulator) 
     assert samples[("gateway_upstream_seconds_count", (("model", LLAMA),))] == 3
 
 
-def test_two_gateways_on_one_redis_share_one_limit_and_one_neuron_count(upstream: Emulator) -> None:
-    from tests.redis_server import RedisServer
-
-    server = RedisServer()
-    server.start()
+def test_two_gateways_on_one_redis_share_one_limit_and_one_neuron_count(upstream: Emulator, redis_url: str) -> None:
     limits = '{"@cf/meta/llama-3.1-8b-instruct": 6}'
-    try:
-        settings = {"REDIS_URL": server.url, "RATE_LIMITS": limits, "RATE_LIMIT_WAIT_SECONDS": "0"}
-        with pool(upstream, A, **settings) as (first, url, _), pool(upstream, A, **settings) as (second, _, _):
-            served = 0
-            for client in (first, second) * 5:  # ten requests, alternating between the two processes
-                try:
-                    answer = client.chat.completions.create(model=LLAMA, messages=HELLO)
-                    served += 1
-                    assert answer.usage is not None
-                except openai.RateLimitError:
-                    pass
-            time.sleep(0.3)  # the counters are written just after each answer
-            status = call("GET", f"{url}/status.json", headers={"Authorization": f"Bearer {TEST_KEY}"}).json()
-        assert served == 6 and len(accounts_called(upstream)) == 6  # one limit for both
-        (account,) = status["accounts"]
-        (row,) = account["models"]
-        assert row["requests"] == 6 and status["backend"] == "redis"  # one count, both processes' calls
-        assert account["neurons_used"] == pytest.approx(
-            6 * per_million(0.282, 0.827, answer.usage.prompt_tokens, answer.usage.completion_tokens), abs=0.05
-        )
-    finally:
-        server.stop()
+    settings = {"REDIS_URL": redis_url, "RATE_LIMITS": limits, "RATE_LIMIT_WAIT_SECONDS": "0"}
+    with pool(upstream, A, **settings) as (first, url, _), pool(upstream, A, **settings) as (second, _, _):
+        served = 0
+        for client in (first, second) * 5:  # ten requests, alternating between the two processes
+            try:
+                answer = client.chat.completions.create(model=LLAMA, messages=HELLO)
+                served += 1
+                assert answer.usage is not None
+            except openai.RateLimitError:
+                pass
+        time.sleep(0.3)  # the counters are written just after each answer
+        status = call("GET", f"{url}/status.json", headers={"Authorization": f"Bearer {TEST_KEY}"}).json()
+    assert served == 6 and len(accounts_called(upstream)) == 6  # one limit for both
+    (account,) = status["accounts"]
+    (row,) = account["models"]
+    assert row["requests"] == 6 and status["backend"] == "redis"  # one count, both processes' calls
+    assert account["neurons_used"] == pytest.approx(
+        6 * per_million(0.282, 0.827, answer.usage.prompt_tokens, answer.usage.completion_tokens), abs=0.05
+    )

@@ -155,9 +155,12 @@ def test_translation_cache_hits_reach_the_status(upstream: Emulator) -> None:
             assert answer.status == 200
         cache = call("GET", f"{url}/status.json", headers=AUTH).json()["cache"]
         html = call("GET", f"{url}/status", headers=AUTH).body.decode()
+        metrics = call("GET", f"{url}/metrics").body.decode()
     # The first call misses (its text, and nothing to detect as EN is given); the two repeats hit.
     assert cache["hits"] == 2 and cache["misses"] == 1
     assert "67%" in html
+    assert 'gateway_translation_cache_total{result="hit"} 2.0' in metrics
+    assert 'gateway_translation_cache_total{result="miss"} 1.0' in metrics
 
 
 def test_access_log_hides_keys_in_urls(upstream: Emulator) -> None:

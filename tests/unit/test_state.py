@@ -50,6 +50,9 @@ class Scaled:
     async def get(self, key: str) -> bytes | None:
         return await self._run(lambda s: s.get(key))
 
+    async def get_many(self, keys: list[str]) -> list[bytes | None]:
+        return await self._run(lambda s: s.get_many(keys))
+
     async def set(self, key: str, value: bytes, ttl: float) -> None:
         await self._run(lambda s: s.set(key, value, ttl * SCALE))
 
@@ -111,6 +114,15 @@ def test_set_get_delete(state: SharedState) -> None:
     assert run(state.delete("a")) is True
     assert run(state.delete("a")) is False
     assert run(state.get("a")) is None
+
+
+def test_get_many_answers_in_order(state: SharedState, clock: Clock) -> None:
+    assert run(state.get_many([])) == []
+    run(state.set("a", b"one", 60))
+    run(state.set("c", b"three", 10))
+    assert run(state.get_many(["a", "b", "c", "a"])) == [b"one", None, b"three", b"one"]
+    clock.now += 10.2
+    assert run(state.get_many(["a", "c"])) == [b"one", None]
 
 
 def test_values_expire(state: SharedState, clock: Clock) -> None:

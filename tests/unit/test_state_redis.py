@@ -42,6 +42,8 @@ def test_two_states_share_one_limit_and_counter(server: RedisServer) -> None:
 def test_redis_down_serves_from_memory_then_returns(server: RedisServer, caplog: pytest.LogCaptureFixture) -> None:
     async def go() -> None:
         state = RedisState(server.url, timeout=0.2, probe_max=0.5)
+        limiter, limit = MovingWindowRateLimiter(state.limits_storage()), parse("5/minute")
+        assert await limiter.hit(limit, "k")
         await state.add("c", {"n": 1}, 60)
         server.stop()
         with caplog.at_level(logging.WARNING, logger="app.state"):
@@ -61,6 +63,9 @@ def test_redis_down_serves_from_memory_then_returns(server: RedisServer, caplog:
         while not state.up and time.monotonic() < deadline:
             await asyncio.sleep(0.1)
         assert state.up and state.health() == (True, "redis reachable")
+        # Connections opened before the restart are not used again: none fails a call (and flips it back).
+        assert await limiter.hit(limit, "k")
+        assert state.up and await state.get_many(["v", "w"]) == [None, None]  # Redis's (empty), not memory's
         await state.add("after", {"n": 2}, 60)
         other = RedisState(server.url, timeout=2)
         assert await other.counters("after") == {"n": 2}  # written after the return: in Redis
