@@ -59,7 +59,7 @@ class _PerRequest(Collector):
 
     def __init__(self) -> None:
         self.requests: dict[tuple[str, str, int], int] = {}
-        self.tokens: dict[tuple[str, str], int] = {}
+        self.tokens: dict[str, list[int]] = {}  # per model: [prompt tokens, completion tokens]
         # per model: a count per bucket of LATENCY_BUCKETS (not cumulative), one for +Inf, then the sum
         self.upstream: dict[str, list[float]] = {}
 
@@ -69,8 +69,9 @@ class _PerRequest(Collector):
             requests.add_metric([route, model, str(status)], count)
         yield requests
         tokens = CounterMetricFamily("gateway_tokens", "Tokens used.", labels=["model", "kind"])
-        for (model, kind), count in list(self.tokens.items()):
-            tokens.add_metric([model, kind], count)
+        for model, (prompt, completion) in list(self.tokens.items()):
+            tokens.add_metric([model, "prompt"], prompt)
+            tokens.add_metric([model, "completion"], completion)
         yield tokens
         upstream = HistogramMetricFamily("gateway_upstream_seconds", "Workers AI call time.", labels=["model"])
         for model, counts in list(self.upstream.items()):
@@ -103,7 +104,7 @@ class Metrics:
         self._per_request = _PerRequest()
         r.register(self._per_request)
         self._requests = self.requests_by_key = self._per_request.requests  # {(route, model, status): count}
-        self._tokens = self._per_request.tokens
+        self._tokens = self.tokens_by_model = self._per_request.tokens
         self._upstream = self._per_request.upstream
 
     def request(self, route: str, model: str, status: int) -> None:
@@ -128,11 +129,16 @@ class Metrics:
 
     def usage(self, model: str, prompt: int, completion: int) -> None:
         """Tokens of one answer."""
-        tokens = self._tokens
-        key = (model, "prompt")
-        tokens[key] = tokens.get(key, 0) + prompt
-        key = (model, "completion")
-        tokens[key] = tokens.get(key, 0) + completion
+        counts = self.token_counts(model)
+        counts[0] += prompt
+        counts[1] += completion
+
+    def token_counts(self, model: str) -> list[int]:
+        """`model`'s [prompt, completion] token counters, for a caller to add to itself."""
+        counts = self._tokens.get(model)
+        if counts is None:
+            counts = self._tokens[model] = [0, 0]
+        return counts
 
     def neurons(self, source: Callable[[], float]) -> None:
         """`source()`: neurons counted so far, read at scrape time."""

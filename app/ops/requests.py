@@ -98,6 +98,7 @@ class RequestLog:
         self.prompts = prompts
         self.sink = sink
         self._requests = metrics.requests_by_key
+        self._tokens = metrics.tokens_by_model
         self._second = -1
         self._stamp = ""
 
@@ -106,8 +107,11 @@ class RequestLog:
         key = (route, model, status)
         requests = self._requests  # Metrics.request, inlined: this runs on every request
         requests[key] = requests.get(key, 0) + 1
-        if exchange.prompt_tokens or exchange.completion_tokens:
-            self.metrics.usage(model, exchange.prompt_tokens, exchange.completion_tokens)
+        prompt = exchange.prompt_tokens
+        if prompt or exchange.completion_tokens:  # Metrics.usage, inlined
+            counts = self._tokens.get(model) or self.metrics.token_counts(model)
+            counts[0] += prompt
+            counts[1] += exchange.completion_tokens
         if self.enabled:
             self.sink.write(self._line(exchange, method, route, status, (time.perf_counter() - started) * 1000))
 

@@ -5,8 +5,9 @@ from __future__ import annotations
 from fastapi import APIRouter, Request, Response
 
 from app.catalog import Task
-from app.deps import authenticate, exchange, files, gateway
+from app.deps import authenticate, files, gateway
 from app.openapi import CALLS_UPSTREAM, documented
+from app.ops.requests import EXCHANGE, Exchange
 from app.protocol.openai import ChatCompletionRequest, CompletionRequest
 from app.routers.body import read_json
 from app.serving import chat, image_urls, images
@@ -23,7 +24,7 @@ async def create_chat_completion(request: Request) -> Response:
     creds = authenticate(request, gw)
     body = await read_json(request, ChatCompletionRequest)
     model = gw.catalog.require(body.model, Task.TEXT_GENERATION, Task.TEXT_TO_IMAGE)
-    record = exchange(request)
+    record: Exchange = request.scope[EXCHANGE]  # deps.exchange, inlined on the hot path
     record.model = model.id
     if model.task is Task.TEXT_TO_IMAGE:  # a picture, answered as a markdown image (serving/images.py)
         store, base = files(request), images.public_base(request, gw.settings)
@@ -43,7 +44,7 @@ async def create_completion(request: Request) -> Response:
     creds = authenticate(request, gw)
     body = await read_json(request, CompletionRequest)
     model = gw.catalog.require(body.model, Task.TEXT_GENERATION)
-    record = exchange(request)
+    record: Exchange = request.scope[EXCHANGE]  # deps.exchange, inlined on the hot path
     record.model = model.id
     call = chat.Call.for_completion(body, model, gw.settings.default_max_tokens)
     if body.stream:

@@ -216,9 +216,17 @@ class WorkersAI:
         attempt = partial(self._charged_run, pool, creds, model_id, payload, content_type)
         if route is None:
             return await pool.call(model_id, attempt, creds)
+        # `_run`, inlined: the pool's fast path spends no coroutine of its own on the call.
+        server = route.account.creds  # type: ignore[union-attr]
+        body = payload if isinstance(payload, bytes | bytearray) else orjson.dumps(payload)
+        path = self.run_path(server.account_id, model_id)
         started = time.perf_counter()
         try:
-            result = await self._run(route.account.creds, model_id, payload, content_type)  # type: ignore[union-attr]
+            with _TRANSPORT_ERRORS:
+                response = await (self._run_pool or self.run_pool).request(
+                    "POST", path, _headers(server, content_type, self._run_compressed), body, timeout=self._timeout
+                )
+            result = _result(response.status, response.content_type, response.body, False)
         except UpstreamError as error:
             return await pool.recover(route, attempt, error)
         pool.done(route, started, payload, result)
