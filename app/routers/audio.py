@@ -18,6 +18,7 @@ from app.convert.subtitles import render
 from app.deps import Gateway, authenticate, gateway
 from app.errors import InvalidRequest
 from app.openapi import CALLS_UPSTREAM, documented
+from app.ops.requests import EXCHANGE
 from app.protocol.audio import SpeechRequest, TranscriptionForm
 from app.routers.body import invalid, read_json
 from app.serving import audio
@@ -70,6 +71,7 @@ async def _recognise(request: Request, run: Recogniser, task: str) -> Response:
     try:
         upload, fields, media_type = _parse(form)
         model = gw.catalog.require(fields.model, Task.SPEECH_RECOGNITION)
+        request.scope[EXCHANGE].model = model.id  # the request log line and metrics name it
         transcript = await run(gw, creds, model, upload, media_type, fields)
     finally:
         form.close()
@@ -119,6 +121,7 @@ async def create_speech(request: Request) -> Response:
     creds = authenticate(request, gw)
     body = await read_json(request, SpeechRequest)
     model = gw.catalog.require(body.model, Task.TEXT_TO_SPEECH)
+    request.scope[EXCHANGE].model = model.id  # the request log line and metrics name it
     sound, media_type = await audio.synthesise(gw, creds, model, body)
     if body.stream_format == "sse":
         events = await asyncio.to_thread(_speech_events, sound, len(body.input.split()))  # base64 of megabytes

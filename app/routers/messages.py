@@ -13,6 +13,7 @@ from app.catalog import Task
 from app.convert.anthropic import chat_request, estimate_input_tokens, thinking
 from app.deps import Gateway, bearer_token, credentials_for, gateway
 from app.openapi import ANTHROPIC, ANTHROPIC_ANSWERS, documented
+from app.ops.requests import EXCHANGE
 from app.protocol.anthropic import CountTokensRequest, MessagesRequest
 from app.responses import JSONBytes
 from app.routers.body import read_json
@@ -44,6 +45,7 @@ async def create_message(request: Request) -> Response:
     creds = _caller(request, gw)
     body = await read_json(request, MessagesRequest)
     model = gw.catalog.require(body.model, Task.TEXT_GENERATION)
+    request.scope[EXCHANGE].model = model.id  # the request log line and metrics name it
     chat = chat_request(body, stream=body.stream)
     if model.vision and (remote := image_urls.remote_images(chat)):
         await image_urls.fetch_images(remote, gw.image_fetcher)

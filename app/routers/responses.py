@@ -8,6 +8,7 @@ from fastapi import APIRouter, Request, Response
 from app.catalog import Task
 from app.deps import authenticate, bearer_token, credentials_for, gateway
 from app.openapi import CALLS_UPSTREAM, documented
+from app.ops.requests import EXCHANGE
 from app.protocol.responses import ResponseRequest
 from app.responses import JSONBytes
 from app.routers.body import read_json
@@ -31,6 +32,7 @@ async def create_response(request: Request) -> Response:
     creds = credentials_for(token, gw)
     body = await read_json(request, ResponseRequest)
     model = gw.catalog.require(body.model, Task.TEXT_GENERATION)
+    request.scope[EXCHANGE].model = model.id  # the request log line and metrics name it
     store = responses.store_for(gw, token)
     return await responses.create(body, model, gw, creds, store)
 

@@ -70,6 +70,22 @@ def test_metrics_count_requests_statuses_and_tokens(upstream: Emulator) -> None:
     assert samples[("gateway_tokens_total", (("kind", "prompt"), ("model", EMBEDDER)))] == embedded.usage.prompt_tokens
 
 
+def test_every_model_route_names_its_model_in_the_request_counter(upstream: Emulator) -> None:
+    with gateway(managed_env(upstream.api_base, GATEWAY_API_KEYS=SECRET_KEY)) as (url, _), _client(url) as client:
+        client.responses.create(model=MODEL, input="Hi")
+        client.images.generate(model="@cf/black-forest-labs/flux-1-schnell", prompt="a red cube", n=1)
+        headers = {"Authorization": f"Bearer {SECRET_KEY}", "anthropic-version": "2023-06-01"}
+        message = {"model": MODEL, "max_tokens": 16, "messages": [{"role": "user", "content": "Hi"}]}
+        assert call("POST", f"{url}/v1/messages", message, headers=headers).status == 200
+        samples = _samples(url)
+    counted = {
+        dict(labels)["route"]: dict(labels)["model"] for (name, labels) in samples if name == "gateway_requests_total"
+    }
+    assert counted["/v1/responses"] == MODEL
+    assert counted["/v1/images/generations"] == "@cf/black-forest-labs/flux-1-schnell"
+    assert counted["/v1/messages"] == MODEL
+
+
 def test_request_ids_round_trip_on_json_streams_and_errors(upstream: Emulator) -> None:
     env = managed_env(upstream.api_base, GATEWAY_API_KEYS=SECRET_KEY)
     with gateway(env) as (url, log), _client(url) as client:
