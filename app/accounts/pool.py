@@ -283,10 +283,13 @@ class AccountPool:
             return result
 
     def _route(self, model_id: str) -> _Route:
-        model = self.catalog.models.get(model_id) or Model(model_id, Task.TEXT_GENERATION)
+        known = self.catalog.models.get(model_id)
+        model = known or Model(model_id, Task.TEXT_GENERATION)
         latency = self.metrics.upstream_counts(model_id) if self.metrics is not None else None
         route = _Route(model, self.rates.per_minute(model), self.accounts, latency, self._solo)
-        if len(self._routes) < MAX_ROUTES:  # model ids come from clients: the table stays bounded
+        # Only catalog models are kept: an id the catalog learns later (from /ai/models/search) then gets its
+        # task and prices, and ids clients make up cannot grow the table.
+        if known is not None and len(self._routes) < MAX_ROUTES:
             self._routes[model_id] = route
         return route
 
