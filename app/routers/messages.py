@@ -45,14 +45,15 @@ async def create_message(request: Request) -> Response:
     creds = _caller(request, gw)
     body = await read_json(request, MessagesRequest)
     model = gw.catalog.require(body.model, Task.TEXT_GENERATION)
-    request.scope[EXCHANGE].model = model.id  # the request log line and metrics name it
+    record = request.scope[EXCHANGE]
+    record.model = model.id  # the request log line and metrics name it
     chat = chat_request(body, stream=body.stream)
     if model.vision and (remote := image_urls.remote_images(chat)):
         await image_urls.fetch_images(remote, gw.image_fetcher)
     call = Call.for_chat(chat, model, gw.settings.default_max_tokens)
     if body.stream:
-        return await messages.stream(call, gw.upstream, creds, model.id, thinking=thinking(body))
-    return await messages.complete(call, gw.upstream, creds, model.id, thinking=thinking(body))
+        return await messages.stream(call, gw.upstream, creds, model.id, record, thinking=thinking(body))
+    return await messages.complete(call, gw.upstream, creds, model.id, record, thinking=thinking(body))
 
 
 @router.post("/messages/count_tokens", **documented(400, 401, 404, 413, dialect=ANTHROPIC))

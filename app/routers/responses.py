@@ -32,9 +32,10 @@ async def create_response(request: Request) -> Response:
     creds = credentials_for(token, gw)
     body = await read_json(request, ResponseRequest)
     model = gw.catalog.require(body.model, Task.TEXT_GENERATION)
-    request.scope[EXCHANGE].model = model.id  # the request log line and metrics name it
+    record = request.scope[EXCHANGE]
+    record.model = model.id  # the request log line and metrics name it
     store = responses.store_for(gw, token)
-    return await responses.create(body, model, gw, creds, store)
+    return await responses.create(body, model, gw, creds, store, record)
 
 
 @router.get("/responses/{response_id}", **documented(401, 404))

@@ -3,6 +3,7 @@ message or event stream (message_start, content blocks and their deltas, message
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -14,6 +15,7 @@ from app.convert.results import Choice, Usage, new_id
 from app.convert.stream import Delta, StreamState, deltas_of
 from app.convert.text import tokens_for_chars
 from app.errors import GatewayError, anthropic_sse
+from app.ops.requests import Exchange
 from app.responses import EventStreamResponse, JSONBytes
 from app.serving.chat import Call
 from app.serving.streams import replay, translate
@@ -112,25 +114,36 @@ class MessageWriter:
         return anthropic_sse(error)
 
 
-async def complete(call: Call, upstream: WorkersAI, creds: Credentials, model_name: str, *, thinking: bool) -> Response:
-    """A whole answer as Anthropic's message."""
-    choice, usage = _answer(call, await upstream.run(creds, call.model.id, call.payload))
+async def complete(
+    call: Call, upstream: WorkersAI, creds: Credentials, model_name: str, record: Exchange, *, thinking: bool
+) -> Response:
+    """A whole answer as Anthropic's message. `record` gets the upstream time and the tokens."""
+    started = time.perf_counter()
+    result = await upstream.run(creds, call.model.id, call.payload)
+    record.upstream_seconds = time.perf_counter() - started
+    choice, usage = _answer(call, result, record)
     return JSONBytes(orjson.dumps(message(model_name, choice, usage, show_thinking=thinking)))
 
 
-def _answer(call: Call, result: Any) -> tuple[Choice, Usage]:
-    choice, usage = call.choice(result)
-    return choice, call.usage([(choice, usage)])
+def _answer(call: Call, result: Any, record: Exchange) -> tuple[Choice, Usage]:
+    choice, reported = call.choice(result)
+    usage = call.usage([(choice, reported)])
+    record.prompt_tokens += usage.prompt_tokens  # Exchange.count, inlined on the hot path
+    record.completion_tokens += usage.completion_tokens
+    return choice, usage
 
 
 async def stream(
-    call: Call, upstream: WorkersAI, creds: Credentials, model_name: str, *, thinking: bool
+    call: Call, upstream: WorkersAI, creds: Credentials, model_name: str, record: Exchange, *, thinking: bool
 ) -> EventStreamResponse:
     """Anthropic's event stream. Errors before the first byte raise (a real HTTP error); later ones are an
     `error` event. A model that answers whole (gpt-oss over /ai/run) is sent as one burst of events."""
     writer = MessageWriter(model_name, show_thinking=thinking)
+    started = time.perf_counter()
     if not call.payload.get("stream"):
-        return _whole(call, writer, await upstream.run(creds, call.model.id, call.payload))
+        result = await upstream.run(creds, call.model.id, call.payload)
+        record.upstream_seconds = time.perf_counter() - started
+        return _whole(call, writer, result, record)
     opening: list[bytes] = []
 
     def prepare() -> None:  # while Workers AI works on the request
@@ -138,15 +151,17 @@ async def stream(
             opening.append(writer.opening(call.prompt_tokens))
 
     opened = await upstream.stream(creds, call.model.id, call.payload, meanwhile=prepare)
+    record.upstream_seconds = time.perf_counter() - started
     if not isinstance(opened, Stream):  # answered JSON although asked to stream
-        return _whole(call, writer, opened)
+        return _whole(call, writer, opened, record)
     prepare()
     state = StreamState(call.model, max_tokens=call.max_tokens, stops=call.stops)
-    return EventStreamResponse(translate([opened], [state], writer, opening[0], False, lambda: call.prompt_tokens))
+    body = translate([opened], [state], writer, opening[0], False, lambda: call.prompt_tokens, count=record.count)
+    return EventStreamResponse(body)
 
 
-def _whole(call: Call, writer: MessageWriter, result: Any) -> EventStreamResponse:
+def _whole(call: Call, writer: MessageWriter, result: Any, record: Exchange) -> EventStreamResponse:
     """A whole answer sent as the event stream, in one write."""
-    choice, usage = _answer(call, result)
+    choice, usage = _answer(call, result, record)
     frames = [writer.opening(usage.prompt_tokens), writer.frames(0, deltas_of(choice))]
     return EventStreamResponse(replay([*frames, writer.end(choice.finish_reason, choice.stop_sequence, usage)]))

@@ -27,6 +27,7 @@ from app.convert.stream import StreamState, deltas_of
 from app.convert.text import tokens_for_chars
 from app.deps import Gateway
 from app.errors import GatewayError, NotFound
+from app.ops.requests import Exchange
 from app.protocol.responses import Item, ResponseRequest
 from app.responses import EventStreamResponse, JSONBytes
 from app.serving import chat, image_urls
@@ -87,8 +88,11 @@ def store_for(gw: Gateway, token: str | None) -> Store:
     )
 
 
-async def create(request: ResponseRequest, model: Model, gw: Gateway, creds: Credentials, store: Store) -> Response:
-    """One answer, whole or streamed, stored unless `store: false`."""
+async def create(
+    request: ResponseRequest, model: Model, gw: Gateway, creds: Credentials, store: Store, record: Exchange
+) -> Response:
+    """One answer, whole or streamed, stored unless `store: false`. `record` gets the upstream time and the
+    tokens, as on the chat path (the request log line and the token counters)."""
     items = listed_items(request)
     remote = check_images(items, model)
     if remote:
@@ -96,16 +100,20 @@ async def create(request: ResponseRequest, model: Model, gw: Gateway, creds: Cre
         for _, image, part in remote:
             part.image_url = image.url
     if request.previous_response_id:
-        record = await store.load(request.previous_response_id, "previous_response_id")
-        items = [*history(record["input"], record["response"]["output"]), *items]
+        previous = await store.load(request.previous_response_id, "previous_response_id")
+        items = [*history(previous["input"], previous["response"]["output"]), *items]
     answer = Answer.new(model.id, int(time.time()), echo_json(request))
     if model.responses_input and native.fits(request, items):  # gpt-oss: its own Responses shape
-        return await _native(request, items, model, answer, gw, creds, store)
+        return await _native(request, items, model, answer, gw, creds, store, record)
     call = chat.Call.for_chat(chat_request(request, items), model, gw.settings.default_max_tokens)
     if request.stream:
         save = functools.partial(_save, store, answer.id, request, items) if request.store else None
-        return await _stream(call, answer, gw, creds, save)
+        return await _stream(call, answer, gw, creds, save, record)
+    started = time.perf_counter()
     choices, usage = await chat.answer(call, gw.upstream, creds)
+    record.upstream_seconds = time.perf_counter() - started
+    record.prompt_tokens += usage.prompt_tokens  # Exchange.count, inlined on the hot path
+    record.completion_tokens += usage.completion_tokens
     body = response_of(answer, choices[0], usage)
     if request.store:
         await store.save(answer.id, stored_input(request, items), body)
@@ -120,12 +128,16 @@ async def _native(
     gw: Gateway,
     creds: Credentials,
     store: Store,
+    record: Exchange,
 ) -> Response:
     """A model that takes `input` and answers `output[]` on /ai/run: no chat template in between. It never
     streams there, so a streamed request gets the whole answer's events at once."""
+    started = time.perf_counter()
     result = await gw.upstream.run(creds, model.id, native.native_payload(request, items))
+    record.upstream_seconds = time.perf_counter() - started
     choice, reported = native.native_choice(result)
     usage = reported or estimate_usage(0, [choice])
+    record.count(usage.prompt_tokens, usage.completion_tokens)
     if request.stream:
         writer = EventWriter(answer)
         events = writer.opening() + writer.feed(deltas_of(choice))
@@ -143,21 +155,29 @@ async def _save(store: Store, response_id: str, request: ResponseRequest, items:
     await store.save(response_id, stored_input(request, items), body)
 
 
-async def _stream(call: chat.Call, answer: Answer, gw: Gateway, creds: Credentials, save: Save) -> Response:
+async def _stream(
+    call: chat.Call, answer: Answer, gw: Gateway, creds: Credentials, save: Save, record: Exchange
+) -> Response:
     writer = EventWriter(answer)
+    started = time.perf_counter()
     opened = (await chat.open_upstream(call, gw.upstream, creds, writer.opening))[0]
+    record.upstream_seconds = time.perf_counter() - started
     if isinstance(opened, Stream):
-        return EventStreamResponse(_events(opened, call, writer, save))
+        return EventStreamResponse(_events(opened, call, writer, save, record))
     # JSON mode, or a model that answers whole even when asked to stream: the same events, at once
-    choice, usage = call.choice(opened)
+    choice, reported = call.choice(opened)
+    usage = call.usage([(choice, reported)])
+    record.count(usage.prompt_tokens, usage.completion_tokens)
     events = writer.opening() + writer.feed(deltas_of(choice))
-    closing, response = writer.close(choice.finish_reason, call.usage([(choice, usage)]))
+    closing, response = writer.close(choice.finish_reason, usage)
     if save is not None:
         await save(response)
     return EventStreamResponse(replay([events, closing]))
 
 
-async def _events(stream: Stream, call: chat.Call, writer: EventWriter, save: Save) -> AsyncIterator[bytes]:
+async def _events(
+    stream: Stream, call: chat.Call, writer: EventWriter, save: Save, record: Exchange
+) -> AsyncIterator[bytes]:
     """The event sequence as Workers AI's stream arrives; a failure after the start goes in-band. What
     arrives together leaves together, as on the chat path: the opening events with the first deltas, the
     deltas read with the upstream's [DONE] with the closing events."""
@@ -184,6 +204,7 @@ async def _events(stream: Stream, call: chat.Call, writer: EventWriter, save: Sa
         await stream.aclose()
     held, finish_reason = state.finish()
     usage = state.usage or Usage(call.prompt_tokens, tokens_for_chars(state.completion_chars))
+    record.count(usage.prompt_tokens, usage.completion_tokens)
     tail = writer.feed(held)
     closing, response = writer.close(finish_reason, usage)
     if save is not None:

@@ -7,6 +7,7 @@ import re
 import time
 from pathlib import Path
 
+import anthropic
 import openai
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
@@ -84,6 +85,31 @@ def test_every_model_route_names_its_model_in_the_request_counter(upstream: Emul
     assert counted["/v1/responses"] == MODEL
     assert counted["/v1/images/generations"] == "@cf/black-forest-labs/flux-1-schnell"
     assert counted["/v1/messages"] == MODEL
+
+
+def test_responses_and_messages_count_their_tokens_and_upstream_time(upstream: Emulator) -> None:
+    """The Responses and Messages APIs run on the chat path, and are counted as chat is: their tokens in
+    gateway_tokens_total and their upstream time in the request line, whole and streamed."""
+    env = managed_env(upstream.api_base, GATEWAY_API_KEYS=SECRET_KEY)
+    with gateway(env) as (url, log), _client(url) as client:
+        whole = client.responses.create(model=MODEL, input="Hi")
+        with client.responses.stream(model=MODEL, input="Repeat after me: one two three") as events:
+            streamed = events.get_final_response()
+        with anthropic.Anthropic(base_url=url, api_key=SECRET_KEY, max_retries=0) as claude:
+            message = claude.messages.create(model=MODEL, max_tokens=32, messages=[{"role": "user", "content": "Hi"}])
+            with claude.messages.stream(
+                model=MODEL, max_tokens=32, messages=[{"role": "user", "content": "Say one two three"}]
+            ) as stream:
+                told = stream.get_final_message()
+        samples = _samples(url)
+    answers = [(a.usage.input_tokens, a.usage.output_tokens) for a in (whole, streamed, message, told) if a.usage]
+    assert len(answers) == 4 and all(prompt > 0 and completion > 0 for prompt, completion in answers)
+    assert samples[("gateway_tokens_total", (("kind", "prompt"), ("model", MODEL)))] == sum(p for p, _ in answers)
+    assert samples[("gateway_tokens_total", (("kind", "completion"), ("model", MODEL)))] == sum(c for _, c in answers)
+    lines = [line for line in log.read_text().splitlines() if "/v1/responses 200" in line or "/v1/messages 200" in line]
+    assert len(lines) == 4
+    for line in lines:
+        assert re.search(r" upstream=\d+\.\dms tokens=[1-9]\d*\+[1-9]\d* ", line), line
 
 
 def test_request_ids_round_trip_on_json_streams_and_errors(upstream: Emulator) -> None:
