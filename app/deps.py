@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hmac
 from dataclasses import dataclass, field, replace
+from typing import Any
 
 from fastapi import Request
 
@@ -41,6 +42,7 @@ class Gateway:
     accounts: AccountPool | None = None  # managed mode: the accounts calls run on (app/accounts/)
     # Per-key credentials, when keys are pinned or limited (the key's hash travels, never the key).
     key_credentials: dict[str, Credentials] = field(default_factory=dict)
+    response_stores: dict[str | None, Any] = field(default_factory=dict)  # serving/responses.py, per key
 
 
 def gateway(request: Request) -> Gateway:

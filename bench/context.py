@@ -30,6 +30,11 @@ class Plan:
     warmup: float = 1.0
     concurrencies: tuple[int, ...] = (1, 16, 64)
     chunks: int = 20
+    # The Responses rounds take the per-chunk figure from 200- minus 1-chunk streams: a chunk's few
+    # microseconds against 20-chunk streams' 450 were a difference of two near-equal figures, whose ratio
+    # to chat's spread from 0.2x to 1.4x within one run; more rounds too, as the ratios are the targets.
+    long_chunks: int = 200
+    responses_rounds: int = 5
     stream_concurrency: int = 16
     max_sequential_streams: int = 3000
     gap_delay_ms: float = 10.0
@@ -44,7 +49,7 @@ class Plan:
 
     @classmethod
     def quick(cls) -> Plan:
-        return cls(rounds=1, duration=1.0, warmup=0.5, embed_calls=2, rerun_budget_s=0.0)
+        return cls(rounds=1, duration=1.0, warmup=0.5, embed_calls=2, rerun_budget_s=0.0, responses_rounds=1)
 
 
 @dataclass

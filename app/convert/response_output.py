@@ -32,7 +32,7 @@ class Answer:
         self.id, self.created_at, self.model = response_id, created_at, model
         self._items = 0
         self._head = b'{"id":"%b","object":"response","created_at":%d,"status":"' % (response_id.encode(), created_at)
-        self._model = b',"model":' + orjson.dumps(model) + b',"output":'
+        self._model = _MODEL_PARTS.get(model) or _model_part(model)
         self._echo = b"," + echo + b',"usage":'
 
     @classmethod
@@ -66,6 +66,17 @@ class Answer:
         )
 
 
+_MODEL_PARTS: dict[str, bytes] = {}
+
+
+def _model_part(model: str) -> bytes:
+    """The `model` member and the key after it, kept per model (a gateway names a few hundred at most)."""
+    part = b',"model":' + orjson.dumps(model) + b',"output":'
+    if len(_MODEL_PARTS) < 1024:
+        _MODEL_PARTS[model] = part
+    return part
+
+
 def usage_json(usage: Usage, reasoning_tokens: int = 0) -> bytes:
     prompt, completion = usage.prompt_tokens, usage.completion_tokens
     return _USAGE % (prompt, completion, reasoning_tokens, prompt + completion)
@@ -83,13 +94,16 @@ def text_part(text_json: bytes) -> bytes:
     return b'{"type":"output_text","text":' + text_json + b',"annotations":[],"logprobs":[]}'
 
 
+_MESSAGE = (
+    b'{"id":"%b","type":"message","status":"%b","role":"assistant","content":['
+    b'{"type":"output_text","text":%b,"annotations":[],"logprobs":[]}]}'
+)
+
+
 def message_item(item_id: str, text_json: bytes, status: str = "completed") -> bytes:
-    """An assistant message item; `text_json` the text, JSON-encoded (ids are hex: no escaping)."""
-    return b'{"id":"%b","type":"message","status":"%b","role":"assistant","content":[%b]}' % (
-        item_id.encode(),
-        status.encode(),
-        text_part(text_json),
-    )
+    """An assistant message item (its one part as `text_part` makes it); `text_json` the text,
+    JSON-encoded (ids are hex: no escaping)."""
+    return _MESSAGE % (item_id.encode(), status.encode(), text_json)
 
 
 def summary_part(text: str) -> dict[str, Any]:
@@ -113,6 +127,9 @@ def call_item(item_id: str, call_id: str, name: str, arguments: str, status: str
 
 def output_of(answer: Answer, choice: Choice) -> bytes:
     """A chat choice as the output array: reasoning, then the message, then function calls."""
+    if not choice.reasoning and not choice.tool_calls:  # most answers: one message
+        status = "incomplete" if choice.finish_reason in INCOMPLETE else "completed"
+        return b"[" + message_item(answer.item_id("msg_"), orjson.dumps(choice.content or ""), status) + b"]"
     items: list[bytes] = []
     if choice.reasoning:
         items.append(orjson.dumps(reasoning_item(answer.item_id("rs_"), choice.reasoning)))

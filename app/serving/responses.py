@@ -40,10 +40,9 @@ log = logging.getLogger("app.responses")
 Save = Callable[[bytes], Awaitable[None]] | None  # keeps the finished response
 
 
-@functools.lru_cache(maxsize=256)
 def owner_of(token: str | None) -> str:
-    """Whose stored responses a request sees: a digest of its key (never the key itself). Cached: a
-    gateway serves few keys, and the digest was a tenth of a Responses request's own work."""
+    """Whose stored responses a request sees: a digest of its key (never the key itself). Worked out once
+    per key (`store_for`): the digest was a tenth of a Responses request's own work."""
     return hashlib.sha256(token.encode()).hexdigest()[:32] if token else "anyone"
 
 
@@ -79,13 +78,21 @@ class Store:
 
 
 def store_for(gw: Gateway, token: str | None) -> Store:
-    settings = gw.settings
-    return Store(
-        gw.state,
-        owner_of(token),
-        retention=settings.responses_retention_seconds,
-        max_bytes=settings.responses_max_stored_bytes,
-    )
+    """The store of the key a request presented, made once per key (a few hundred at most are kept: a
+    gateway without keys takes any)."""
+    stores: dict[str | None, Store] = gw.response_stores
+    store = stores.get(token)
+    if store is None:
+        if len(stores) >= 256:
+            stores.clear()
+        settings = gw.settings
+        store = stores[token] = Store(
+            gw.state,
+            owner_of(token),
+            retention=settings.responses_retention_seconds,
+            max_bytes=settings.responses_max_stored_bytes,
+        )
+    return store
 
 
 async def create(

@@ -9,11 +9,13 @@ import pytest
 
 from app.catalog import Catalog, Model, Task
 from app.convert.response_events import EventWriter
-from app.convert.response_output import Answer, response_of
+from app.convert.response_output import Answer, message_item, response_of, text_part
 from app.convert.responses import chat_request, check_images, echo_json, echo_of, history, listed_items, stored_input
 from app.convert.results import Choice, Usage
 from app.errors import InvalidRequest
+from app.protocol.openai import ChatCompletionRequest
 from app.protocol.responses import ResponseRequest
+from app.serving.chat import Call
 
 LLAMA = "@cf/meta/llama-3.1-8b-instruct"
 SCOUT = "@cf/meta/llama-4-scout-17b-16e-instruct"
@@ -229,3 +231,75 @@ def test_sequence_numbers_past_the_tail_table() -> None:
 def test_echo_of_a_plain_request_is_the_full_echo() -> None:
     for req in (request(max_output_tokens=9, previous_response_id="resp_x"), request(metadata={"a": "b"}), request()):
         assert orjson.loads(b"{" + echo_json(req) + b"}") == echo_of(req)
+
+
+def test_the_chat_request_reads_as_the_validated_chat_request_would() -> None:
+    """The chat path reads the reshaped request as plain objects (not pydantic models): every field must
+    read as the validated chat request's, and the Workers AI payload must be the same."""
+    cases = [
+        (request(), {"messages": [{"role": "user", "content": "hi"}]}),
+        (
+            request(instructions="Be brief.", max_output_tokens=50, temperature=0.3, top_p=0.9, user="u1", stream=True),
+            {
+                "messages": [{"role": "system", "content": "Be brief."}, {"role": "user", "content": "hi"}],
+                "max_completion_tokens": 50,
+                "temperature": 0.3,
+                "top_p": 0.9,
+                "user": "u1",
+                "stream": True,
+            },
+        ),
+        (
+            request(
+                input=[
+                    {"role": "user", "content": "Weather?"},
+                    {"type": "function_call", "call_id": "call_1", "name": "f", "arguments": "{}"},
+                    {"type": "function_call_output", "call_id": "call_1", "output": "sunny"},
+                ],
+                text={"format": {"type": "json_object"}},
+            ),
+            {
+                "messages": [
+                    {"role": "user", "content": "Weather?"},
+                    {
+                        "role": "assistant",
+                        "content": "",
+                        "tool_calls": [
+                            {"id": "call_1", "type": "function", "function": {"name": "f", "arguments": "{}"}}
+                        ],
+                    },
+                    {"role": "tool", "content": "sunny", "tool_call_id": "call_1"},
+                ],
+                "response_format": {"type": "json_object"},
+            },
+        ),
+    ]
+    for req, chat in cases:
+        made = chat_request(req, listed_items(req))
+        validated = ChatCompletionRequest.model_validate({"model": LLAMA, "stream": False, **chat})
+        for name in ChatCompletionRequest.model_fields:
+            if name != "messages":
+                assert getattr(made, name) == getattr(validated, name), name
+        for ours, theirs in zip(made.messages, validated.messages, strict=True):
+            for name in type(theirs).model_fields:
+                assert getattr(ours, name) == getattr(theirs, name), name
+        assert Call.for_chat(made, model(), 4096).payload == Call.for_chat(validated, model(), 4096).payload
+
+
+def test_echo_of_continuations_and_plain_requests_in_any_order() -> None:
+    """The plain echo is cached without `previous_response_id`: each continuation still names its own."""
+    for previous in ("resp_a", None, "resp_b", None, "resp_a"):
+        req = request(max_output_tokens=7, previous_response_id=previous)
+        assert orjson.loads(b"{" + echo_json(req) + b"}") == echo_of(req)
+
+
+def test_a_message_item_holds_the_text_part_the_events_send() -> None:
+    item = orjson.loads(message_item("msg_1", b'"he said \\"hi\\""', "incomplete"))
+    assert item == {
+        "id": "msg_1",
+        "type": "message",
+        "status": "incomplete",
+        "role": "assistant",
+        "content": [orjson.loads(text_part(b'"he said \\"hi\\""'))],
+    }
+    assert item["content"][0]["text"] == 'he said "hi"'
