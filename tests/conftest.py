@@ -6,9 +6,19 @@ from pathlib import Path
 import openai
 import pytest
 
+from tests.redis_server import RedisServer
 from tests.servers import ACCOUNT, CF_TOKEN, TEST_KEY, Emulator, emulator, gateway, managed_env
 
 __all__ = ["ACCOUNT", "CF_TOKEN", "TEST_KEY"]  # what the test modules import from here
+
+
+@pytest.fixture(scope="module")
+def redis_server() -> Iterator[RedisServer]:
+    """A real redis-server for the tests of one module (`.ci/run` installs it)."""
+    server = RedisServer()
+    server.start()
+    yield server
+    server.stop()
 
 
 @pytest.fixture(scope="session")

@@ -36,14 +36,6 @@ def pool(upstream: Emulator, *accounts: str, **settings: str) -> Iterator[tuple[
             yield client, url, log
 
 
-@pytest.fixture(scope="module")
-def redis_server() -> Iterator[RedisServer]:
-    server = RedisServer()
-    server.start()
-    yield server
-    server.stop()
-
-
 @pytest.fixture
 def redis_url(redis_server: RedisServer) -> str:
     """The module's Redis, emptied: no test sees another's counters, limits or account states."""

@@ -5,7 +5,6 @@ answered, not kept, and the log says so)."""
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
 
 import openai
 import pytest
@@ -16,14 +15,6 @@ from tests.redis_server import RedisServer
 from tests.servers import Emulator, gateway, managed_env
 
 LLAMA = "@cf/meta/llama-3.1-8b-instruct"
-
-
-@pytest.fixture(scope="module")
-def redis_server() -> Iterator[RedisServer]:
-    server = RedisServer()
-    server.start()
-    yield server
-    server.stop()
 
 
 @pytest.fixture(params=["memory", "redis"])

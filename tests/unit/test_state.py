@@ -11,7 +11,6 @@ import pytest
 
 from app.state import MemoryState, SharedState
 from app.state.redis import RedisState
-from tests.redis_server import RedisServer
 
 # Redis keeps its own time: for it, the tests' ages are scaled down and the clock really waits.
 SCALE = 0.05
@@ -73,14 +72,6 @@ class Scaled:
             return result
         finally:
             await state.close()
-
-
-@pytest.fixture(scope="module")
-def redis_server() -> Iterator[RedisServer]:
-    server = RedisServer()
-    server.start()
-    yield server
-    server.stop()
 
 
 @pytest.fixture(params=["memory", "redis"])
