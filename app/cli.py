@@ -90,8 +90,9 @@ def _run_workers(settings: Settings) -> None:
     this parent and every worker calls it."""
     if not settings.redis_url:
         log.warning(
-            "WORKERS=%d without REDIS_URL: rate limits, neuron counters, account states and stored responses "
-            "are kept per worker process, so each worker allows the full limits. Set REDIS_URL to share them "
+            "WORKERS=%d without REDIS_URL: rate limits, neuron counters, account states, stored responses and "
+            "the translation cache are kept per worker process, so each worker allows the full limits. Set "
+            "REDIS_URL to share them "
             "(docs/scaling.md).",
             settings.workers,
         )

@@ -27,7 +27,7 @@ from app.errors import (
     error_response,
 )
 from app.middleware import TooLarge, declared_too_large, read_body, too_large_error
-from app.ops.requests import EXCHANGE, REQUEST_ID_HEADER, Exchange, RequestIds, RequestLog
+from app.ops.requests import CURRENT, EXCHANGE, REQUEST_ID_HEADER, Exchange, RequestIds, RequestLog
 
 log = logging.getLogger("app")
 CLIENT_GONE = 499  # what the request log and counter say of a request whose client left before the answer
@@ -98,6 +98,7 @@ class FastLane:
             return
         started = time.perf_counter()
         exchange = scope[EXCHANGE] = Exchange(self.ids.of(scope["headers"]))
+        CURRENT.set(exchange)
         handler = self.routes.get(scope["path"]) if scope["method"] == "POST" else None
         if handler is None:
             await self._pass_on(exchange, scope, receive, send, started)

@@ -164,6 +164,7 @@ def _lifespan(
             app.state.metrics.neurons(lambda: pool.neurons_total)
         if isinstance(app.state.gateway.state, RedisState):
             app.state.readiness.add("redis", app.state.gateway.state.check)
+            app.state.metrics.redis_state(app.state.gateway.state)
         _announce(settings, demo)
         _tune_gc()
         try:

@@ -42,6 +42,7 @@ from app.catalog import Catalog, Model, Task
 from app.config import ACCOUNT_ID
 from app.errors import GatewayError, UpstreamError
 from app.ops.metrics import LATENCY_BUCKETS, Metrics
+from app.ops.requests import CURRENT
 from app.state.base import SharedState
 from app.state.batch import CounterBatch
 from app.upstream.client import Credentials
@@ -191,6 +192,9 @@ class AccountPool:
             latency[-1] += seconds
         account = route.account
         assert account is not None
+        record = CURRENT.get()
+        if record is not None:
+            record.account = account.masked
         if account.recheck_at:
             self._clear(account)
         if result is None:

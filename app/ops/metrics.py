@@ -1,8 +1,9 @@
 """Prometheus metrics on a registry per app (official `prometheus_client`).
 
 The account pool wires its figures with `failover(model)`, `retry(reason)`, `neurons(fn)` and
-`account_states(fn)`: `fn()` returns {state: count} and is read at scrape time, nothing per request; so is
-the translation cache's own count of hits and misses (`translation_cache(cache)`).
+`account_states(fn)`: `fn()` returns {state: count} and is read at scrape time, nothing per request; so are
+the translation cache's own count of hits and misses (`translation_cache(cache)`) and whether Redis answers
+(`redis_state(state)`).
 """
 
 from __future__ import annotations
@@ -49,6 +50,26 @@ class _CacheLookups(Collector):
         family.add_metric(["hit"], getattr(self.cache, "hits", 0))
         family.add_metric(["miss"], getattr(self.cache, "misses", 0))
         yield family
+
+
+class _Redis(Collector):
+    """Whether the shared state is on Redis or on the in-process fallback, read at scrape time (only with
+    REDIS_URL: without it there is nothing to report)."""
+
+    def __init__(self) -> None:
+        self.state: object = None
+
+    def collect(self) -> Iterator[GaugeMetricFamily | CounterMetricFamily]:
+        if self.state is None:
+            return
+        yield GaugeMetricFamily(
+            "gateway_redis_up",
+            "1: shared state on Redis; 0: Redis unreachable, serving from this process's memory.",
+            value=1 if getattr(self.state, "up", False) else 0,
+        )
+        yield CounterMetricFamily(
+            "gateway_redis_outages", "Times Redis stopped answering.", value=getattr(self.state, "outages", 0)
+        )
 
 
 class _PerRequest(Collector):
@@ -101,6 +122,8 @@ class Metrics:
         r.register(self._states)
         self._neurons = _Neurons()
         r.register(self._neurons)
+        self._redis = _Redis()
+        r.register(self._redis)
         self._per_request = _PerRequest()
         r.register(self._per_request)
         self._requests = self.requests_by_key = self._per_request.requests  # {(route, model, status): count}
@@ -153,6 +176,10 @@ class Metrics:
     def translation_cache(self, cache: object) -> None:
         """`cache.hits` and `cache.misses` (the translator's cache counts them) are read at scrape time."""
         self._cache.cache = cache
+
+    def redis_state(self, state: object) -> None:
+        """`state.up` and `state.outages` (a RedisState) are read at scrape time."""
+        self._redis.state = state
 
     def account_states(self, source: Callable[[], dict[str, int]]) -> None:
         self._states.source = source

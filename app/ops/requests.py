@@ -16,6 +16,7 @@ import os
 import re
 import sys
 import time
+from contextvars import ContextVar
 from typing import IO, Any
 
 import orjson
@@ -27,8 +28,8 @@ REQUEST_ID_HEADER = b"x-request-id"
 # A client's id is kept if it is 1-128 token characters (RFC 9110 tchar, and :/=@): nothing that could
 # break a log line or a header; else one is made.
 _SANE_ID = re.compile(rb"[A-Za-z0-9!#$%&'*+.^_`|~:/=@-]{1,128}")
-PLAIN = "%s,%03d INFO app.requests: %s %s %d model=%s %.1fms upstream=%.1fms tokens=%d+%d id=%s\n"
-PLAIN_NO_UPSTREAM = "%s,%03d INFO app.requests: %s %s %d model=%s %.1fms upstream=- tokens=%d+%d id=%s\n"
+PLAIN = "%s,%03d INFO app.requests: %s %s %d model=%s account=%s %.1fms upstream=%.1fms tokens=%d+%d id=%s\n"
+PLAIN_NO_UPSTREAM = "%s,%03d INFO app.requests: %s %s %d model=%s account=%s %.1fms upstream=- tokens=%d+%d id=%s\n"
 FLUSH_AFTER = 0.1  # seconds a request line may wait, so that under load many leave in one write
 
 
@@ -37,6 +38,7 @@ class Exchange:
 
     # Class-level defaults: a request sets only what it has (one attribute set costs as much as a line).
     model = ""
+    account = ""  # the Cloudflare account the call ran on, masked (the last one, if it failed over)
     prompt_tokens = 0
     completion_tokens = 0
     upstream_seconds: float | None = None
@@ -49,6 +51,11 @@ class Exchange:
         """Tokens of the answer (summed, for a request that makes several upstream calls)."""
         self.prompt_tokens += prompt
         self.completion_tokens += completion
+
+
+# The request being served, for what only the upstream layer knows (the account a call ran on). Set once a
+# request by the fast lane; tasks a request starts (concurrent calls) see the same record.
+CURRENT: ContextVar[Exchange | None] = ContextVar("gateway_exchange", default=None)
 
 
 class RequestIds:
@@ -127,6 +134,7 @@ class RequestLog:
                 "method": method,
                 "route": route,
                 "model": exchange.model or None,
+                "account": exchange.account or None,
                 "status": status,
                 "duration_ms": round(ms, 2),
                 "upstream_ms": None if up is None else round(up * 1000, 2),
@@ -139,12 +147,12 @@ class RequestLog:
         stamp = self._stamp if int(now) == self._second else self._new_second(now)
         milli = (now % 1) * 1000
         rid = exchange.request_id.decode("latin-1")
-        model = exchange.model or "-"
+        who = (method, route, status, exchange.model or "-", exchange.account or "-", ms)
         prompt, completion = exchange.prompt_tokens, exchange.completion_tokens
         if up is None:
-            line = PLAIN_NO_UPSTREAM % (stamp, milli, method, route, status, model, ms, prompt, completion, rid)
+            line = PLAIN_NO_UPSTREAM % (stamp, milli, *who, prompt, completion, rid)
         else:
-            line = PLAIN % (stamp, milli, method, route, status, model, ms, up * 1000, prompt, completion, rid)
+            line = PLAIN % (stamp, milli, *who, up * 1000, prompt, completion, rid)
         if self.prompts and exchange.body:
             line = f"{line[:-1]} body={exchange.body.decode('utf-8', 'replace')!r}\n"
         return line

@@ -46,6 +46,7 @@ class RedisState:
         self._add = self._redis.register_script(ADD)
         self._fallback = MemoryState()
         self._up = True
+        self.outages = 0  # times Redis stopped answering (metrics: gateway_redis_outages_total)
         self._reason = ""
         self._since = 0.0
         self._probe_max = probe_max
@@ -146,6 +147,7 @@ class RedisState:
         if not self._up:
             return
         self._up, self._reason, self._since = False, type(exc).__name__, time.time()
+        self.outages += 1
         log.warning("redis unreachable (%s): serving from in-process state until it returns", self._reason)
         self._probe = asyncio.get_running_loop().create_task(self._wait_for_redis())
 

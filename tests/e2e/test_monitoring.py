@@ -13,7 +13,7 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from tests.http import call
-from tests.servers import CF_TOKEN, Emulator, gateway, managed_env
+from tests.servers import ACCOUNT, CF_TOKEN, Emulator, gateway, managed_env
 
 MODEL = "@cf/meta/llama-3.1-8b-instruct"
 EMBEDDER = "@cf/baai/bge-base-en-v1.5"
@@ -171,6 +171,44 @@ def test_logs_hold_no_key_token_or_prompt(upstream: Emulator, log_format: str) -
         assert all(fields <= set(line) for line in requests)
         assert chats[0]["model"] == MODEL and chats[0]["upstream_ms"] > 0 and chats[0]["completion_tokens"] > 0
         assert all({"time", "level", "logger", "message"} <= set(line) for line in lines if line not in requests)
+
+
+def _request_lines(log: Path, route: str) -> list[str]:
+    time.sleep(0.3)  # request lines are written in batches, at most 0.1 s late
+    return [line for line in log.read_text().splitlines() if f" {route} " in line or f'"route":"{route}"' in line]
+
+
+def test_request_lines_name_the_account_masked(upstream: Emulator) -> None:
+    """Managed with one account, passthrough (the client's account) and a pool that failed over: each line
+    names the account its call ran on, as the first and last four characters only."""
+    other = "fedcba9876543210fedcba9876543210"
+    messages = [{"role": "user", "content": "Hi"}]
+    with gateway(managed_env(upstream.api_base, GATEWAY_API_KEYS=SECRET_KEY)) as (url, log), _client(url) as client:
+        client.chat.completions.create(model=MODEL, messages=messages)
+        list(client.chat.completions.create(model=MODEL, messages=messages, stream=True))
+        managed = _request_lines(log, "/v1/chat/completions")
+    assert len(managed) == 2 and all(" account=0123…cdef " in line for line in managed)
+    passthrough = {"CF_API_BASE": upstream.api_base}
+    with gateway(passthrough) as (url, log), _client(url, key=f"{other}:{CF_TOKEN}") as client:
+        client.chat.completions.create(model=MODEL, messages=messages)
+        (line,) = _request_lines(log, "/v1/chat/completions")
+    assert " account=fedc…3210 " in line
+    accounts = f"{ACCOUNT}:{CF_TOKEN},{other}:{CF_TOKEN}"
+    env = managed_env(upstream.api_base, CF_ACCOUNTS=accounts, GATEWAY_API_KEYS=SECRET_KEY, LOG_FORMAT="json")
+    with gateway(env) as (url, log), _client(url) as client:
+        upstream.reset()  # count this gateway's calls only
+        upstream.fault(account=ACCOUNT, code=3040, times=10)  # capacity: each call there moves to the other
+        for _ in range(4):
+            client.chat.completions.create(model=MODEL, messages=messages)
+        lines = [json.loads(line) for line in _request_lines(log, "/v1/chat/completions")]
+        samples = _samples(url)
+    called = [r["path"].split("/")[4] for r in upstream.requests() if "/ai/run/" in r["path"]]
+    moved = called.count(ACCOUNT)
+    assert moved >= 1 and called.count(other) == 4  # the pool spreads calls, so some started on the first
+    assert [line["account"] for line in lines] == ["fedc…3210"] * 4
+    retries = sum(n for (name, _), n in samples.items() if name == "gateway_upstream_retries_total")
+    assert retries == moved and samples[("gateway_account_failovers_total", (("model", MODEL),))] == moved
+    assert ACCOUNT not in log.read_text() and other not in log.read_text()
 
 
 def test_log_prompts_is_what_lets_a_prompt_into_the_log(upstream: Emulator, tmp_path: Path) -> None:

@@ -41,6 +41,11 @@ def cache_counts(url: str) -> dict[str, float]:
     }
 
 
+def redis_metrics(url: str) -> dict[str, float]:
+    families = text_string_to_metric_families(call("GET", f"{url}/metrics").body.decode())
+    return {s.name: s.value for family in families for s in family.samples if s.name.startswith("gateway_redis")}
+
+
 def wait_for_redis(*urls: str) -> None:
     """Until every gateway's /readyz says Redis answers again (its probe found it)."""
     deadline = time.monotonic() + 20
@@ -89,8 +94,13 @@ def test_translations_go_on_while_redis_is_down_and_are_shared_again_when_it_ret
             assert translated(first, during) == f"[de] {during}"
         assert [run["text"] for run in runs(upstream)] == [before, before, during]
         assert call("GET", f"{first}/readyz").status == 503
+        chat = {"model": "@cf/meta/llama-3.1-8b-instruct", "messages": [{"role": "user", "content": "Hi"}]}
+        headers = {"Authorization": f"Bearer {TEST_KEY}"}
+        assert call("POST", f"{first}/v1/chat/completions", chat, headers).status == 200  # limits in memory
+        assert redis_metrics(first) == {"gateway_redis_up": 0, "gateway_redis_outages_total": 1}
         redis_server.start()  # the same port, empty
         wait_for_redis(first, second)
+        assert redis_metrics(first) == {"gateway_redis_up": 1, "gateway_redis_outages_total": 1}
         after = fresh("Shared again once Redis is back.")
         assert translated(first, after) == f"[de] {after}"
         assert translated(second, after) == f"[de] {after}"
