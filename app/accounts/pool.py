@@ -4,7 +4,8 @@ Selection: the usable account with the most of today's allowance left, round-rob
 starts one account further on each call), or the account a gateway key is pinned to.
 Failover, decided before any byte reached the client (a call that raised; a stream that is open is never
 retried): the daily allowance used up (4006/3036) marks the account exhausted until 00:00 UTC; a rejected
-token (10000) or a wrong account id (7003) takes it out until restart, logged as an error; capacity (3040),
+token (10000) or a wrong account id (7003) takes it out, logged as an error, and one call tries it again
+every `recheck` seconds (ACCOUNT_RECHECK_SECONDS), so a fixed token or a passing fault brings it back; capacity (3040),
 429, 5xx, timeouts and connection failures move to another account after a short backoff, at most
 `retries` times. A client's mistake (any other 4xx) is never retried.
 Rate limits: each account's per-model requests per minute (`rates.py`) are counted in sliding window
@@ -263,7 +264,7 @@ class AccountPool:
             reason = str(error.code)
             if not self._others(tried, pinned):
                 if error.code in EXHAUSTED and len(self.accounts) > 1:  # one account: its own words
-                    raise self._exhausted(self.clock()) from None
+                    raise self._exhausted(self.clock(), pinned) from None
                 raise error
             if error.code in TRANSIENT or error.upstream_status >= 500:
                 if retries <= 0:
@@ -322,7 +323,12 @@ class AccountPool:
             why = "Cloudflare rejected its API token" if code == AUTH_FAILED else "Cloudflare does not know the id"
             account.disabled = why
             account.recheck_at = now + self.recheck
-            log.error("ACCOUNT %s TAKEN OUT OF THE POOL: %s; fix CF_ACCOUNTS and restart", account.masked, why)
+            log.error(
+                "ACCOUNT %s TAKEN OUT OF THE POOL: %s; fix CF_ACCOUNTS (one call tries it again in %.0f s)",
+                account.masked,
+                why,
+                self.recheck,
+            )
             self._save_state(account)
             return True
         return code in TRANSIENT or error.upstream_status >= 500
@@ -388,16 +394,21 @@ class AccountPool:
         if all(a.disabled for a in accounts):  # each passed over until its recheck
             return UpstreamError(
                 "No usable Cloudflare account: every account of this gateway was taken out (its token or id "
-                "was rejected). The operator must fix CF_ACCOUNTS and restart.",
+                f"was rejected). The operator must fix CF_ACCOUNTS; each is tried again every {self.recheck:.0f} s.",
                 status_code=503,
                 code="no_usable_account",
             )
-        return self._exhausted(now)
+        return self._exhausted(now, pinned)
 
-    def _exhausted(self, now: float) -> UpstreamError:
+    def _exhausted(self, now: float, pinned: Account | None = None) -> UpstreamError:
         seconds = max(1, math.ceil(self._midnight - now))
+        which = (
+            "The Cloudflare account this key is pinned to (ACCOUNT_KEY_PINS) has"
+            if pinned is not None
+            else "Every Cloudflare account of this gateway has"
+        )
         return _too_many(
-            f"Every Cloudflare account of this gateway has used up today's free Workers AI allowance "
+            f"{which} used up today's free Workers AI allowance "
             f"({self.allowance:,.0f} neurons a day each). It resets at 00:00 UTC, in {seconds} s.",
             "daily_limit_exceeded",
             seconds,
