@@ -19,6 +19,7 @@ from tests.conftest import TEST_KEY
 from tests.servers import Emulator, gateway_process, managed_env
 
 MODEL = "@cf/meta/llama-3.1-8b-instruct"
+SLOW_MODEL = "@cf/meta/llama-3.2-1b-instruct"  # a whole answer that takes 1.5 s upstream
 STREAMS = 50
 
 
@@ -53,27 +54,40 @@ async def _one_stream(client: openai.AsyncOpenAI, words: str, first: asyncio.Que
     return lines
 
 
-async def _streams_through_sigterm(url: str, process: subprocess.Popen[bytes]) -> tuple[list[list[str]], float]:
+async def _streams_through_sigterm(
+    url: str, process: subprocess.Popen[bytes], upstream: Emulator
+) -> tuple[list[list[str]], str | None, float]:
+    """The 50 streams' data lines and a whole answer's text, all in flight when SIGTERM came."""
     words = " ".join(f"w{i}" for i in range(20))
     first: asyncio.Queue[None] = asyncio.Queue()
     async with openai.AsyncOpenAI(base_url=f"{url}/v1", api_key=TEST_KEY, max_retries=0, timeout=30) as client:
         tasks = [asyncio.create_task(_one_stream(client, words, first)) for _ in range(STREAMS)]
+        whole = asyncio.create_task(
+            client.chat.completions.create(
+                model=SLOW_MODEL, messages=[{"role": "user", "content": "Repeat after me: whole"}]
+            )
+        )
         for _ in range(STREAMS):  # every stream is open and has sent its first event
             await asyncio.wait_for(first.get(), 20)
+        while not any(SLOW_MODEL in r["path"] for r in await asyncio.to_thread(upstream.requests)):
+            await asyncio.sleep(0.02)  # the whole answer is being made upstream
         process.send_signal(signal.SIGTERM)
         refused_after = await asyncio.to_thread(_wait_refused, urlsplit(url).port or 0, 2.0)
         assert not all(task.done() for task in tasks), "the streams were over before the test could look"
-        return list(await asyncio.gather(*tasks)), refused_after
+        assert not whole.done(), "the whole answer was over before the test could look"
+        return list(await asyncio.gather(*tasks)), (await whole).choices[0].message.content, refused_after
 
 
 def test_sigterm_lets_50_open_streams_finish_and_refuses_new_connections(upstream: Emulator) -> None:
-    upstream.fault(chunk_delay_ms=100, times=STREAMS)  # 20 words at 100 ms: each stream takes about 2 s
+    upstream.fault(model=MODEL, chunk_delay_ms=100, times=STREAMS)  # 20 words at 100 ms: each stream about 2 s
+    upstream.fault(model=SLOW_MODEL, latency_ms=1500, times=1)
     with gateway_process(managed_env(upstream.api_base, SHUTDOWN_TIMEOUT="20")) as (url, process, _):
         signalled = time.monotonic()
-        results, refused_after = asyncio.run(_streams_through_sigterm(url, process))
+        results, whole, refused_after = asyncio.run(_streams_through_sigterm(url, process, upstream))
         exit_code = process.wait(20)
         stopped_in = time.monotonic() - signalled
     assert refused_after < 1.0
+    assert whole == "whole"  # the request in flight was answered, not cut
     expected = " ".join(f"w{i}" for i in range(20))
     for lines in results:
         assert lines[-1] == "[DONE]"
