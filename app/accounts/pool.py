@@ -65,6 +65,12 @@ AUTH_FAILED = "upstream_auth_failed"
 WRONG_ACCOUNT_CODE = 7003
 
 
+def _transient_status(status: int) -> bool:
+    """Workers AI's HTTP status says "try elsewhere" whatever the body: a 5xx, or a 429 (Cloudflare's edge
+    may send one as an HTML page, which is no `rate_limit_exceeded` error code)."""
+    return status >= 500 or status == 429
+
+
 def key_id(key: str) -> str:
     """A gateway key as counters name it: a short hash, never the key."""
     return hashlib.sha256(key.encode()).hexdigest()[:16]
@@ -266,7 +272,7 @@ class AccountPool:
                 if error.code in EXHAUSTED and len(self.accounts) > 1:  # one account: its own words
                     raise self._exhausted(self.clock(), pinned) from None
                 raise error
-            if error.code in TRANSIENT or error.upstream_status >= 500:
+            if error.code in TRANSIENT or _transient_status(error.upstream_status):
                 if retries <= 0:
                     raise error
                 retries -= 1
@@ -331,7 +337,7 @@ class AccountPool:
             )
             self._save_state(account)
             return True
-        return code in TRANSIENT or error.upstream_status >= 500
+        return code in TRANSIENT or _transient_status(error.upstream_status)
 
     def _others(self, tried: list[Account], pinned: Account | None) -> bool:
         if pinned is not None:

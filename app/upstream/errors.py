@@ -87,11 +87,20 @@ def from_envelope(status: int, body: bytes, *, client_token: bool) -> UpstreamEr
     except orjson.JSONDecodeError:
         parsed = None
     if not isinstance(parsed, dict):
-        error = UpstreamError(
-            f"Workers AI answered HTTP {status} with a body that is not JSON.",
-            code="upstream_bad_response",
-        )
-        error.upstream_status = status  # a 5xx page from Cloudflare's edge: worth another account
+        if status == 429:  # Cloudflare's edge rate limiting, as an HTML page: still a rate limit
+            error = UpstreamError(
+                "Workers AI is rate limiting this account (HTTP 429, a page that is not JSON).",
+                status_code=_BUSY.status,
+                error_type=_BUSY.type,
+                code=_BUSY.code,
+                headers=_retry_after(_BUSY),
+            )
+        else:
+            error = UpstreamError(
+                f"Workers AI answered HTTP {status} with a body that is not JSON.",
+                code="upstream_bad_response",
+            )
+        error.upstream_status = status  # a 5xx page from Cloudflare's edge, or a 429: worth another account
         return error
     other = parsed.get("error")
     # `errors: [...]` (Workers AI), `error: [...]` (AI Gateway's own envelope), `error: {...}` (/ai/v1, vLLM)

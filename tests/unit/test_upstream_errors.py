@@ -63,6 +63,9 @@ def test_auth_failure_is_the_operators_problem_in_managed_mode() -> None:
 def test_non_json_and_codeless_bodies() -> None:
     assert from_envelope(502, b"<html>Bad gateway</html>", client_token=False).status_code == 502
     assert from_envelope(429, envelope(None, "slow down"), client_token=False).status_code == 429
+    page = from_envelope(429, b"<html>Too many requests</html>", client_token=False)  # Cloudflare's edge
+    assert (page.status_code, page.code, page.headers) == (429, "rate_limit_exceeded", {"Retry-After": "2"})
+    assert page.upstream_status == 429  # the account pool moves the call on
     assert from_envelope(200, envelope(None, "odd"), client_token=False).status_code == 502
 
 
