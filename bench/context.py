@@ -35,6 +35,11 @@ class Plan:
     # to chat's spread from 0.2x to 1.4x within one run; more rounds too, as the ratios are the targets.
     long_chunks: int = 200
     responses_rounds: int = 5
+    # Whole answers: more and shorter pairs, so that the machine's speed drifts less within a pair and the
+    # median has more pairs to stand on. One run's 5 pairs of 3 s spread 0.87x-1.27x while the speed probe
+    # went from 111 to 245 us; 10 pairs of 1.5 s gave medians of 1.16x and 1.08x in two runs minutes apart.
+    responses_whole_pairs: int = 20
+    responses_whole_s: float = 1.5
     stream_concurrency: int = 16
     max_sequential_streams: int = 3000
     gap_delay_ms: float = 10.0
@@ -49,7 +54,16 @@ class Plan:
 
     @classmethod
     def quick(cls) -> Plan:
-        return cls(rounds=1, duration=1.0, warmup=0.5, embed_calls=2, rerun_budget_s=0.0, responses_rounds=1)
+        return cls(
+            rounds=1,
+            duration=1.0,
+            warmup=0.5,
+            embed_calls=2,
+            rerun_budget_s=0.0,
+            responses_rounds=1,
+            responses_whole_pairs=1,
+            responses_whole_s=1.0,
+        )
 
 
 @dataclass

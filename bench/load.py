@@ -59,9 +59,10 @@ async def _load_rounds(
 
 
 async def _load_round(
-    bench: Bench, side: Endpoint, request: Request, concurrency: int, *, track_rss: bool
+    bench: Bench, side: Endpoint, request: Request, concurrency: int, *, track_rss: bool, duration: float = 0
 ) -> LoadRound:
-    """One driver run of `side`, metered: its errors count, and the peak memory, whether or not it is kept."""
+    """One driver run of `side` (`duration` seconds, else the plan's), metered: its errors count, and the peak
+    memory, whether or not it is kept."""
     pid = bench.pid_of(side)
     gateway_meter = CpuMeter(pid) if pid is not None else None
     upstream_meter = CpuMeter(bench.upstream.pid)
@@ -70,7 +71,7 @@ async def _load_round(
     noise = NoiseMeter(bench.pids)
     async with contextlib.AsyncExitStack() as stack:
         sampler = await stack.enter_async_context(RssSampler(pid)) if pid and track_rss else None
-        result = await bench.driver.run(request, connections=concurrency, duration=bench.plan.duration)
+        result = await bench.driver.run(request, connections=concurrency, duration=duration or bench.plan.duration)
     if sampler is not None:
         bench.rss_load_peak = max(bench.rss_load_peak, sampler.peak)
     bench.record.errors[side.name] += result.errors

@@ -3,7 +3,8 @@ and per streamed chunk (200-chunk minus 1-chunk streams, over 199), each at conc
 
 The issue's target is relative: a Responses request may cost chat's CPU plus 15%, and so may a streamed
 chunk. The machine's speed drifts by tens of percent within minutes, so the two are measured in
-alternating rounds (`Plan.responses_rounds` of them) and the ratio is taken round by round. A chunk costs
+alternating rounds and the ratio is taken round by round: whole answers in `Plan.responses_whole_pairs`
+pairs of short rounds (`responses_whole_s`), streams in `Plan.responses_rounds` rounds. A chunk costs
 a few microseconds, so its figure comes from long streams (`Plan.long_chunks`): from 20-chunk streams it
 was the difference of two near-equal figures, and its ratio spread from 0.2x to 1.4x within one run.
 The requests are what the SDKs send: `input` as a string and no `store` (the default, so every answer is
@@ -37,9 +38,10 @@ def responses_endpoint(gateway: Endpoint) -> Endpoint:
     )
 
 
-async def _round(bench: Bench, what: str, side: Endpoint, request: Request) -> float:
-    """Gateway CPU in microseconds a request over one metered round."""
-    run = functools.partial(_load_round, bench, side, request, bench.plan.stream_concurrency, track_rss=False)
+async def _round(bench: Bench, what: str, side: Endpoint, request: Request, duration: float = 0) -> float:
+    """Gateway CPU in microseconds a request over one metered round (`duration` seconds, else the plan's)."""
+    concurrency = bench.plan.stream_concurrency
+    run = functools.partial(_load_round, bench, side, request, concurrency, track_rss=False, duration=duration)
     measured: LoadRound = await bench.steady(what, side, run)
     return measured.per_1k_ms(measured.gateway_cpu_s)
 
@@ -58,12 +60,13 @@ async def responses_api(bench: Bench) -> None:
     full: dict[str, list[float]] = {name: [] for name in sides}
     single: dict[str, list[float]] = {name: [] for name in sides}
     try:
+        await bench.configure(chunks=plan.chunks)
+        for index in range(plan.responses_whole_pairs):
+            for name in list(sides) if index % 2 == 0 else list(sides)[::-1]:
+                what, request = f"responses.{name} round {index}", sides[name].chat()
+                whole[name].append(await _round(bench, what, sides[name], request, plan.responses_whole_s))
         for index in range(plan.responses_rounds):
-            await bench.configure(chunks=plan.chunks)
             names = list(sides) if index % 2 == 0 else list(sides)[::-1]
-            for name in names:
-                request = sides[name].chat()
-                whole[name].append(await _round(bench, f"responses.{name} round {index}", sides[name], request))
             for name in names:
                 stream = sides[name].stream()
                 await bench.configure(chunks=plan.long_chunks)

@@ -70,7 +70,7 @@ class Store:
         if len(raw) > self._max_bytes:  # answered, but not kept: a continuation by its id is a 404
             log.warning("response %s not stored: %d bytes > RESPONSES_MAX_STORED_BYTES", response_id, len(raw))
             return
-        await self._state.set(self._key(response_id), raw, self._retention)
+        await self._state.set(f"responses:{self._owner}:{response_id}", raw, self._retention)  # `_key`, inlined
 
     async def delete(self, response_id: str) -> None:
         if not await self._state.delete(self._key(response_id)):

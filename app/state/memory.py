@@ -36,13 +36,16 @@ class MemoryState:
         return [await self.get(key) for key in keys]
 
     async def set(self, key: str, value: bytes, ttl: float) -> None:
-        self._drop(key)
-        if len(value) > self._max_bytes:
+        values, size = self._values, len(value)
+        old = values.pop(key, None)  # `_drop`, inlined: every stored response comes through here
+        if old is not None:
+            self._bytes -= len(old[1])
+        if size > self._max_bytes:
             return  # could never fit: storing it would only evict everything else
-        self._values[key] = (self._clock() + ttl, value)
-        self._bytes += len(value)
+        values[key] = (self._clock() + ttl, value)
+        self._bytes += size
         while self._bytes > self._max_bytes:
-            self._drop(next(iter(self._values)))
+            self._drop(next(iter(values)))
 
     async def delete(self, key: str) -> bool:
         present = await self.get(key) is not None
