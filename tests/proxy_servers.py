@@ -92,42 +92,32 @@ def microsocks(auth: tuple[str, str] | None = None) -> Iterator[int]:
         yield port
 
 
-class TlsFront:
-    """Cloudflare's stand-in: TLS on `localhost:<port>` (a certificate for `localhost` from `ca`), each
-    connection relayed as plain TCP to the emulator. Counts the TLS handshakes that succeeded."""
+class Relay:
+    """A TCP server on its own thread and event loop, in front of the emulator (`backend_port`), for a test
+    that needs to stand between the gateway and Workers AI; `_relay` is what it does with a connection."""
 
-    def __init__(self, ca: trustme.CA, backend_port: int) -> None:
+    host = "127.0.0.1"
+
+    def __init__(self, backend_port: int, ssl_context: ssl.SSLContext | None = None) -> None:
         self.port = free_port()
         self.backend_port = backend_port
-        self.handshakes = 0
-        self._context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
-        ca.issue_cert("localhost", "127.0.0.1").configure_cert(self._context)
+        self._context = ssl_context
         self._loop = asyncio.new_event_loop()
         self._ready = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
         self._thread.start()
         assert self._ready.wait(10)
 
-    @property
-    def api_base(self) -> str:
-        return f"https://localhost:{self.port}/client/v4"
-
     def _run(self) -> None:
         async def start() -> None:
-            self._server = await asyncio.start_server(self._relay, "localhost", self.port, ssl=self._context)
+            self._server = await asyncio.start_server(self._relay, self.host, self.port, ssl=self._context)
             self._ready.set()
 
         self._loop.run_until_complete(start())
         self._loop.run_forever()
 
     async def _relay(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        self.handshakes += 1
-        try:
-            back_reader, back_writer = await asyncio.open_connection("127.0.0.1", self.backend_port)
-        except OSError:
-            writer.close()
-            return
-        await asyncio.gather(_pipe(reader, back_writer), _pipe(back_reader, writer))
+        raise NotImplementedError
 
     def close(self) -> None:
         async def stop() -> None:
@@ -143,7 +133,34 @@ class TlsFront:
         self._loop.close()
 
 
-async def _pipe(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+class TlsFront(Relay):
+    """Cloudflare's stand-in: TLS on `localhost:<port>` (a certificate for `localhost` from `ca`), each
+    connection relayed as plain TCP to the emulator. Counts the TLS handshakes that succeeded."""
+
+    host = "localhost"
+
+    def __init__(self, ca: trustme.CA, backend_port: int) -> None:
+        self.handshakes = 0
+        context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+        ca.issue_cert("localhost", "127.0.0.1").configure_cert(context)
+        super().__init__(backend_port, context)
+
+    @property
+    def api_base(self) -> str:
+        return f"https://localhost:{self.port}/client/v4"
+
+    async def _relay(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        self.handshakes += 1
+        try:
+            back_reader, back_writer = await asyncio.open_connection("127.0.0.1", self.backend_port)
+        except OSError:
+            writer.close()
+            return
+        await asyncio.gather(pipe(reader, back_writer), pipe(back_reader, writer))
+
+
+async def pipe(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+    """Copies `reader` to `writer` until either side ends, then closes `writer`."""
     try:
         while data := await reader.read(65536):
             writer.write(data)

@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 import asyncio
-import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -15,6 +14,7 @@ import pytest
 from tests.conftest import TEST_KEY
 from tests.e2e import test_accounts as shared
 from tests.e2e.test_accounts import HELLO, LLAMA, A, B, Pool, accounts_called, seconds_to_midnight
+from tests.proxy_servers import Relay, pipe
 from tests.servers import Emulator
 
 redis_url, pools = shared.redis_url, shared.pools  # the shared fixtures: each test on memory and on Redis
@@ -80,7 +80,7 @@ def test_an_upstream_timeout_fails_over(upstream: Emulator, pools: Pool) -> None
     assert max(seconds) < 3  # nobody waited for A's late answer: 0.5 s, the backoff, then B
 
 
-class CuttingRelay:
+class CuttingRelay(Relay):
     """A TCP relay in front of the emulator that drops (RST) every connection on which a run call for
     `account` arrives, before it reaches the emulator: to the gateway, that account's Workers AI cannot be
     reached. Every account shares one CF_API_BASE, so a refused connect cannot single out one account; a
@@ -89,29 +89,15 @@ class CuttingRelay:
     def __init__(self, backend_port: int, account: str) -> None:
         self.account = account
         self.cut = 0
-        self.backend_port = backend_port
-        self._loop = asyncio.new_event_loop()
-        self._ready = threading.Event()
-        self._thread = threading.Thread(target=self._run, daemon=True)
-        self._thread.start()
-        assert self._ready.wait(10)
+        super().__init__(backend_port)
 
     @property
     def api_base(self) -> str:
         return f"http://127.0.0.1:{self.port}/client/v4"
 
-    def _run(self) -> None:
-        async def start() -> None:
-            self._server = await asyncio.start_server(self._relay, "127.0.0.1", 0)
-            self.port = self._server.sockets[0].getsockname()[1]
-            self._ready.set()
-
-        self._loop.run_until_complete(start())
-        self._loop.run_forever()
-
     async def _relay(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         back_reader, back_writer = await asyncio.open_connection("127.0.0.1", self.backend_port)
-        answers = asyncio.ensure_future(_pipe(back_reader, writer))
+        answers = asyncio.ensure_future(pipe(back_reader, writer))
         try:
             while True:  # one request at a time: the gateway does not pipeline
                 head = await reader.readuntil(b"\r\n\r\n")
@@ -131,30 +117,6 @@ class CuttingRelay:
         finally:
             answers.cancel()
             back_writer.close()
-
-    def close(self) -> None:
-        async def stop() -> None:
-            self._server.close()
-            tasks = [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]
-            for task in tasks:
-                task.cancel()
-            await asyncio.gather(*tasks, return_exceptions=True)
-
-        asyncio.run_coroutine_threadsafe(stop(), self._loop).result(10)
-        self._loop.call_soon_threadsafe(self._loop.stop)
-        self._thread.join(10)
-        self._loop.close()
-
-
-async def _pipe(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-    try:
-        while data := await reader.read(65536):
-            writer.write(data)
-            await writer.drain()
-    except (ConnectionError, asyncio.CancelledError):
-        pass
-    finally:
-        writer.close()
 
 
 @contextmanager
