@@ -128,8 +128,7 @@ async def complete(
 def _answer(call: Call, result: Any, record: Exchange) -> tuple[Choice, Usage]:
     choice, reported = call.choice(result)
     usage = call.usage([(choice, reported)])
-    record.prompt_tokens += usage.prompt_tokens  # Exchange.count, inlined on the hot path
-    record.completion_tokens += usage.completion_tokens
+    record.count(usage.prompt_tokens, usage.completion_tokens)
     return choice, usage
 
 

@@ -70,7 +70,7 @@ class Store:
         if len(raw) > self._max_bytes:  # answered, but not kept: a continuation by its id is a 404
             log.warning("response %s not stored: %d bytes > RESPONSES_MAX_STORED_BYTES", response_id, len(raw))
             return
-        await self._state.set(f"responses:{self._owner}:{response_id}", raw, self._retention)  # `_key`, inlined
+        await self._state.set(self._key(response_id), raw, self._retention)
 
     async def delete(self, response_id: str) -> None:
         if not await self._state.delete(self._key(response_id)):
@@ -119,8 +119,7 @@ async def create(
     started = time.perf_counter()
     choices, usage = await chat.answer(call, gw.upstream, creds)
     record.upstream_seconds = time.perf_counter() - started
-    record.prompt_tokens += usage.prompt_tokens  # Exchange.count, inlined on the hot path
-    record.completion_tokens += usage.completion_tokens
+    record.count(usage.prompt_tokens, usage.completion_tokens)
     body = response_of(answer, choices[0], usage)
     if request.store:
         await store.save(answer.id, stored_input(request, items), body)
