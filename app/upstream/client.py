@@ -213,7 +213,7 @@ class WorkersAI:
         credentials, the pool chooses the account, fails over and counts what the call cost."""
         pool = self.accounts
         if pool is None or creds.from_client:
-            _note_account(creds.account_id)
+            _note_account(mask(creds.account_id))
             return await self._run(creds, model_id, payload, content_type)
         route = pool.ready(model_id, creds)
         attempt = partial(self._charged_run, pool, creds, model_id, payload, content_type)
@@ -246,7 +246,7 @@ class WorkersAI:
     ) -> Result:
         result = await self._run(account.creds, model_id, payload, content_type)
         pool.charge(account, model_id, payload, result, creds)
-        _note_account(account.id)
+        _note_account(account.masked)
         return result
 
     async def _run(
@@ -274,7 +274,7 @@ class WorkersAI:
         pool, failover happens only while opening: once a stream is returned it is never retried."""
         pool = self.accounts
         if pool is None or creds.from_client:
-            _note_account(creds.account_id)
+            _note_account(mask(creds.account_id))
             return await self._stream(creds, model_id, payload, meanwhile)
         route = pool.ready(model_id, creds)
         attempt = partial(self._charged_stream, pool, creds, model_id, payload, meanwhile)
@@ -302,7 +302,7 @@ class WorkersAI:
         account: Account,
     ) -> Stream | Result:
         opened = await self._stream(account.creds, model_id, payload, meanwhile)
-        _note_account(account.id)
+        _note_account(account.masked)
         if isinstance(opened, Stream):
             opened.settle = partial(_settle_stream, pool, account, model_id, payload, creds)
         else:
@@ -462,9 +462,9 @@ def _result(status: int, content_type: str, raw: bytes, client_token: bool) -> R
     raise errors.from_envelope(502, raw, client_token=client_token)
 
 
-def _note_account(account_id: str) -> None:
-    """The request's log line names the account its call ran on (masked; the pool's fast path notes it in
-    `AccountPool.done`)."""
+def _note_account(masked: str) -> None:
+    """The request's log line names the account its call ran on, `masked` (a pooled `Account.masked`, or a
+    passthrough client's id through `mask`; the pool's fast path notes it in `AccountPool.done`)."""
     record = CURRENT.get()
     if record is not None:
-        record.account = mask(account_id)
+        record.account = masked
