@@ -35,44 +35,64 @@ h2{font-size:17px;margin:0;font-weight:600}
 .figures{margin-left:auto;color:#4a5561;font-variant-numeric:tabular-nums;font-size:14px}
 .bar{height:14px;border-radius:7px;background:#e6e9ee;overflow:hidden;margin:2px 0 12px}
 .bar i{display:block;height:100%;border-radius:7px}
-.cols{display:grid;grid-template-columns:minmax(0,1fr) minmax(0,1fr);gap:18px;align-items:start}
-@media(max-width:760px){.cols{grid-template-columns:1fr}}
+.cols{display:grid;grid-template-columns:minmax(0,2fr) minmax(0,3fr);gap:18px;align-items:start}
+@media(max-width:760px){.cols{grid-template-columns:minmax(0,1fr)}}
 .label{color:#6b7785;font-size:12.5px;margin-bottom:4px}
 table{width:100%;border-collapse:collapse;font-size:13.5px;font-variant-numeric:tabular-nums}
 th{font-weight:600;color:#6b7785;text-align:right;border-bottom:1px solid #e1e5ea;padding:4px 6px}
 td{text-align:right;border-bottom:1px solid #f0f2f5;padding:4px 6px}
-th:first-child,td:first-child{text-align:left;word-break:break-all}
+th:first-child,td:first-child{text-align:left}
+td,th{white-space:nowrap}
+td.model{white-space:normal}
+td.model span{white-space:nowrap}
+.scroll{overflow-x:auto}
 td.err{color:#c2410c;font-weight:600}
 .note{background:#fff8e6;border:1px solid #f1d9a6;border-radius:10px;padding:12px 16px;margin-bottom:14px}
+.demo{background:#fdecea;border:1px solid #f0b4ad;border-radius:10px;padding:12px 16px;margin-bottom:14px}
+h1 .badge{background:#c2410c;color:#fff;border-radius:6px;padding:1px 8px;font-size:14px;font-weight:650;
+vertical-align:middle;letter-spacing:.04em}
 .empty{color:#6b7785;font-style:italic}
 svg text{font:10px system-ui,"DejaVu Sans",sans-serif;fill:#6b7785}
+@media(max-width:480px){main{padding:16px 10px 28px}.card,.account{padding:12px 10px}th,td{padding:4px 3px}
+table{font-size:12.5px}}
 """
 
 
-def render(snapshot: Snapshot, *, note: str = "") -> str:
-    """The whole page; `note` (plain text) is shown above the accounts, e.g. why there are none."""
+DEMO = (
+    "Demo mode: no Cloudflare credentials are set (CF_ACCOUNT_ID / CF_API_TOKEN), so every answer comes from "
+    "the built-in Workers AI emulator, not from Cloudflare, and the figures below are the emulator's. Set them "
+    "(README, 'Use real Cloudflare') to serve real models."
+)
+
+
+def render(snapshot: Snapshot, *, note: str = "", demo: bool = False) -> str:
+    """The whole page; `note` (plain text) is shown above the accounts, e.g. why there are none; `demo` says
+    that the gateway answers from the built-in emulator."""
     parts = [
         '<!doctype html><html lang="en"><head><meta charset="utf-8">',
         '<meta name="viewport" content="width=device-width,initial-scale=1">',
         '<meta http-equiv="refresh" content="60">',
         f"<title>Status · workers-ai-gateway · {escape(snapshot.day)}</title><style>{STYLE}</style></head>",
         "<body><main>",
-        _header(snapshot),
-        _cards(snapshot),
+        _header(snapshot, demo),
     ]
+    if demo:
+        parts.append(f'<div class="demo" id="demo">{escape(DEMO)}</div>')
+    parts.append(_cards(snapshot))
     if note:
         parts.append(f'<div class="note">{escape(note)}</div>')
     parts += [_account(account, snapshot) for account in snapshot.accounts]
-    if snapshot.accounts:
+    if len(snapshot.accounts) > 1:  # with one account the totals would repeat its panel
         parts.append(_totals(snapshot))
     parts.append("</main></body></html>")
     return "".join(parts)
 
 
-def _header(snapshot: Snapshot) -> str:
+def _header(snapshot: Snapshot, demo: bool) -> str:
     left = max(snapshot.reset_at - snapshot.generated_at, 0)
+    badge = ' <b class="badge">DEMO</b>' if demo else ""
     return (
-        "<header><h1>workers-ai-gateway <span>status</span></h1>"
+        f"<header><h1>workers-ai-gateway <span>status</span>{badge}</h1>"
         f'<div class="meta">{escape(snapshot.day)} · as of {_clock(snapshot.generated_at, seconds=True)} UTC · '
         f"allowance resets at {_clock(snapshot.reset_at)} UTC (in {left // 3600} h {left % 3600 // 60:02d} min) · "
         f"counters in {escape(snapshot.backend)}</div></header>"
@@ -154,11 +174,21 @@ def _models(models: tuple[ModelUsage, ...]) -> str:
     if not models:
         return '<p class="empty">No requests today.</p>'
     rows = "".join(
-        f"<tr><td>{escape(m.model)}</td><td>{m.requests:,}</td>"
+        f'<tr><td class="model">{_model_id(m.model)}</td><td>{m.requests:,}</td>'
         f"<td{' class=err' if m.errors else ''}>{m.errors:,}</td><td>{_n(m.neurons)}</td></tr>"
         for m in models
     )
-    return f"<table><tr><th>Model</th><th>Requests</th><th>Errors</th><th>Neurons</th></tr>{rows}</table>"
+    return (
+        '<div class="scroll"><table><tr><th>Model</th><th>Requests</th><th>Errors</th><th>Neurons</th></tr>'
+        f"{rows}</table></div>"
+    )
+
+
+def _model_id(model: str) -> str:
+    """An id that may wrap after a `/` and nowhere else: `@cf/meta/llama-3.1-8b-instruct` broken inside a
+    name (after a hyphen, say) reads as two different ids."""
+    *owners, name = model.split("/")
+    return "<wbr>".join([*(f"<span>{escape(part)}/</span>" for part in owners), f"<span>{escape(name)}</span>"])
 
 
 def _totals(snapshot: Snapshot) -> str:

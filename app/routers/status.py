@@ -27,7 +27,7 @@ async def status_page(request: Request) -> Response:
     gw = gateway(request)
     _allow(request, gw, query=True)
     snapshot = await _snapshot(gw)
-    body = page.render(snapshot, note=_note(gw, snapshot))
+    body = page.render(snapshot, note=_note(gw, snapshot), demo=gw.demo)
     return Response(body.encode(), media_type=HTML, headers={"Cache-Control": "no-store"})
 
 

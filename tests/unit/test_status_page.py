@@ -42,3 +42,19 @@ def test_every_recorded_string_is_escaped() -> None:
 def test_no_account_and_no_lookup_still_renders() -> None:
     html = page.render(Snapshot(generated_at=0, day="1970-01-01", reset_at=86_400, accounts=()), note="none")
     assert "none yet" in html and "Gateway totals" not in html and "in 24 h 00 min" in html
+
+
+def test_totals_need_two_accounts_and_demo_mode_is_said() -> None:
+    account = AccountStatus(id="a1b2…f9e0", state="ok", neurons_used=1.0, neurons_left=9_999.0, daily_allowance=10_000)
+    one = Snapshot(generated_at=0, day="1970-01-01", reset_at=86_400, accounts=(account,))
+    two = Snapshot(generated_at=0, day="1970-01-01", reset_at=86_400, accounts=(account, account))
+    assert "Gateway totals" not in page.render(one) and "Gateway totals" in page.render(two)
+    assert 'id="demo"' not in page.render(one) and "Demo mode: no Cloudflare credentials" in page.render(one, demo=True)
+
+
+def test_a_model_id_may_break_only_after_a_slash() -> None:
+    usage = ModelUsage("@cf/meta/llama-3.3-70b-instruct-fp8-fast", requests=1)
+    account = AccountStatus(id="a", state="ok", neurons_used=0, neurons_left=0, daily_allowance=0, models=(usage,))
+    html = page.render(Snapshot(generated_at=0, day="1970-01-01", reset_at=86_400, accounts=(account,)))
+    cell = "<span>@cf/</span><wbr><span>meta/</span><wbr><span>llama-3.3-70b-instruct-fp8-fast</span>"
+    assert cell in html and "td.model span{white-space:nowrap}" in html
