@@ -3,7 +3,6 @@ and the page as Debian's chromium draws it."""
 
 from __future__ import annotations
 
-import shutil
 import subprocess
 import time
 from collections.abc import Iterator
@@ -12,13 +11,13 @@ from pathlib import Path
 import pytest
 
 from app.accounts.snapshot import Snapshot
+from tests.browser import CHROMIUM, FLAGS
 from tests.http import call
 from tests.png import read_png
 from tests.servers import TEST_KEY, Emulator, gateway, managed_env
 from tests.status_fixture import gateway_with_pool, known_snapshot
 
 AUTH = {"Authorization": f"Bearer {TEST_KEY}"}
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 GREEN, AMBER, GREY, BLUE = (0x2F, 0x9E, 0x6E), (0xD9, 0x82, 0x2B), (0x9A, 0xA3, 0xAD), (0x3B, 0x6F, 0xD8)
 
 
@@ -131,7 +130,7 @@ def test_one_account_is_a_pool_of_one(gateway_url: str) -> None:
 def test_status_renders_in_headless_chromium(pooled: str, tmp_path: Path) -> None:
     url = f"{pooled}/status?key={TEST_KEY}"
     shot = tmp_path / "status.png"
-    base = [CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", f"--user-data-dir={tmp_path / 'profile'}"]
+    base = [CHROMIUM, *FLAGS, f"--user-data-dir={tmp_path / 'profile'}"]
     subprocess.run(
         [*base, f"--screenshot={shot}", "--window-size=1200,1600", url], check=True, capture_output=True, timeout=90
     )
