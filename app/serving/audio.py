@@ -11,12 +11,13 @@ import orjson
 
 from app.catalog import Model
 from app.convert.audio import TRANSLATING, Family, Transcript, family, transcript_of, turbo_options
+from app.convert.languages import DETECT_CHARS
 from app.convert.languages import NAMES as ENGINE_LANGUAGES
 from app.convert.speech import DECODED, MEDIA_TYPES, from_mp3, is_aura, speech_payload
 from app.convert.subtitles import cues, with_text
 from app.convert.whisper_languages import language_code
 from app.deps import Gateway
-from app.errors import InvalidRequest, UpstreamError
+from app.errors import UpstreamError
 from app.protocol.audio import SpeechRequest, TranscriptionForm
 from app.serving.translate import translate_text
 from app.uploads import Upload
@@ -69,23 +70,24 @@ async def translate(
     gw: Gateway, creds: Credentials, model: Model, upload: Upload, media_type: str, form: TranscriptionForm
 ) -> Transcript:
     """English text of the speech: the model's own `translate` task where it has one; otherwise its
-    transcript, translated cue by cue with m2m100 from the language it reports or the form names."""
+    transcript, translated cue by cue with the translation engine from the language the model reports,
+    the form names or, failing both, the gateway detects in the transcript."""
     if model.id in TRANSLATING:
         return await _recognise(gw, creds, model, upload, media_type, turbo_options(form, translate=True))
     transcript = await _recognise(gw, creds, model, upload, media_type, turbo_options(form, translate=False))
-    source = language_code(transcript.language or form.language or "")
-    if source is None:
-        raise InvalidRequest(
-            f"{model.id} cannot translate by itself and does not report the spoken language: send `language` "
-            "(an ISO-639-1 code) so its transcript can be translated to English, or use whisper-large-v3-turbo.",
-            param="language",
-            code="missing_language",
-        )
+    source = language_code(transcript.language or form.language or "") or await _spoken(gw, transcript.text)
     parts = [cue.text for cue in cues(transcript)]
     if source == "en" or not parts:
         return with_text(transcript, transcript.text, parts)
     english = await asyncio.gather(*(_translate_to_english(gw, creds, part, source) for part in parts))
     return with_text(transcript, " ".join(english), list(english))
+
+
+async def _spoken(gw: Gateway, text: str) -> str:
+    """The language of a transcript whose model does not report it (whisper v1) and whose form named
+    none: detected from its text, as DeepLX's `source_lang: auto` is."""
+    assert gw.translator is not None, "the app's lifespan builds the translator"
+    return await gw.translator.detect(text[:DETECT_CHARS]) if text.strip() else "en"
 
 
 async def _translate_to_english(gw: Gateway, creds: Credentials, text: str, source: str) -> str:

@@ -16,7 +16,16 @@ from typing import TYPE_CHECKING, Generic, TypeVar
 from app.cache import Cache, CacheKey, Coalescer, MemoryCache, translation_cache
 from app.catalog import Catalog, Model, Task
 from app.config import Settings
-from app.convert.languages import DETECT_CHARS, Detector, Script, Target, parse_source, parse_target
+from app.convert.languages import (
+    DETECT_CHARS,
+    Detector,
+    Script,
+    Target,
+    Words,
+    parse_source,
+    parse_target,
+    short_words,
+)
 from app.convert.results import parse_chat_result
 from app.convert.text import tokens_for_chars
 from app.convert.translate import (
@@ -64,6 +73,7 @@ class Translator:
         self.inflight: Coalescer[CacheKey, str] = Coalescer()
         self.slots = asyncio.Semaphore(settings.translate_max_concurrency)
         self.detector: Lazy[Detector] = Lazy(Detector)
+        self.words: Lazy[Words] = Lazy(Words)  # for short texts only: a gateway given none never loads it
         self.scripts: dict[str, Lazy[Script]] = {}
         self.characters = 0  # characters sent upstream since start (GET /v2/usage)
 
@@ -75,7 +85,7 @@ class Translator:
         pieces = plan(text, self.segment_chars)
         if not pieces.segments:
             return Translation(text, source or "en")
-        source = source or await self._detect(detection_sample(pieces.segments, DETECT_CHARS))
+        source = source or await self.detect(detection_sample(pieces.segments, DETECT_CHARS))
         if source == target.code:
             if target.script is None:
                 return Translation(text, source)
@@ -87,12 +97,18 @@ class Translator:
             done = [script.convert(segment) for segment in done]
         return Translation(pieces.join(done), source)
 
-    async def _detect(self, sample: str) -> str:
+    async def detect(self, sample: str) -> str:
+        """The language of `sample` (at most DETECT_CHARS of text), ISO 639-1, among those supported."""
         # Detection is most of a cached request's CPU (40 us of it): its answer is cached too.
         key: CacheKey = ("detect", "", "", sample)
         source = await self.detections.get(key)
         if source is None:
-            source = (await self.detector.get()).detect(sample)
+            detector = await self.detector.get()
+            found = short_words(sample)
+            if found:
+                source = detector.detect_short(sample, found, await self.words.get())
+            else:
+                source = detector.detect(sample)
             await self.detections.set(key, source)
         return source
 

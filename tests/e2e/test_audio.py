@@ -184,10 +184,25 @@ def test_translation_fallback_transcribes_then_m2m100(client: openai.OpenAI, ups
 
 # The openai package marks audio.translations deprecated (OpenAI plans to retire it); the route stays.
 @pytest.mark.filterwarnings("ignore::DeprecationWarning")
-def test_translation_fallback_without_a_language_is_a_400(client: openai.OpenAI, upstream: Emulator) -> None:
-    with pytest.raises(openai.BadRequestError) as caught:
-        client.audio.translations.create(file=("x.wav", wav("Hallo"), "audio/wav"), model="@cf/openai/whisper")
-    assert isinstance(caught.value.body, dict) and caught.value.body["param"] == "language"
+def test_translation_fallback_without_a_language_detects_it(client: openai.OpenAI, upstream: Emulator) -> None:
+    # whisper v1 reports no language and the form names none: the transcript's language is detected
+    # (German here), then translated into English, as the seed's shim did with an explicit language.
+    spoken = "Guten Morgen, wie geht es dir heute?"
+    result = client.audio.translations.create(file=("de.wav", wav(spoken), "audio/wav"), model="@cf/openai/whisper")
+    assert result.text == f"[en] {spoken}"
+    paths = [r["path"].split("/ai/run/")[1] for r in runs(upstream)]
+    assert paths == ["@cf/openai/whisper", "@cf/meta/m2m100-1.2b"]
+    assert runs(upstream)[1]["body_json"]["source_lang"] == "de"
+
+
+# The openai package marks audio.translations deprecated (OpenAI plans to retire it); the route stays.
+@pytest.mark.filterwarnings("ignore::DeprecationWarning")
+def test_translation_fallback_of_english_speech_makes_no_translation_call(
+    client: openai.OpenAI, upstream: Emulator
+) -> None:
+    result = client.audio.translations.create(file=("en.wav", wav(SPEECH), "audio/wav"), model="@cf/openai/whisper")
+    assert result.text == SPEECH
+    assert [r["path"].split("/ai/run/")[1] for r in runs(upstream)] == ["@cf/openai/whisper"]
 
 
 BAD_UPLOADS = [

@@ -141,6 +141,15 @@ def test_source_is_detected(gateway_url: str, upstream: Emulator, language: str,
     assert all(run["source_lang"] == language for run in sent)  # a cached text makes no call at all
 
 
+@pytest.mark.parametrize(("text", "language"), [("Hello", "EN"), ("Danke schön", "DE"), ("Merci", "FR")])
+def test_short_texts_are_detected_by_their_words(
+    gateway_url: str, upstream: Emulator, text: str, language: str
+) -> None:
+    answer = deeplx(gateway_url, {"text": text, "source_lang": "auto", "target_lang": "JA"})
+    assert answer.status == 200 and answer.json()["source_lang"] == language
+    assert [run["source_lang"] for run in runs(upstream) if run["text"] == text] in ([], [language.lower()])
+
+
 def test_text_already_in_the_target_language_comes_back_unchanged(gateway_url: str, upstream: Emulator) -> None:
     text = "  Dies ist ein ganz normaler deutscher Satz über das Wetter.\n\nUnd noch einer.  "
     answer = deeplx(gateway_url, {"text": text, "source_lang": "auto", "target_lang": "DE"})
