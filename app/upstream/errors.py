@@ -211,6 +211,15 @@ def proxy_failed(reason: str) -> UpstreamError:
     return UpstreamError(f"Could not reach Workers AI: {reason}.", code="upstream_proxy_error")
 
 
+def connect_timeout(seconds: float) -> UpstreamError:
+    return UpstreamError(
+        f"No connection to Workers AI within {seconds:g} s (UPSTREAM_CONNECT_TIMEOUT).",
+        status_code=504,
+        error_type="upstream_error",
+        code="upstream_timeout",
+    )
+
+
 def stalled(seconds: float) -> UpstreamError:
     return UpstreamError(
         f"Workers AI sent no content for {seconds:g} s (UPSTREAM_READ_TIMEOUT).",

@@ -1,6 +1,6 @@
 """UPSTREAM_CONNECT_TIMEOUT (issue 27's audit of the timeout settings): a Workers AI address that takes the
 connection attempt but never completes it is given up on after the connect timeout, not after
-UPSTREAM_TIMEOUT, and the gateway answers a clear 504."""
+UPSTREAM_TIMEOUT, and the gateway answers a 504 that names the setting."""
 
 from __future__ import annotations
 
@@ -47,4 +47,5 @@ def test_a_connect_that_never_completes_ends_after_the_connect_timeout() -> None
             answer = call("POST", f"{url}/v1/chat/completions", body, headers, timeout=60)
             took = time.monotonic() - started
     assert answer.status == 504 and answer.error["code"] == "upstream_timeout"
+    assert answer.error["message"] == "No connection to Workers AI within 1 s (UPSTREAM_CONNECT_TIMEOUT)."
     assert 0.9 < took < 4.0, took  # 1 s, never UPSTREAM_TIMEOUT's 300 s
