@@ -40,6 +40,7 @@ from app.routers import (
     embeddings,
     files,
     health,
+    home,
     images,
     messages,
     models,
@@ -105,6 +106,7 @@ def create_app(settings: Settings | None = None, *, demo: bool = False) -> FastL
         responses,
         billing,
         status,
+        home,
     )
     for module in routers:
         app.include_router(module.router)

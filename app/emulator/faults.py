@@ -14,7 +14,7 @@ from app.emulator.envelope import CODE_STATUS, DEFAULT_TEXT, EmulatorError, erro
 STATUS_CODE: dict[int, int] = {400: 5006, 401: 10000, 403: 5018, 404: 3042, 408: 3007, 413: 3006, 429: 3040}
 ROUTING_CODES = frozenset({7003, 10000})
 _INT_FIELDS: tuple[str, ...] = ("times", "status", "code", "latency_ms", "chunk_delay_ms", "cut_stream_after")
-_INT_FIELDS += ("malformed_event_after", "empty_events_ms")
+_INT_FIELDS += ("malformed_event_after", "empty_events_ms", "chunk_delay_at")
 _BOOL_FIELDS = ("result_null", "success_false_200", "non_json", "no_code")
 
 
@@ -44,6 +44,7 @@ class Fault:
     non_json: bool = False
     latency_ms: int = 0
     chunk_delay_ms: int = 0
+    chunk_delay_at: int | None = None  # one silence of chunk_delay_ms, before this event only (0: the first)
     cut_stream_after: int | None = None
     malformed_event_after: int | None = None
     empty_events_ms: int = 0  # a stream sends only empty events (`{"response":"","p":...}`) this long first
@@ -72,6 +73,11 @@ class Fault:
         if fault.times < 1:
             raise FaultSpecError("times must be at least 1")
         return fault
+
+    def delay_before(self, index: int) -> float:
+        """Seconds a stream waits before its event `index`: between every two, or only before `chunk_delay_at`."""
+        due = index > 0 if self.chunk_delay_at is None else index == self.chunk_delay_at
+        return self.chunk_delay_ms / 1000 if due else 0.0
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)

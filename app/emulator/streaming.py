@@ -21,7 +21,7 @@ class PacedEventStream(Response):
     """`text/event-stream` that sends each event as its own body message, so clients see it at once.
 
     With a fault it first sends only empty events for `empty_events_ms`, then waits `chunk_delay_ms` between
-    events, inserts a malformed event after
+    events (with `chunk_delay_at`, once: before that event), inserts a malformed event after
     `malformed_event_after` events, or sends `cut_stream_after` events and then drops the connection
     without ever sending `[DONE]` (the ASGI server closes a response that never completes).
     """
@@ -59,8 +59,8 @@ class PacedEventStream(Response):
                 return False
             if index == fault.malformed_event_after:
                 await send({"type": "http.response.body", "body": MALFORMED_EVENT, "more_body": True})
-            if index and fault.chunk_delay_ms:
-                await anyio.sleep(fault.chunk_delay_ms / 1000)
+            if delay := fault.delay_before(index):
+                await anyio.sleep(delay)
             await send({"type": "http.response.body", "body": event, "more_body": True})
         return True
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Request, Response
 
-from app.deps import gateway
+from app.deps import Gateway, gateway
 from app.openapi import documented
 
 router = APIRouter(tags=["health"])
@@ -13,6 +13,9 @@ router = APIRouter(tags=["health"])
 @router.get("/health", **documented(key=False))
 async def health(request: Request) -> Response:
     """Always 200 while the process serves; says which mode the gateway runs in."""
-    gw = gateway(request)
-    mode = "demo" if gw.demo else "managed" if gw.settings.managed else "passthrough"
-    return Response(f'{{"status":"ok","mode":"{mode}"}}', media_type="application/json")
+    return Response(f'{{"status":"ok","mode":"{mode_of(gateway(request))}"}}', media_type="application/json")
+
+
+def mode_of(gw: Gateway) -> str:
+    """demo (the built-in emulator answers), managed (the server's Cloudflare token) or passthrough."""
+    return "demo" if gw.demo else "managed" if gw.settings.managed else "passthrough"

@@ -32,6 +32,7 @@ from app.upstream.pool import (
     DEFAULT_MAX_RESPONSE,
     BadResponse,
     ConnectionPool,
+    ConnectTimeout,
     PoolTimeout,
     ProxyFailed,
     Stalled,
@@ -415,6 +416,8 @@ def transport_error(exc: BaseException) -> UpstreamError | None:
     if isinstance(exc, TimeoutError):
         if isinstance(exc, PoolTimeout):
             return errors.pool_busy()
+        if isinstance(exc, ConnectTimeout):
+            return errors.connect_timeout(exc.seconds)
         return errors.stalled(exc.seconds) if isinstance(exc, Stalled) else errors.timeout_error()
     if isinstance(exc, ProxyFailed):
         return errors.proxy_failed(str(exc))

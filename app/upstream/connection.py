@@ -25,6 +25,14 @@ class PoolTimeout(TimeoutError):
     """No connection became free before the request's time limit."""
 
 
+class ConnectTimeout(TimeoutError):
+    """No connection to the upstream was made within the connect timeout."""
+
+    def __init__(self, seconds: float) -> None:
+        super().__init__(seconds)
+        self.seconds = seconds
+
+
 class Stalled(TimeoutError):
     """A stream that kept sending bytes but no content for its read timeout."""
 

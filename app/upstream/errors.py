@@ -171,13 +171,9 @@ def _retry_after(mapping: Mapping) -> dict[str, str]:
     return {}
 
 
-def timeout_error() -> UpstreamError:
-    return UpstreamError(
-        "Workers AI did not answer in time.",
-        status_code=504,
-        error_type="upstream_error",
-        code="upstream_timeout",
-    )
+def timeout_error(message: str = "Workers AI did not answer in time.") -> UpstreamError:
+    """A 504 `upstream_timeout`; `message` names the setting that ran out where one is known."""
+    return UpstreamError(message, status_code=504, error_type="upstream_error", code="upstream_timeout")
 
 
 def stream_truncated(how: str = "") -> UpstreamError:
@@ -211,10 +207,9 @@ def proxy_failed(reason: str) -> UpstreamError:
     return UpstreamError(f"Could not reach Workers AI: {reason}.", code="upstream_proxy_error")
 
 
+def connect_timeout(seconds: float) -> UpstreamError:
+    return timeout_error(f"No connection to Workers AI within {seconds:g} s (UPSTREAM_CONNECT_TIMEOUT).")
+
+
 def stalled(seconds: float) -> UpstreamError:
-    return UpstreamError(
-        f"Workers AI sent no content for {seconds:g} s (UPSTREAM_READ_TIMEOUT).",
-        status_code=504,
-        error_type="upstream_error",
-        code="upstream_timeout",
-    )
+    return timeout_error(f"Workers AI sent no content for {seconds:g} s (UPSTREAM_READ_TIMEOUT).")

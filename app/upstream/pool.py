@@ -25,11 +25,28 @@ from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 from app.proxies import Proxy
-from app.upstream.connection import READ_HIGH_WATER, BadResponse, Connection, PoolTimeout, ProxyFailed, Stalled
+from app.upstream.connection import (
+    READ_HIGH_WATER,
+    BadResponse,
+    Connection,
+    ConnectTimeout,
+    PoolTimeout,
+    ProxyFailed,
+    Stalled,
+)
 from app.upstream.dial import Dialer
 from app.upstream.streaming import StreamingResponse, decoder, inflate, media_type
 
-__all__ = ["READ_HIGH_WATER", "BadResponse", "ConnectionPool", "PoolTimeout", "ProxyFailed", "Response", "Stalled"]
+__all__ = [
+    "READ_HIGH_WATER",
+    "BadResponse",
+    "ConnectTimeout",
+    "ConnectionPool",
+    "PoolTimeout",
+    "ProxyFailed",
+    "Response",
+    "Stalled",
+]
 __all__ += ["StreamingResponse"]
 
 DEFAULT_MAX_RESPONSE = 64 * 1024 * 1024
@@ -184,14 +201,17 @@ class ConnectionPool:
                 break
             await self._wait_for_slot(loop, deadline)
         self._open += 1
+        connect_by = loop.time() + self._connect_timeout
         try:
-            async with asyncio.timeout_at(min(deadline, loop.time() + self._connect_timeout)):
+            async with asyncio.timeout_at(min(deadline, connect_by)):
                 conn = await self._dialer.dial(loop, lambda: Connection(loop, self._lost, self._cap))
         except BaseException as exc:
             self._open -= 1
             self._wake_next()
             if isinstance(exc, TimeoutError) and self._dialer.proxy is not None:
                 raise ProxyFailed(f"no connection through the proxy {self._dialer.proxy.safe_url} in time") from None
+            if isinstance(exc, TimeoutError) and connect_by <= deadline:  # the connect timeout, not the call's
+                raise ConnectTimeout(self._connect_timeout) from None
             raise
         self._conns.add(conn)
         if self.closed:  # closed while it connected

@@ -95,9 +95,13 @@ class StreamingResponse:
             progress = self._progress
             if progress is None:
                 quiet = now - conn.last_read
-            else:  # seen at most limit/4 late: a stall ends within 1.25 x the limit
+            else:
+                # Progress made since the last look came with a read no later than the socket's last one:
+                # dated so, a silence is timed from its first quiet second (dated `now`, a silence after
+                # content was waited out for up to twice the limit). A run of empty events after content
+                # is timed from its last read, seen at most limit/4 late: it ends within 1.25 x the limit.
                 if (seen := progress()) != self._seen:
-                    self._seen, self._progress_at = seen, now
+                    self._seen, self._progress_at = seen, conn.last_read
                 quiet = now - self._progress_at
             if quiet >= limit:
                 self._timer = None

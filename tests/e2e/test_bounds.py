@@ -195,6 +195,7 @@ def test_the_document_declares_the_bounds_errors_and_streams(gateway_url: str) -
         found = [
             v for prefix, v in dialects.items() if path == prefix or (prefix.endswith("/") and path.startswith(prefix))
         ]
+        found = found or ([("ErrorResponse", [])] if path == "/" else [])  # the home page needs no key
         model, schemes = found[0] if found else ("ErrorResponse", ["gatewayKey"])
         for method, operation in operations.items():
             assert "422" not in operation["responses"], (method, path)

@@ -1,6 +1,7 @@
 """Hosted files through the zero-copy path (app/pathsend.py) of the real gateway process, over loopback:
-byte-identical bodies of every size, HEAD, 304, Range, keep-alive reuse after a sendfile answer, and a
-client that hangs up mid-file leaving the gateway healthy with no descriptor leaked."""
+byte-identical bodies of every size, HEAD, 304 (If-None-Match, If-Modified-Since), Range, keep-alive reuse
+after a sendfile answer, and a client that hangs up mid-file leaving the gateway healthy with no descriptor
+leaked."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ import secrets
 import socket
 import time
 from collections.abc import Iterator
+from email.utils import formatdate
 from pathlib import Path
 
 import openai
@@ -17,6 +19,7 @@ import pytest
 
 from tests.conftest import TEST_KEY
 from tests.e2e.images import fetch
+from tests.http import call
 from tests.servers import Emulator, gateway_process, managed_env
 
 SIZES = [0, 1, 65_535, 65_537, 3 * 1024 * 1024 + 7]
@@ -146,3 +149,35 @@ def test_the_bytes_never_pass_through_the_process(served: tuple[str, int, Path])
     assert fetch(url + path).body == data
     # Chunked reads would take 128 read() calls of 64 KiB; sendfile moves the file in a few calls.
     assert read_calls(pid) - before < 40
+
+
+def test_if_modified_since_revalidates_and_if_none_match_takes_precedence(served: tuple[str, int, Path]) -> None:
+    url, _, images = served
+    path = put(images, os.urandom(10_000))
+    written = int(time.time()) - 120  # a whole second, two minutes ago
+    os.utime(images / path.rsplit("/", 1)[1], (written, written))
+    first = fetch(url + path)
+    modified, etag = first.headers["last-modified"], first.headers["etag"]
+    assert first.status == 200 and modified == formatdate(written, usegmt=True)
+
+    def status(**headers: str) -> tuple[int, bytes]:
+        answer = fetch(url + path, {name.replace("_", "-"): value for name, value in headers.items()})
+        if answer.status == 304:  # what a cache needs to refresh its copy, and no body
+            assert answer.headers["etag"] == etag and answer.headers["last-modified"] == modified
+            assert "immutable" in answer.headers["cache-control"]
+        return answer.status, answer.body
+
+    assert status(If_Modified_Since=modified) == (304, b"")
+    assert status(If_Modified_Since=formatdate(written + 3600, usegmt=True)) == (304, b"")
+    assert status(If_Modified_Since=formatdate(written - 1, usegmt=True)) == (200, first.body)
+    # The two obsolete forms of HTTP-date a recipient must accept (RFC 9110, 5.6.7).
+    when = time.gmtime(written)
+    assert status(If_Modified_Since=time.strftime("%A, %d-%b-%y %H:%M:%S GMT", when))[0] == 304
+    assert status(If_Modified_Since=time.strftime("%a %b %e %H:%M:%S %Y", when))[0] == 304
+    for nonsense in ("yesterday", "", "Mon, 99 Foo 2026 25:61:00 GMT", modified + ", " + modified):
+        assert status(If_Modified_Since=nonsense) == (200, first.body), nonsense  # not a date: ignored
+    # If-None-Match is evaluated instead of If-Modified-Since whenever both are sent (RFC 9110, 13.2.2).
+    assert status(If_None_Match='"another"', If_Modified_Since=modified) == (200, first.body)
+    assert status(If_None_Match=etag, If_Modified_Since=formatdate(written - 60, usegmt=True)) == (304, b"")
+    head = call("HEAD", url + path, headers={"If-Modified-Since": modified})
+    assert head.status == 304 and head.body == b""

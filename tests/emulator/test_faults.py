@@ -106,3 +106,20 @@ def test_bad_fault_spec_is_rejected(emu: Emulator) -> None:
     reply = emu.request("POST", "/__emulator/faults", json={"model": LLAMA, "stauts": 500})
     assert reply.status == 400 and "stauts" in reply.json()["error"]
     assert emu.request("POST", "/__emulator/faults", json={"times": 0}).status == 400
+
+
+@pytest.mark.parametrize("at", [0, 3])
+def test_chunk_delay_at_makes_one_silence_before_that_event(emu: Emulator, at: int) -> None:
+    emu.fault(chunk_delay_ms=600, chunk_delay_at=at)
+    conn = emu.connect()
+    headers = {**emu.default_headers, "Content-Type": "application/json"}
+    conn.request("POST", f"/client/v4/accounts/{emu.account}/ai/run/{LLAMA}", orjson.dumps(STREAM), headers)
+    response = conn.getresponse()
+    started = time.monotonic()
+    arrivals: list[float] = []
+    while chunk := response.read1(65536):  # each event is written on its own, as it is sent
+        arrivals += [time.monotonic() - started] * chunk.count(b"data: ")
+    conn.close()
+    gaps = [later - earlier for earlier, later in zip([0.0, *arrivals], arrivals, strict=False)]
+    assert len(arrivals) == 8 and gaps[at] >= 0.55, gaps
+    assert all(gap < 0.3 for index, gap in enumerate(gaps) if index != at), gaps

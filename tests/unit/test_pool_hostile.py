@@ -224,6 +224,33 @@ def test_a_peer_that_never_reads_a_large_request_body_is_bounded_by_the_timeout(
     uvloop.run(main())
 
 
+def test_an_answer_that_keeps_trickling_is_bounded_by_the_whole_call_timeout() -> None:
+    """UPSTREAM_TIMEOUT bounds the whole non-streamed call, not each read: a byte every 0.1 s never goes
+    silent, yet the call ends after `timeout`."""
+
+    async def trickles(head: bytes, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> bool:
+        writer.write(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 10000\r\n\r\n")
+        for _ in range(10000):
+            writer.write(b" ")
+            await writer.drain()
+            await asyncio.sleep(0.1)
+        return False
+
+    async def main() -> None:
+        async with Hostile(trickles) as server:
+            upstream = client(server.port, timeout=1.0, read_timeout=0.5)
+            await upstream.start()
+            started = time.monotonic()
+            with pytest.raises(GatewayError) as caught:
+                await upstream.run(CREDS, MODEL, {"prompt": "hi"})
+            assert caught.value.status_code == 504
+            assert 0.9 < time.monotonic() - started < 3.0
+            await still_works(upstream)
+            await upstream.close()
+
+    uvloop.run(main())
+
+
 def test_streams_answered_with_an_unknown_encoding_give_their_connections_back() -> None:
     """Row 7 of issue 14: two `br` streams, then a plain request, pool of 2."""
     br_stream = SSE_HEAD.replace(b"Transfer-Encoding", b"Content-Encoding: br\r\nTransfer-Encoding") + chunk(b"??")
