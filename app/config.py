@@ -106,6 +106,11 @@ class Settings(BaseSettings):
     model_aliases: dict[str, str] = Field(
         default_factory=dict, description="JSON object merged over the built-in aliases."
     )
+    retired_models: Literal["substitute", "refuse"] = Field(
+        "substitute",
+        description="A model Cloudflare retired: answered by its replacement (named in x-model-substituted), "
+        "or refused with a 404 that names the replacement.",
+    )
 
     # Translation (/translate, /v2/translate, /translate/batch; docs/translation.md)
     translate_model: str = Field(

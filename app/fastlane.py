@@ -112,6 +112,8 @@ class FastLane:
                 return
             status = response.status_code
             response.raw_headers.append((REQUEST_ID_HEADER, exchange.request_id))
+            if exchange.replaced:
+                response.raw_headers.append(exchange.substitution())  # type: ignore[arg-type]
             self._add_cors(scope, response)
             await response(scope, receive, send)
         finally:
@@ -125,7 +127,9 @@ class FastLane:
             nonlocal status
             if message["type"] == "http.response.start":
                 status = message["status"]
-                message["headers"] = [*message.get("headers", ()), (REQUEST_ID_HEADER, exchange.request_id)]
+                headers = [*message.get("headers", ()), (REQUEST_ID_HEADER, exchange.request_id)]
+                substituted = exchange.substitution()
+                message["headers"] = [*headers, substituted] if substituted else headers
             await send(message)
 
         try:
@@ -164,4 +168,4 @@ class FastLane:
             response.raw_headers.extend([(b"access-control-allow-origin", origin), (b"vary", b"Origin")])
         else:
             return
-        response.raw_headers.append((b"access-control-expose-headers", b"Retry-After"))
+        response.raw_headers.append((b"access-control-expose-headers", b"Retry-After, X-Model-Substituted"))

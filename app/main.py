@@ -83,7 +83,7 @@ BODIES: dict[str, type[BaseModel]] = {
 def create_app(settings: Settings | None = None, *, demo: bool = False) -> FastLane:
     """The gateway. `demo` marks a gateway serving from the built-in emulator (it says so everywhere)."""
     settings = settings or Settings()
-    catalog = Catalog(settings.model_aliases)
+    catalog = Catalog(settings.model_aliases, retired=settings.retired_models)
     app = FastAPI(
         title="workers-ai-gateway",
         version="0.1.0",
@@ -116,7 +116,7 @@ def create_app(settings: Settings | None = None, *, demo: bool = False) -> FastL
         allow_origins=settings.cors_origins,
         allow_methods=["*"],
         allow_headers=["*"],
-        expose_headers=["Retry-After"],
+        expose_headers=["Retry-After", "X-Model-Substituted"],
         max_age=600,
     )
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
@@ -163,7 +163,7 @@ def _lifespan(
             pool = app.state.gateway.accounts = upstream.accounts = _accounts(settings, catalog, app.state.gateway)
             pool.metrics = app.state.metrics
             app.state.metrics.account_states(pool.states)
-            app.state.metrics.neurons(lambda: pool.neurons_total)
+            app.state.metrics.neurons(lambda: pool.neurons_total, lambda: pool.neurons_estimated)
         if isinstance(app.state.gateway.state, RedisState):
             app.state.readiness.add("redis", app.state.gateway.state.check)
             app.state.metrics.redis_state(app.state.gateway.state)

@@ -24,7 +24,7 @@ import uvloop
 from bench.endpoints import ACCOUNT, UPSTREAM_TOKEN
 from bench.procs import Pinning, Processes, free_port, wait_healthy
 
-PATH = f"/client/v4/accounts/{ACCOUNT}/ai/run/@cf/meta/llama-3.1-8b-instruct"
+PATH = f"/client/v4/accounts/{ACCOUNT}/ai/run/@cf/meta/llama-3.1-8b-instruct-fast"
 BODY = orjson.dumps({"messages": [{"role": "user", "content": "Say hello."}], "max_tokens": 256})
 HEADERS = {"Authorization": f"Bearer {UPSTREAM_TOKEN}", "Content-Type": "application/json"}
 Post = Callable[[], Awaitable[object]]

@@ -16,7 +16,7 @@ from bench.stream_client import StreamRequest, TextOf, openai_text, workers_ai_t
 ACCOUNT = "bench"
 UPSTREAM_TOKEN = "bench-token"
 GATEWAY_KEY = "bench-key"
-CHAT_MODEL = "@cf/meta/llama-3.1-8b-instruct"
+CHAT_MODEL = "@cf/meta/llama-3.1-8b-instruct-fast"
 EMBED_MODEL = "@cf/baai/bge-small-en-v1.5"
 MESSAGES = [{"role": "user", "content": "Hello"}]
 

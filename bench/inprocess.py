@@ -77,14 +77,14 @@ def request_body(kind: str) -> bytes:
     if kind in RESPONSES:  # what the SDKs send: input as a string, the default `store: true`
         return orjson.dumps(
             {
-                "model": "@cf/meta/llama-3.1-8b-instruct",
+                "model": "@cf/meta/llama-3.1-8b-instruct-fast",
                 "input": "hi there",
                 "max_output_tokens": 100,
                 **({"stream": True} if kind in CHUNKS else {}),
             }
         )
     body: dict[str, Any] = {
-        "model": "@cf/meta/llama-3.1-8b-instruct",
+        "model": "@cf/meta/llama-3.1-8b-instruct-fast",
         "messages": [{"role": "user", "content": "hi there"}],
         "max_tokens": 100,
     }

@@ -22,7 +22,7 @@ import aiohttp
 
 from tests.servers import emulator, free_port, running
 
-CHAT = b'{"model":"@cf/meta/llama-3.1-8b-instruct","messages":[{"role":"user","content":"hi"}],"max_tokens":8}'
+CHAT = b'{"model":"@cf/meta/llama-3.1-8b-instruct-fast","messages":[{"role":"user","content":"hi"}],"max_tokens":8}'
 TICKS = os.sysconf("SC_CLK_TCK")
 
 

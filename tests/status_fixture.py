@@ -46,7 +46,7 @@ def known_snapshot(now: int | None = None) -> Snapshot:
         daily_allowance=10_000,
         hourly=tuple(float(n) for n in HOURLY_OK),
         models=(
-            ModelUsage("@cf/meta/llama-3.1-8b-instruct", requests=412, errors=3, neurons=2900.5),
+            ModelUsage("@cf/meta/llama-3.1-8b-instruct-fast", requests=412, errors=3, neurons=2900.5),
             ModelUsage("@cf/baai/bge-m3", requests=250, errors=0, neurons=250.0),
             ModelUsage("@cf/openai/whisper", requests=7, errors=1, neurons=100.0),
         ),
@@ -59,7 +59,7 @@ def known_snapshot(now: int | None = None) -> Snapshot:
         daily_allowance=10_000,
         until=reset,
         hourly=tuple(float(n) for n in HOURLY_SPENT),
-        models=(ModelUsage("@cf/meta/llama-3.1-8b-instruct", requests=1290, errors=12, neurons=9800.0),),
+        models=(ModelUsage("@cf/meta/llama-3.1-8b-instruct-fast", requests=1290, errors=12, neurons=9800.0),),
     )
     disabled = AccountStatus(
         id="e5f6…3c4d",

@@ -3,8 +3,9 @@
 Workers AI bills in neurons at $0.011 per 1,000 (workers-ai-api.md section 11), so a price in USD per
 million tokens is `usd / 0.011 * 1000` neurons per million. Text models are priced per token in and out
 (the catalog's `price_in` / `price_out`); embeddings per input token; speech recognition per audio minute;
-flux-1-schnell per 512x512 tile and per step. A model with no published price costs 0 here: its requests
-are still counted, its neurons are not guessed.
+speech per 1,000 characters (aura) or per audio minute (melotts, its minutes estimated from the text);
+images per 512x512 tile and per step, per tile-step (flux-2-dev), or per image. Where Cloudflare publishes
+no price the catalog carries an estimate (`Model.estimated`), counted the same way and reported apart.
 """
 
 from __future__ import annotations
@@ -12,14 +13,20 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from app.catalog import Model, Task
+from app.catalog import Model, Task, Unit
+from app.convert.images import image_model
 from app.convert.text import estimate_tokens, prompt_chars, tokens_for_chars
 
 USD_PER_NEURON = 0.011 / 1000
 DAILY_FREE_NEURONS = 10_000.0
-# flux-1-schnell: $0.0000528 per 512x512 tile, $0.0001056 per step (workers-ai-api.md section 11).
-IMAGE_PRICES: dict[str, tuple[float, float]] = {"@cf/black-forest-labs/flux-1-schnell": (0.0000528, 0.0001056)}
 FLUX_DEFAULT_STEPS = 4
+# Steps a model runs when the request names none (their schemas' defaults; flux-1-schnell's is 4).
+DEFAULT_STEPS: dict[str, int] = {
+    "@cf/leonardo/phoenix-1.0": 25,
+    "@cf/leonardo/lucid-origin": 25,
+    "@cf/black-forest-labs/flux-2-dev": 25,
+}
+SPOKEN_CHARS_PER_MINUTE = 900  # about 150 words a minute: melotts is priced per minute of audio it makes
 
 
 def usd_to_neurons(usd: float) -> float:
@@ -93,9 +100,12 @@ def of_call(model: Model, payload: Any, result: object) -> float:
         return _image(model, payload)
     if task is Task.SPEECH_RECOGNITION:
         return usd_to_neurons(model.price_in * _audio_minutes(result))
-    # Text-to-speech (aura-2: USD per 1,000 characters of text).
-    text = payload.get("text") if isinstance(payload, dict) else None
-    return usd_to_neurons(model.price_in * len(text) / 1000) if isinstance(text, str) else 0.0
+    # Text-to-speech: aura per 1,000 characters of text, melotts per minute of speech.
+    text = payload.get("text") or payload.get("prompt") if isinstance(payload, dict) else None
+    if not isinstance(text, str):
+        return 0.0
+    per = SPOKEN_CHARS_PER_MINUTE if model.unit is Unit.AUDIO_MINUTE else 1000
+    return usd_to_neurons(model.price_in * len(text) / per)
 
 
 def _embedding_tokens(payload: Any) -> int:
@@ -108,16 +118,21 @@ def _embedding_tokens(payload: Any) -> int:
 
 
 def _image(model: Model, payload: Any) -> float:
-    prices = IMAGE_PRICES.get(model.id)
-    if prices is None or not isinstance(payload, dict):
-        return 0.0
-    per_tile, per_step = prices
-    width, height = payload.get("width", 1024), payload.get("height", 1024)
-    steps = payload.get("steps", FLUX_DEFAULT_STEPS)
+    """One image: by its 512x512 tiles and steps, as the request asked (else the model's defaults)."""
+    if model.unit is Unit.IMAGE:
+        return usd_to_neurons(model.price_in)
+    shape = image_model(model.id)
+    form = payload if isinstance(payload, dict) else {}  # FLUX.2's multipart body: the defaults
+    width, height = form.get("width", shape.fixed_size[0]), form.get("height", shape.fixed_size[1])
+    steps = form.get(shape.steps_field, DEFAULT_STEPS.get(model.id, FLUX_DEFAULT_STEPS))
     if not all(isinstance(v, int) and v > 0 for v in (width, height, steps)):
         return 0.0
     tiles = math.ceil(width / 512) * math.ceil(height / 512)
-    return usd_to_neurons(per_tile * tiles + per_step * steps)
+    if model.unit is Unit.TILE_STEP_PRODUCT:  # per output tile per step (reference images not counted)
+        return usd_to_neurons(model.price_out * tiles * steps)
+    if model.unit is Unit.TILE_STEP:
+        return usd_to_neurons(model.price_in * tiles + model.price_out * steps)
+    return 0.0
 
 
 def _audio_minutes(result: object) -> float:

@@ -12,6 +12,7 @@ from app.accounts.snapshot import AccountStatus, ModelUsage, Snapshot
 
 COLOURS = {"ok": "#2f9e6e", "exhausted": "#d9822b", "disabled": "#9aa3ad"}
 TOTAL = "#3b6fd8"
+ESTIMATE_MARK = "(est.)"  # after neurons counted at an estimated price
 CHART_W, CHART_H, CHART_TOP = 480, 96, 8
 
 STYLE = """
@@ -175,31 +176,45 @@ def _models(models: tuple[ModelUsage, ...]) -> str:
         return '<p class="empty">No requests today.</p>'
     rows = "".join(
         f'<tr><td class="model">{_model_id(m.model)}</td><td>{m.requests:,}</td>'
-        f"<td{' class=err' if m.errors else ''}>{m.errors:,}</td><td>{_n(m.neurons)}</td></tr>"
+        f"<td{' class=err' if m.errors else ''}>{m.errors:,}</td><td>{_neurons(m)}</td></tr>"
         for m in models
     )
+    note = ""
+    if any(m.estimated for m in models):
+        note = f'<p class="empty">{ESTIMATE_MARK} estimated: Cloudflare publishes no price for this model.</p>'
     return (
         '<div class="scroll"><table><tr><th>Model</th><th>Requests</th><th>Errors</th><th>Neurons</th></tr>'
-        f"{rows}</table></div>"
+        f"{rows}</table></div>{note}"
     )
 
 
 def _model_id(model: str) -> str:
-    """An id that may wrap after a `/` and nowhere else: `@cf/meta/llama-3.1-8b-instruct` broken inside a
-    name (after a hyphen, say) reads as two different ids."""
+    """An id that may wrap after a `/` and nowhere else: `@cf/meta/llama-3.1-8b-instruct-fast` broken inside
+    a name (after a hyphen, say) reads as two different ids."""
     *owners, name = model.split("/")
     return "<wbr>".join([*(f"<span>{escape(part)}/</span>" for part in owners), f"<span>{escape(name)}</span>"])
+
+
+def _neurons(m: ModelUsage) -> str:
+    if not m.estimated:
+        return _n(m.neurons)
+    hint = "estimated: Cloudflare publishes no price for this model"
+    return f'<span title="{hint}">{_n(m.neurons)} {ESTIMATE_MARK}</span>'
 
 
 def _totals(snapshot: Snapshot) -> str:
     """Every account added up: the gateway's day by hour and by model."""
     totals: dict[str, list[float]] = {}
+    estimated: set[str] = set()
     for account in snapshot.accounts:
         for m in account.models:
             row = totals.setdefault(m.model, [0, 0, 0.0])
             row[0], row[1], row[2] = row[0] + m.requests, row[1] + m.errors, row[2] + m.neurons
+            if m.estimated:
+                estimated.add(m.model)
     models = tuple(
-        ModelUsage(name, int(r), int(e), n) for name, (r, e, n) in sorted(totals.items(), key=lambda kv: -kv[1][0])
+        ModelUsage(name, int(r), int(e), n, name in estimated)
+        for name, (r, e, n) in sorted(totals.items(), key=lambda kv: -kv[1][0])
     )
     hourly = tuple(sum(a.hourly[h] for a in snapshot.accounts if h < len(a.hourly)) for h in range(24))
     return (

@@ -152,6 +152,7 @@ class AccountPool:
         self.per_key = bool(self.pins or key_rpm or key_neurons)  # requests must say which key they came with
         self.cache_stats: Callable[[], dict[str, int]] | None = None  # the translation cache's hits and misses
         self.neurons_total = 0.0  # neurons counted by this process since it started
+        self.neurons_estimated = 0.0  # the part counted at an estimated price (no price published)
         self.metrics: Metrics | None = None  # set by the app: failovers, retries, neurons, upstream time
         # One process: counters here (the library's in-process storage costs 17x more a hit); else `limits`.
         self._local = LocalLimiter(clock) if state.backend == "memory" else None
@@ -218,6 +219,8 @@ class AccountPool:
             used = pricing.of_call(route.model, payload, result)
         account.used += used
         self.neurons_total += used
+        if route.model.estimated:
+            self.neurons_estimated += used
         model_id = route.model.id
         tally = account.tally.get(model_id) or self._new_tally(account, model_id)
         tally[0] += 1
@@ -447,22 +450,22 @@ class AccountPool:
     def charge(self, account: Account, model_id: str, payload: Any, result: object, creds: Credentials) -> None:
         """Count a call that succeeded: its request and the neurons its answer says or the prices give."""
         route = self._routes.get(model_id) or self._route(model_id)
-        self._record(account, model_id, pricing.of_call(route.model, payload, result), creds.key)
+        self._record(account, route, pricing.of_call(route.model, payload, result), creds.key)
 
     def charge_tokens(
         self, account: Account, model_id: str, usage: tuple[int, int] | float, creds: Credentials
     ) -> None:
         """Count a stream that ended: `usage` as (prompt, completion) tokens, or neurons as reported."""
-        if isinstance(usage, tuple):
-            route = self._routes.get(model_id) or self._route(model_id)
-            used = pricing.for_tokens(route.model, *usage)
-        else:
-            used = usage
-        self._record(account, model_id, used, creds.key)
+        route = self._routes.get(model_id) or self._route(model_id)
+        used = pricing.for_tokens(route.model, *usage) if isinstance(usage, tuple) else usage
+        self._record(account, route, used, creds.key)
 
-    def _record(self, account: Account, model_id: str, used: float, key: str) -> None:
+    def _record(self, account: Account, route: _Route, used: float, key: str) -> None:
+        model_id = route.model.id
         account.used += used
         self.neurons_total += used  # /metrics reads it at scrape time (nothing per request there)
+        if route.model.estimated:
+            self.neurons_estimated += used
         tally = account.tally.get(model_id) or self._new_tally(account, model_id)
         tally[0] += 1
         tally[1] += used
@@ -596,7 +599,7 @@ class AccountPool:
                     until=int(account.exhausted_until) if state == "exhausted" else None,
                     reason=account.disabled,
                     hourly=tuple(round(counters.get(hour, 0.0), 3) for hour in _HOURS),
-                    models=_models(counters),
+                    models=_models(counters, self.catalog),
                 )
             )
         return Snapshot(
@@ -628,7 +631,7 @@ def _used(account: Account) -> float:
 _HOURS = tuple(f"h{hour:02d}" for hour in range(24))
 
 
-def _models(counters: dict[str, float]) -> tuple[ModelUsage, ...]:
+def _models(counters: dict[str, float], catalog: Catalog) -> tuple[ModelUsage, ...]:
     names = [name[4:] for name in counters if name.startswith("req:")]
     rows = [
         ModelUsage(
@@ -636,10 +639,17 @@ def _models(counters: dict[str, float]) -> tuple[ModelUsage, ...]:
             int(counters.get(f"req:{name}", 0)),
             int(counters.get(f"err:{name}", 0)),
             round(counters.get(f"neu:{name}", 0.0), 3),
+            estimated=_estimated(catalog, name),
         )
         for name in names
     ]
     return tuple(sorted(rows, key=lambda row: (-row.requests, row.model)))
+
+
+def _estimated(catalog: Catalog, model_id: str) -> bool:
+    """Whether `model_id`'s neurons are counted at the gateway's estimate (Cloudflare publishes no price)."""
+    model = catalog.models.get(model_id)
+    return model is not None and model.estimated
 
 
 def _rate_limited(model_id: str, per_minute: int, retry_after: int) -> UpstreamError:

@@ -1,7 +1,7 @@
 """Workers AI's requests-per-minute limits, per account: by task, with per-model exceptions.
 
 The table is Cloudflare's (workers-ai-api.md section 11); `RATE_LIMITS` overrides any entry by model id or
-task name, e.g. `{"@cf/meta/llama-3.1-8b-instruct": 100, "Text Generation": 200}`, or `"*"` for every model
+task name, e.g. `{"@cf/meta/llama-3.1-8b-instruct-fast": 100, "Text Generation": 200}`, or `"*"` for every model
 not named otherwise; 0 turns a limit off.
 Tasks the table does not name (text-to-speech) get no limit of ours.
 """
@@ -29,7 +29,6 @@ BY_MODEL: dict[str, int] = {
     "@cf/baai/bge-large-en-v1.5": 1500,
     "@cf/runwayml/stable-diffusion-v1-5-img2img": 1500,
     "@hf/thebloke/mistral-7b-instruct-v0.1-awq": 400,
-    "@cf/microsoft/phi-2": 720,
     "@cf/qwen/qwen1.5-0.5b-chat": 1500,
     "@cf/qwen/qwen1.5-1.8b-chat": 720,
     "@cf/qwen/qwen1.5-14b-chat-awq": 150,

@@ -21,6 +21,7 @@ class ModelUsage:
     requests: int = 0
     errors: int = 0
     neurons: float = 0.0
+    estimated: bool = False  # the neurons are counted at the gateway's estimate: Cloudflare publishes no price
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,4 +1,11 @@
-"""The emulator's model table: one row per model drives routing, validation and /ai/models/search."""
+"""The emulator's model table: one row per model drives routing, validation and /ai/models/search.
+
+The rows come from the gateway's own table (`app/model_table.py`, pure data: the emulator may read it, the
+gateway never imports the emulator), so the two list the same live models with the same limits and prices;
+a retired id is in neither, and is answered 5007 "No such model" as Cloudflare does. Only the quirks the
+gateway has no field for (where a model puts its thinking, the shape of its tool calls, an agreement to
+sign) are added here.
+"""
 
 from __future__ import annotations
 
@@ -7,17 +14,10 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
+from app.model_table import MODELS as TABLE
+from app.model_table import Model, Task, Unit
 
-class Task(StrEnum):
-    """Workers AI task names, exactly as /ai/models/search spells them."""
-
-    TEXT_GENERATION = "Text Generation"
-    TEXT_EMBEDDINGS = "Text Embeddings"
-    TEXT_TO_IMAGE = "Text-to-Image"
-    SPEECH_RECOGNITION = "Automatic Speech Recognition"
-    TRANSLATION = "Translation"
-    TEXT_TO_SPEECH = "Text-to-Speech"
-    IMAGE_TO_TEXT = "Image-to-Text"
+__all__ = ["MODELS", "TASK_IDS", "Content", "Family", "ModelSpec", "Reasoning", "Task", "ToolStyle", "neurons"]
 
 
 TASK_IDS: dict[Task, tuple[str, str]] = {
@@ -109,6 +109,8 @@ class ModelSpec:
     needs_agreement: bool = False  # llama-3.2-11b-vision: 5016 until the account sends {"prompt":"agree"}
     dims: int = 0
     pooling_in_output: bool = True
+    paid_only: bool = False  # listed with `require_workers_paid`
+    vision: bool = False  # listed with `vision`
 
     @property
     def uid(self) -> str:
@@ -120,163 +122,70 @@ class ModelSpec:
         return self.name.split("/")[1]
 
 
-def _tok(price_in: float, price_out: float | None = None) -> tuple[tuple[str, float], ...]:
-    if price_out is None:
-        return (("per M input tokens", price_in),)
-    return (("per M input tokens", price_in), ("per M output tokens", price_out))
-
-
-def _llm(name: str, context: int, price: tuple[tuple[str, float], ...], **kw: Any) -> ModelSpec:
-    description = f"{name.split('/')[-1]}: text generation served by the Workers AI emulator."
-    return ModelSpec(name, Task.TEXT_GENERATION, description, context, price, **kw)
-
-
-_SCOUTLIKE: dict[str, Any] = {
-    "content": Content.MULTIMODAL,
-    "wide_ranges": True,
-    "tool_call_id_pattern": True,
-    "function_calling": True,
+# What the gateway's table has no field for, by model id.
+_QUIRKS: dict[str, dict[str, Any]] = {
+    "@cf/deepseek-ai/deepseek-r1-distill-qwen-32b": {"reasoning": Reasoning.INLINE_NO_OPEN},
+    "@cf/qwen/qwq-32b": {"reasoning": Reasoning.INLINE},
+    "@cf/google/gemma-4-26b-a4b-it": {"reasoning": Reasoning.REASONING},
+    "@cf/meta/llama-4-scout-17b-16e-instruct": {"tool_style": ToolStyle.SCOUT},
+    "@cf/meta/llama-3.2-11b-vision-instruct": {"needs_agreement": True, "tool_call_id_pattern": True},
+    "@cf/google/embeddinggemma-300m": {"pooling_in_output": False},
 }
 
-_TEXT_MODELS: tuple[ModelSpec, ...] = (
-    _llm("@cf/meta/llama-3.1-8b-instruct", 7968, _tok(0.282, 0.827), function_calling=True),
-    _llm("@cf/meta/llama-3.1-8b-instruct-fp8", 32000, _tok(0.152, 0.287)),
-    _llm("@cf/meta/llama-3.1-8b-instruct-awq", 8192, _tok(0.123, 0.266)),
-    _llm("@cf/meta/llama-3.1-8b-instruct-fp8-fast", 128000, _tok(0.045, 0.384)),
-    _llm("@cf/meta/llama-3.1-70b-instruct-fp8-fast", 128000, _tok(0.293, 2.253)),
-    _llm("@cf/meta/llama-3-8b-instruct", 7968, _tok(0.282, 0.827)),
-    _llm("@cf/meta/llama-3-8b-instruct-awq", 8192, _tok(0.123, 0.266)),
-    _llm("@cf/meta/llama-3.2-1b-instruct", 60000, _tok(0.027, 0.201)),
-    _llm("@cf/meta/llama-3.2-3b-instruct", 128000, _tok(0.051, 0.335)),
-    _llm("@cf/meta/llama-3.3-70b-instruct-fp8-fast", 24000, _tok(0.293, 2.253), function_calling=True),
-    _llm("@cf/meta/llama-2-7b-chat-fp16", 4096, _tok(0.556, 6.667)),
-    _llm("@cf/mistral/mistral-7b-instruct-v0.1", 2824, _tok(0.110, 0.190)),
-    _llm("@hf/nousresearch/hermes-2-pro-mistral-7b", 24000, (), function_calling=True),
-    _llm("@hf/google/gemma-7b-it", 8192, ()),
-    _llm("@cf/google/gemma-3-12b-it", 80000, _tok(0.345, 0.556), content=Content.MULTIMODAL),
-    _llm("@cf/qwen/qwen2.5-coder-32b-instruct", 32768, _tok(0.66, 1.0)),
-    _llm(
-        "@cf/deepseek-ai/deepseek-r1-distill-qwen-32b",
-        80000,
-        _tok(0.497, 4.881),
-        reasoning=Reasoning.INLINE_NO_OPEN,
-    ),
-    _llm("@cf/qwen/qwq-32b", 24000, _tok(0.66, 1.0), reasoning=Reasoning.INLINE),
-    _llm(
-        "@cf/meta/llama-4-scout-17b-16e-instruct",
-        131000,
-        _tok(0.27, 0.85),
-        tool_style=ToolStyle.SCOUT,
-        **_SCOUTLIKE,
-    ),
-    _llm("@cf/mistralai/mistral-small-3.1-24b-instruct", 128000, _tok(0.35, 0.56), **_SCOUTLIKE),
-    _llm(
-        "@cf/meta/llama-3.2-11b-vision-instruct",
-        128000,
-        _tok(0.049, 0.676),
-        content=Content.MULTIMODAL,
-        tool_call_id_pattern=True,
-        needs_agreement=True,
-    ),
-)
 
-_OPENAI_MODELS: tuple[ModelSpec, ...] = tuple(
-    _llm(
-        name,
-        context,
-        _tok(*price),
-        family=Family.OPENAI,
-        content=Content.TEXT_PARTS,
-        reasoning=reasoning,
-        function_calling=True,
-        streams=streams,
-        responses_input=name.startswith("@cf/openai/gpt-oss"),
-    )
-    for name, context, price, reasoning, streams in (
-        ("@cf/openai/gpt-oss-120b", 128000, (0.35, 0.75), Reasoning.REASONING_CONTENT, False),
-        ("@cf/openai/gpt-oss-20b", 128000, (0.2, 0.3), Reasoning.REASONING_CONTENT, False),
-        ("@cf/qwen/qwen3-30b-a3b-fp8", 32768, (0.051, 0.335), Reasoning.REASONING_CONTENT, True),
-        ("@cf/google/gemma-4-26b-a4b-it", 128000, (0.10, 0.30), Reasoning.REASONING, True),
-    )
-)
+def price_list(model: Model) -> tuple[tuple[str, float], ...]:
+    """The model's price as Cloudflare's listing spells it; none for a price Cloudflare does not publish."""
+    if model.estimated:
+        return ()
+    pairs: tuple[tuple[str, float], ...]
+    if model.unit is Unit.TOKENS:
+        pairs = (
+            ("per M input tokens", model.price_in),
+            ("per M output tokens", model.price_out),
+            ("per M cached input tokens", model.price_cached_in),
+        )
+        return tuple((unit, price) for unit, price in pairs if price or unit == "per M input tokens")
+    if model.unit is Unit.TILE_STEP:
+        return (("per 512 by 512 tile", model.price_in), ("per step", model.price_out))
+    if model.unit is Unit.TILE_STEP_PRODUCT:
+        return (
+            ("per input 512x512 tile, per step", model.price_in),
+            ("per output 512x512 tile, per step", model.price_out),
+        )
+    return ((model.unit.value, model.price_in),)
 
 
-def _embed(name: str, dims: int, window: int, price: float | None, pooling: bool = True) -> ModelSpec:
-    return ModelSpec(
-        name,
-        Task.TEXT_EMBEDDINGS,
-        f"Embedding model that transforms text into a {dims}-dimensional vector.",
-        window,
-        _tok(price) if price is not None else (),
-        dims=dims,
-        pooling_in_output=pooling,
-    )
+def _spec(model: Model) -> ModelSpec:
+    text = model.task is Task.TEXT_GENERATION
+    reasoning = Reasoning.NONE
+    if model.reasoning:
+        reasoning = Reasoning.REASONING_CONTENT if model.openai_shaped else Reasoning.INLINE
+    content = Content.STRING
+    if model.vision:
+        content = Content.MULTIMODAL
+    elif model.openai_shaped:
+        content = Content.TEXT_PARTS
+    description = model.description
+    if text and not description:
+        description = f"{model.id.split('/')[-1]}: text generation served by the Workers AI emulator."
+    fields: dict[str, Any] = {
+        "family": Family.OPENAI if model.openai_shaped else Family.NATIVE,
+        "content": content,
+        "reasoning": reasoning,
+        "function_calling": model.tools,
+        "wide_ranges": model.wide_ranges,
+        "tool_call_id_pattern": model.short_tool_ids,
+        "streams": model.streams,
+        "responses_input": model.responses_input,
+        "dims": model.dimensions,
+        "paid_only": model.paid_only,
+        "vision": model.vision,
+    }
+    fields.update(_QUIRKS.get(model.id, {}))
+    return ModelSpec(model.id, model.task, description, model.context_window, price_list(model), **fields)
 
 
-def _plain(name: str, task: Task, description: str, price: tuple[tuple[str, float], ...] = ()) -> ModelSpec:
-    return ModelSpec(name, task, description, price=price)
-
-
-_OTHER_MODELS: tuple[ModelSpec, ...] = (
-    _embed("@cf/baai/bge-small-en-v1.5", 384, 512, 0.020),
-    _embed("@cf/baai/bge-base-en-v1.5", 768, 512, 0.067),
-    _embed("@cf/baai/bge-large-en-v1.5", 1024, 512, 0.204),
-    _embed("@cf/baai/bge-m3", 1024, 60000, 0.0118),
-    _embed("@cf/google/embeddinggemma-300m", 768, 2048, None, pooling=False),
-    _plain("@cf/stabilityai/stable-diffusion-xl-base-1.0", Task.TEXT_TO_IMAGE, "Diffusion text-to-image model."),
-    _plain("@cf/lykon/dreamshaper-8-lcm", Task.TEXT_TO_IMAGE, "Stable Diffusion fine-tune, photorealism."),
-    _plain("@cf/bytedance/stable-diffusion-xl-lightning", Task.TEXT_TO_IMAGE, "Fast SDXL (returns JPEG)."),
-    _plain("@cf/runwayml/stable-diffusion-v1-5-img2img", Task.TEXT_TO_IMAGE, "Image-to-image generation."),
-    _plain("@cf/runwayml/stable-diffusion-v1-5-inpainting", Task.TEXT_TO_IMAGE, "Masked image inpainting."),
-    _plain("@cf/black-forest-labs/flux-1-schnell", Task.TEXT_TO_IMAGE, "12B rectified flow transformer."),
-    _plain("@cf/black-forest-labs/flux-2-dev", Task.TEXT_TO_IMAGE, "FLUX.2 [dev], multi-reference (multipart)."),
-    _plain("@cf/black-forest-labs/flux-2-klein-4b", Task.TEXT_TO_IMAGE, "FLUX.2 [klein] 4B (multipart)."),
-    _plain("@cf/black-forest-labs/flux-2-klein-9b", Task.TEXT_TO_IMAGE, "FLUX.2 [klein] 9B (multipart)."),
-    _plain("@cf/leonardo/lucid-origin", Task.TEXT_TO_IMAGE, "Leonardo Lucid Origin (base64 JPEG in JSON)."),
-    _plain("@cf/leonardo/phoenix-1.0", Task.TEXT_TO_IMAGE, "Leonardo Phoenix 1.0 (raw JPEG)."),
-    _plain(
-        "@cf/openai/whisper",
-        Task.SPEECH_RECOGNITION,
-        "General-purpose speech recognition model.",
-        (("per audio minute", 0.0005),),
-    ),
-    _plain("@cf/openai/whisper-tiny-en", Task.SPEECH_RECOGNITION, "Tiny English-only Whisper."),
-    _plain(
-        "@cf/openai/whisper-large-v3-turbo",
-        Task.SPEECH_RECOGNITION,
-        "Whisper large-v3, pruned for speed.",
-        (("per audio minute", 0.00051),),
-    ),
-    _plain(
-        "@cf/deepgram/nova-3",
-        Task.SPEECH_RECOGNITION,
-        "Transcribe audio using Deepgram's speech-to-text model.",
-        (("per audio minute", 0.0052),),
-    ),
-    _plain("@cf/meta/m2m100-1.2b", Task.TRANSLATION, "Multilingual translation model.", _tok(0.342, 0.342)),
-    _plain("@cf/myshell-ai/melotts", Task.TEXT_TO_SPEECH, "Multi-lingual text-to-speech model."),
-    _plain(
-        "@cf/deepgram/aura-1",
-        Task.TEXT_TO_SPEECH,
-        "Context-aware text-to-speech model.",
-        (("per audio minute", 0.0),),
-    ),
-    _plain(
-        "@cf/deepgram/aura-2-en",
-        Task.TEXT_TO_SPEECH,
-        "Aura-2 context-aware TTS (English).",
-        (("per 1k characters", 0.03),),
-    ),
-    _plain(
-        "@cf/deepgram/aura-2-es",
-        Task.TEXT_TO_SPEECH,
-        "Aura-2 context-aware TTS (Spanish).",
-        (("per 1k characters", 0.03),),
-    ),
-    _plain("@cf/llava-hf/llava-1.5-7b-hf", Task.IMAGE_TO_TEXT, "Multimodal chatbot (image captioning)."),
-)
-
-MODELS: dict[str, ModelSpec] = {spec.name: spec for spec in _TEXT_MODELS + _OPENAI_MODELS + _OTHER_MODELS}
+MODELS: dict[str, ModelSpec] = {model.id: _spec(model) for model in TABLE}
 
 
 def neurons(spec: ModelSpec, prompt_tokens: int, completion_tokens: int) -> float:

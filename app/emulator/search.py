@@ -19,12 +19,16 @@ def task_object(task: Task) -> dict[str, str]:
 
 def _properties(spec: ModelSpec) -> list[dict[str, Any]]:
     props: list[tuple[str, Any]] = []
+    if spec.paid_only:
+        props.append(("require_workers_paid", "true"))
     if spec.task is Task.TEXT_GENERATION:
         props.append(("context_window", str(spec.context_window)))
         if spec.function_calling:
             props.append(("function_calling", "true"))
         if spec.reasoning is not Reasoning.NONE:
             props.append(("reasoning", "true"))
+        if spec.vision:
+            props.append(("vision", "true"))
         if spec.needs_agreement:
             props.append(("terms", "https://github.com/meta-llama/llama-models/blob/main/models/llama3_2/LICENSE"))
     if spec.task is Task.TEXT_EMBEDDINGS:

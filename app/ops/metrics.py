@@ -33,10 +33,16 @@ class _AccountStates(Collector):
 class _Neurons(Collector):
     def __init__(self) -> None:
         self.source: Callable[[], float] | None = None
+        self.estimated: Callable[[], float] | None = None
 
     def collect(self) -> Iterator[CounterMetricFamily]:
         total = self.source() if self.source else 0.0
         yield CounterMetricFamily("gateway_neurons", "Neurons used (this process, since it started).", value=total)
+        yield CounterMetricFamily(
+            "gateway_neurons_estimated",
+            "The part of gateway_neurons counted at the gateway's estimate: models Cloudflare publishes no price for.",
+            value=self.estimated() if self.estimated else 0.0,
+        )
 
 
 class _CacheLookups(Collector):
@@ -116,6 +122,12 @@ class Metrics:
         r = self.registry
         self.retries = Counter("gateway_upstream_retries", "Upstream calls retried.", ["reason"], registry=r)
         self.failovers = Counter("gateway_account_failovers", "Calls moved to another account.", ["model"], registry=r)
+        self.substitutions = Counter(
+            "gateway_model_substitutions",
+            "Requests for a model Cloudflare retired, answered by its replacement.",
+            ["retired", "replacement"],
+            registry=r,
+        )
         self._cache = _CacheLookups()
         r.register(self._cache)
         self._states = _AccountStates()
@@ -163,9 +175,14 @@ class Metrics:
             counts = self._tokens[model] = [0, 0]
         return counts
 
-    def neurons(self, source: Callable[[], float]) -> None:
-        """`source()`: neurons counted so far, read at scrape time."""
+    def neurons(self, source: Callable[[], float], estimated: Callable[[], float] | None = None) -> None:
+        """`source()`: neurons counted so far; `estimated()`: the part at estimated prices (at scrape time)."""
         self._neurons.source = source
+        self._neurons.estimated = estimated
+
+    def substitution(self, retired: str, replacement: str) -> None:
+        """A request for a retired model answered by `replacement` (rare: a Counter's lock is fine)."""
+        self.substitutions.labels(retired, replacement).inc()
 
     def retry(self, reason: str) -> None:
         self.retries.labels(reason).inc()

@@ -25,6 +25,7 @@ from app.ops.metrics import Metrics
 
 EXCHANGE = "gateway.exchange"  # the scope slot handlers record into (model, tokens, upstream time)
 REQUEST_ID_HEADER = b"x-request-id"
+SUBSTITUTED_HEADER = b"x-model-substituted"  # "<retired id> -> <the model that ran>"
 # A client's id is kept if it is 1-128 token characters (RFC 9110 tchar, and :/=@): nothing that could
 # break a log line or a header; else one is made.
 _SANE_ID = re.compile(rb"[A-Za-z0-9!#$%&'*+.^_`|~:/=@-]{1,128}")
@@ -38,6 +39,7 @@ class Exchange:
 
     # Class-level defaults: a request sets only what it has (one attribute set costs as much as a line).
     model = ""
+    replaced = ""  # the retired model id the request named, when its replacement ran instead
     account = ""  # the Cloudflare account the call ran on, masked (the last one, if it failed over)
     prompt_tokens = 0
     completion_tokens = 0
@@ -46,6 +48,18 @@ class Exchange:
 
     def __init__(self, request_id: bytes) -> None:
         self.request_id = request_id
+
+    def use(self, model_id: str, replaces: str) -> None:
+        """The model that serves the request (and the retired id it stands in for, if any)."""
+        self.model = model_id
+        if replaces:
+            self.replaced = replaces
+
+    def substitution(self) -> tuple[bytes, bytes] | None:
+        """The x-model-substituted header of an answer given by a retired model's replacement."""
+        if not self.replaced:
+            return None
+        return SUBSTITUTED_HEADER, f"{self.replaced} -> {self.model}".encode()
 
     def count(self, prompt: int, completion: int) -> None:
         """Tokens of the answer (summed, for a request that makes several upstream calls)."""
@@ -119,6 +133,8 @@ class RequestLog:
             counts = self._tokens.get(model) or self.metrics.token_counts(model)
             counts[0] += prompt
             counts[1] += exchange.completion_tokens
+        if exchange.replaced:
+            self.metrics.substitution(exchange.replaced, model)
         if self.enabled:
             self.sink.write(self._line(exchange, method, route, status, (time.perf_counter() - started) * 1000))
 
@@ -141,6 +157,8 @@ class RequestLog:
                 "prompt_tokens": exchange.prompt_tokens,
                 "completion_tokens": exchange.completion_tokens,
             }
+            if exchange.replaced:
+                fields["retired"] = exchange.replaced
             if self.prompts and exchange.body is not None:
                 fields["body"] = exchange.body.decode("utf-8", "replace")
             return orjson.dumps(fields).decode() + "\n"
@@ -153,6 +171,8 @@ class RequestLog:
             line = PLAIN_NO_UPSTREAM % (stamp, milli, *who, prompt, completion, rid)
         else:
             line = PLAIN % (stamp, milli, *who, up * 1000, prompt, completion, rid)
+        if exchange.replaced:  # the request named a retired model; `model=` is its replacement, which ran
+            line = f"{line[:-1]} retired={exchange.replaced}\n"
         if self.prompts and exchange.body:
             line = f"{line[:-1]} body={exchange.body.decode('utf-8', 'replace')!r}\n"
         return line

@@ -71,7 +71,7 @@ async def _recognise(request: Request, run: Recogniser, task: str) -> Response:
     try:
         upload, fields, media_type = _parse(form)
         model = gw.catalog.require(fields.model, Task.SPEECH_RECOGNITION)
-        request.scope[EXCHANGE].model = model.id  # the request log line and metrics name it
+        request.scope[EXCHANGE].use(model.id, model.replaces)  # the request log line and metrics name it
         transcript = await run(gw, creds, model, upload, media_type, fields)
     finally:
         form.close()
@@ -121,7 +121,7 @@ async def create_speech(request: Request) -> Response:
     creds = authenticate(request, gw)
     body = await read_json(request, SpeechRequest)
     model = gw.catalog.require(body.model, Task.TEXT_TO_SPEECH)
-    request.scope[EXCHANGE].model = model.id  # the request log line and metrics name it
+    request.scope[EXCHANGE].use(model.id, model.replaces)  # the request log line and metrics name it
     sound, media_type = await audio.synthesise(gw, creds, model, body)
     if body.stream_format == "sse":
         events = await asyncio.to_thread(_speech_events, sound, len(body.input.split()))  # base64 of megabytes

@@ -26,6 +26,8 @@ async def create_chat_completion(request: Request) -> Response:
     model = gw.catalog.require(body.model, Task.TEXT_GENERATION, Task.TEXT_TO_IMAGE)
     record: Exchange = request.scope[EXCHANGE]  # deps.exchange, inlined on the hot path
     record.model = model.id
+    if model.replaces:  # a retired id, answered by its replacement (x-model-substituted)
+        record.replaced = model.replaces
     if model.task is Task.TEXT_TO_IMAGE:  # a picture, answered as a markdown image (serving/images.py)
         store, base = files(request), images.public_base(request, gw.settings)
         return await images.chat_image(body, model, gw.upstream, creds, store, base)
@@ -46,6 +48,8 @@ async def create_completion(request: Request) -> Response:
     model = gw.catalog.require(body.model, Task.TEXT_GENERATION)
     record: Exchange = request.scope[EXCHANGE]  # deps.exchange, inlined on the hot path
     record.model = model.id
+    if model.replaces:  # a retired id, answered by its replacement (x-model-substituted)
+        record.replaced = model.replaces
     call = chat.Call.for_completion(body, model, gw.settings.default_max_tokens)
     if body.stream:
         return await chat.stream(call, gw.upstream, creds, model.id, record)

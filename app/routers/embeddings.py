@@ -29,6 +29,8 @@ async def create_embedding(request: Request) -> Response:
     model = gw.catalog.require(body.model, Task.TEXT_EMBEDDINGS)
     record = exchange(request)
     record.model = model.id
+    if model.replaces:  # a retired id, answered by its replacement (x-model-substituted)
+        record.replaced = model.replaces
     ids = token_ids_of(body)
     texts = texts_of(body, model, await asyncio.to_thread(decode, ids) if ids else None)
     groups = batches(texts)

@@ -53,7 +53,7 @@ async def create_image(request: Request) -> Response:
     creds = authenticate(request, gw)
     body = await read_json(request, ImageGenerationRequest)
     model = gw.catalog.require(body.model, Task.TEXT_TO_IMAGE)
-    request.scope[EXCHANGE].model = model.id  # the request log line and metrics name it
+    request.scope[EXCHANGE].use(model.id, model.replaces)  # the request log line and metrics name it
     options = ImageOptions(
         body.prompt, body.size, body.quality, body.negative_prompt, body.seed, body.steps, body.guidance
     )
@@ -72,7 +72,7 @@ async def create_image_edit(request: Request) -> Response:
     form = await read_edit_form(request, gw.settings.image_upload_max_bytes)
     named = form.model is not None and form.model not in gw.catalog.aliases
     model = gw.catalog.require(form.model or "dall-e-2", Task.TEXT_TO_IMAGE)
-    request.scope[EXCHANGE].model = model.id  # the request log line and metrics name it
+    request.scope[EXCHANGE].use(model.id, model.replaces)  # the request log line and metrics name it
     model_id = edit_model(model.id, named=named, has_mask=form.mask is not None)
     call = await asyncio.to_thread(edit_call, model_id, form.options, form.images, form.mask)
     pictures = await images.generate(call, form.n, gw.upstream, creds)

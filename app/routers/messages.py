@@ -46,7 +46,7 @@ async def create_message(request: Request) -> Response:
     body = await read_json(request, MessagesRequest)
     model = gw.catalog.require(body.model, Task.TEXT_GENERATION)
     record = request.scope[EXCHANGE]
-    record.model = model.id  # the request log line and metrics name it
+    record.use(model.id, model.replaces)  # the request log line and metrics name it
     chat = chat_request(body, stream=body.stream)
     if model.vision and (remote := image_urls.remote_images(chat)):
         await image_urls.fetch_images(remote, gw.image_fetcher)

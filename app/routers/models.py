@@ -19,14 +19,13 @@ DEMO_NOTICE = (
 
 @router.get("/models", **documented(401))
 async def list_models(request: Request) -> Response:
-    """Every model the gateway serves, Workers AI ids and OpenAI-name aliases, in OpenAI's list shape."""
+    """Every model the gateway serves, Workers AI ids and OpenAI-name aliases, in OpenAI's list shape, each
+    with what it can do (`task`, `context_window`, `tools`, `vision`, `reasoning`, `json_mode`, `paid_only`,
+    `pricing`); ids Cloudflare retired appear as aliases of their replacement, marked `retired`."""
     gw = gateway(request)
     creds = authenticate(request, gw)
     await gw.models.refresh(gw.upstream, creds)
-    body: dict[str, object] = {"object": "list", "data": gw.models.listing()}
-    if gw.demo:
-        body["notice"] = DEMO_NOTICE
-    return JSONBytes(orjson.dumps(body))
+    return JSONBytes(gw.models.body(DEMO_NOTICE if gw.demo else None))
 
 
 @router.get("/models/{model_id:path}", **documented(401, 404))

@@ -33,7 +33,7 @@ async def create_response(request: Request) -> Response:
     body = await read_json(request, ResponseRequest)
     model = gw.catalog.require(body.model, Task.TEXT_GENERATION)
     record = request.scope[EXCHANGE]
-    record.model = model.id  # the request log line and metrics name it
+    record.use(model.id, model.replaces)  # the request log line and metrics name it
     store = responses.store_for(gw, token)
     return await responses.create(body, model, gw, creds, store, record)
 

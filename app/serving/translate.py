@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import functools
 import hashlib
+import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Generic, TypeVar
@@ -43,6 +44,7 @@ if TYPE_CHECKING:
     from app.deps import Gateway
 
 T = TypeVar("T")
+log = logging.getLogger("app.translate")
 
 # The longest segment each kind of engine gets: m2m100 drops or garbles text past a few hundred
 # characters; an instruction model copes with much more.
@@ -64,6 +66,12 @@ class Translator:
             self.model: Model = catalog.require(settings.translate_model, Task.TRANSLATION, Task.TEXT_GENERATION)
         except GatewayError as error:  # a setting, not a request: the gateway does not start
             raise ValueError(f"TRANSLATE_MODEL: {error.message}") from None
+        if self.model.replaces:  # a setting, not a request: said once, at start-up
+            log.warning(
+                "TRANSLATE_MODEL %s was retired by Cloudflare; translating with its replacement %s",
+                self.model.replaces,
+                self.model.id,
+            )
         self.chat = self.model.task is Task.TEXT_GENERATION
         self.segment_chars = CHAT_SEGMENT_CHARS if self.chat else M2M100_SEGMENT_CHARS
         self.max_tokens = settings.default_max_tokens

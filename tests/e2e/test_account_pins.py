@@ -9,7 +9,7 @@ import pytest
 from tests.conftest import CF_TOKEN, TEST_KEY
 from tests.servers import Emulator, gateway, managed_env
 
-LLAMA = "@cf/meta/llama-3.1-8b-instruct"
+LLAMA = "@cf/meta/llama-3.1-8b-instruct-fast"
 A, B = "acct-alpha-0001", "acct-bravo-0002"
 OTHER_KEY = "sk-other-key-2"
 HELLO = [{"role": "user", "content": "Say hello"}]

@@ -19,7 +19,7 @@ from tests.http import call
 from tests.redis_server import RedisServer
 from tests.servers import Emulator, gateway, managed_env
 
-LLAMA = "@cf/meta/llama-3.1-8b-instruct"
+LLAMA = "@cf/meta/llama-3.1-8b-instruct-fast"
 A, B, C = "acct-alpha-0001", "acct-bravo-0002", "acct-charlie-003"
 HELLO = [{"role": "user", "content": "Say hello"}]
 
@@ -185,7 +185,7 @@ def test_a_failure_before_the_stream_starts_fails_over(upstream: Emulator, pools
 
 
 def test_a_burst_stays_under_each_accounts_per_minute_limit(upstream: Emulator, pools: Pool) -> None:
-    limits = '{"@cf/meta/llama-3.1-8b-instruct": 5}'
+    limits = '{"@cf/meta/llama-3.1-8b-instruct-fast": 5}'
     with pools(A, B, RATE_LIMITS=limits, RATE_LIMIT_WAIT_SECONDS="0.3") as (client, _, _):
         served, refused = 0, []
         for _ in range(12):
@@ -245,7 +245,8 @@ def test_passthrough_mode_has_no_pool(upstream: Emulator) -> None:
 
 
 def per_million(usd_in: float, usd_out: float, prompt: int, completion: int) -> float:
-    """Neurons for tokens at USD prices per million (Workers AI: $0.011 per 1,000 neurons)."""
+    """Neurons for tokens at USD prices per million (Workers AI: $0.011 per 1,000 neurons). llama-3.1-8b-instruct-fast
+    has no published price: the gateway counts it at fp8-fast's $0.045 / $0.384."""
     return (usd_in * prompt + usd_out * completion) / 1_000_000 / 0.011 * 1000
 
 
@@ -262,8 +263,8 @@ def test_neuron_counts_match_the_price_table_for_a_known_mix(upstream: Emulator,
         client.images.generate(model="@cf/black-forest-labs/flux-1-schnell", prompt="a lighthouse at dusk")
         status = call("GET", f"{url}/status.json", headers={"Authorization": f"Bearer {TEST_KEY}"}).json()
     assert chat.usage is not None and streamed is not None
-    llama = per_million(0.282, 0.827, chat.usage.prompt_tokens, chat.usage.completion_tokens)
-    llama += per_million(0.282, 0.827, streamed.prompt_tokens, streamed.completion_tokens)
+    llama = per_million(0.045, 0.384, chat.usage.prompt_tokens, chat.usage.completion_tokens)
+    llama += per_million(0.045, 0.384, streamed.prompt_tokens, streamed.completion_tokens)
     bge = per_million(0.020, 0.0, embedded.usage.prompt_tokens, 0)
     flux = 4 * 4.80 + 4 * 9.60  # a 1024x1024 picture is four 512x512 tiles; flux-1-schnell's default 4 steps
     (account,) = status["accounts"]
@@ -301,7 +302,7 @@ def test_metrics_count_failovers_neurons_and_account_states(upstream: Emulator, 
         for s in family.samples
     }
     expected = sum(
-        per_million(0.282, 0.827, a.usage.prompt_tokens, a.usage.completion_tokens) for a in answers if a.usage
+        per_million(0.045, 0.384, a.usage.prompt_tokens, a.usage.completion_tokens) for a in answers if a.usage
     )
     assert samples[("gateway_neurons_total", ())] == pytest.approx(expected, abs=0.01)
     assert samples[("gateway_accounts", (("state", "exhausted"),))] == 1
@@ -311,7 +312,7 @@ def test_metrics_count_failovers_neurons_and_account_states(upstream: Emulator, 
 
 
 def test_two_gateways_on_one_redis_share_one_limit_and_one_neuron_count(upstream: Emulator, redis_url: str) -> None:
-    limits = '{"@cf/meta/llama-3.1-8b-instruct": 6}'
+    limits = '{"@cf/meta/llama-3.1-8b-instruct-fast": 6}'
     settings = {"REDIS_URL": redis_url, "RATE_LIMITS": limits, "RATE_LIMIT_WAIT_SECONDS": "0"}
     with pool(upstream, A, **settings) as (first, url, _), pool(upstream, A, **settings) as (second, _, _):
         served = 0
@@ -329,5 +330,5 @@ def test_two_gateways_on_one_redis_share_one_limit_and_one_neuron_count(upstream
     (row,) = account["models"]
     assert row["requests"] == 6 and status["backend"] == "redis"  # one count, both processes' calls
     assert account["neurons_used"] == pytest.approx(
-        6 * per_million(0.282, 0.827, answer.usage.prompt_tokens, answer.usage.completion_tokens), abs=0.05
+        6 * per_million(0.045, 0.384, answer.usage.prompt_tokens, answer.usage.completion_tokens), abs=0.05
     )

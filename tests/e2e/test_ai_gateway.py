@@ -13,7 +13,7 @@ from tests.ai_gateway import AIGatewayStandIn, serving
 from tests.conftest import ACCOUNT, CF_TOKEN, TEST_KEY
 from tests.servers import Emulator, gateway, managed_env
 
-LLAMA = "@cf/meta/llama-3.1-8b-instruct"
+LLAMA = "@cf/meta/llama-3.1-8b-instruct-fast"
 BGE = "@cf/baai/bge-small-en-v1.5"
 GATEWAY_ID = "my-gateway"
 AIG_TOKEN = "aig-secret-token-123"

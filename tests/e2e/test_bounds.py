@@ -14,7 +14,7 @@ from tests.conftest import TEST_KEY
 from tests.http import Answer, call
 from tests.servers import Emulator
 
-LLAMA = "@cf/meta/llama-3.1-8b-instruct"
+LLAMA = "@cf/meta/llama-3.1-8b-instruct-fast"
 GPT_OSS = "@cf/openai/gpt-oss-20b"
 HI = [{"role": "user", "content": "hi"}]
 AUTH = {"Authorization": f"Bearer {TEST_KEY}", "Content-Type": "application/json"}

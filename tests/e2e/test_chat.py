@@ -8,7 +8,7 @@ import openai
 
 from tests.servers import Emulator
 
-LLAMA = "@cf/meta/llama-3.1-8b-instruct"
+LLAMA = "@cf/meta/llama-3.1-8b-instruct-fast"
 TOOLS_MODEL = "@cf/meta/llama-3.3-70b-instruct-fp8-fast"
 WEATHER_TOOL = {
     "type": "function",

@@ -27,7 +27,7 @@ ROOT = Path(__file__).resolve().parents[2]
 COMPOSE = ROOT / "docker-compose.yml"
 NGINX_CONF = ROOT / "deploy" / "nginx.conf"
 UPSTREAM_SERVER = re.compile(r"^\s*server\s+([\w.-]+):(\d+)\s+resolve;", re.MULTILINE)
-MODEL = "@cf/meta/llama-3.1-8b-instruct"
+MODEL = "@cf/meta/llama-3.1-8b-instruct-fast"
 SDXL = "@cf/stabilityai/stable-diffusion-xl-base-1.0"
 
 

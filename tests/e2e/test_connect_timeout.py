@@ -41,7 +41,7 @@ def test_a_connect_that_never_completes_ends_after_the_connect_timeout() -> None
     with never_accepting() as port:
         env = managed_env(f"http://127.0.0.1:{port}/client/v4", UPSTREAM_CONNECT_TIMEOUT="1", UPSTREAM_RETRIES="0")
         with gateway(env) as (url, _):
-            body = {"model": "@cf/meta/llama-3.1-8b-instruct", "messages": [{"role": "user", "content": "hi"}]}
+            body = {"model": "@cf/meta/llama-3.1-8b-instruct-fast", "messages": [{"role": "user", "content": "hi"}]}
             headers = {"Authorization": f"Bearer {TEST_KEY}", "Content-Type": "application/json"}
             started = time.monotonic()
             answer = call("POST", f"{url}/v1/chat/completions", body, headers, timeout=60)

@@ -15,7 +15,7 @@ from tests.http import Answer, call
 from tests.servers import Emulator, gateway
 
 M2M100 = "@cf/meta/m2m100-1.2b"
-LLAMA = "@cf/meta/llama-3.1-8b-instruct"
+LLAMA = "@cf/meta/llama-3.1-8b-instruct-fast"
 AUTH = {"Authorization": f"DeepL-Auth-Key {TEST_KEY}", "Content-Type": "application/json"}
 _serial = itertools.count()
 

@@ -51,7 +51,7 @@ def test_more_than_100_inputs_are_batched(client: openai.OpenAI, upstream: Emula
         ({"model": "@cf/baai/bge-small-en-v1.5", "input": ["ok", ""]}, "input[1]"),
         ({"model": "@cf/baai/bge-small-en-v1.5", "input": [1, "two"]}, "input[0]"),
         ({"model": "@cf/baai/bge-small-en-v1.5", "input": "x", "dimensions": 1536}, "dimensions"),
-        ({"model": "@cf/meta/llama-3.1-8b-instruct", "input": "x"}, "model"),
+        ({"model": "@cf/meta/llama-3.1-8b-instruct-fast", "input": "x"}, "model"),
         ({"model": "@cf/baai/bge-small-en-v1.5", "input": "x", "encoding_format": "int8"}, "encoding_format"),
     ],
 )

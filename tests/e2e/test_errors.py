@@ -16,7 +16,7 @@ from tests.conftest import ACCOUNT, CF_TOKEN, TEST_KEY
 from tests.http import Answer, call
 from tests.servers import Emulator, free_port, gateway
 
-LLAMA = "@cf/meta/llama-3.1-8b-instruct"
+LLAMA = "@cf/meta/llama-3.1-8b-instruct-fast"
 AUTH = {"Authorization": f"Bearer {TEST_KEY}", "Content-Type": "application/json"}
 CHAT = {"model": LLAMA, "messages": [{"role": "user", "content": "hi"}]}
 

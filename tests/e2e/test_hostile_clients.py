@@ -181,7 +181,7 @@ def test_body_that_stops_arriving_gets_a_408_and_a_close(port: int) -> None:
 
 def test_slow_body_that_keeps_coming_is_not_cut(port: int) -> None:
     """The body limit is on silence, not on the whole body: a byte every half-timeout keeps it alive."""
-    body = json.dumps({"model": "@cf/meta/llama-3.1-8b-instruct", "messages": [{"role": "user", "content": "hi"}]})
+    body = json.dumps({"model": "@cf/meta/llama-3.1-8b-instruct-fast", "messages": [{"role": "user", "content": "hi"}]})
     head = "POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nConnection: close\r\n"
     head += f"Authorization: Bearer {TEST_KEY}\r\nContent-Type: application/json\r\nContent-Length: {len(body)}\r\n\r\n"
     with connect(port) as sock:

@@ -16,7 +16,7 @@ from tests.conftest import TEST_KEY
 from tests.http import call
 from tests.servers import Emulator, free_port, gateway, gateway_process, managed_env
 
-MODEL = "@cf/meta/llama-3.1-8b-instruct"
+MODEL = "@cf/meta/llama-3.1-8b-instruct-fast"
 AUTH = {"Authorization": f"Bearer {TEST_KEY}", "Content-Type": "application/json"}
 WHOLE = orjson.dumps({"success": True, "result": {"response": "fine"}})
 

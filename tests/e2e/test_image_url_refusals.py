@@ -91,7 +91,7 @@ def test_a_data_uri_that_is_not_an_image_is_still_refused(client: openai.OpenAI,
 
 def test_text_models_refuse_image_parts_as_before(client: openai.OpenAI, upstream: Emulator) -> None:
     with pytest.raises(openai.BadRequestError) as raised:
-        ask(client, "https://images.example/cat.png", model="@cf/meta/llama-3.1-8b-instruct")
+        ask(client, "https://images.example/cat.png", model="@cf/meta/llama-3.1-8b-instruct-fast")
     assert raised.value.code == "image_not_supported"
     assert raised.value.param == "messages[0].content"
     assert runs(upstream) == 0

@@ -151,7 +151,7 @@ BAD_GENERATIONS = [
     ({"model": LUCID, "negative_prompt": "x"}, "negative_prompt"),
     ({"quality": "ultra"}, "quality"),
     ({"model": FLUX, "prompt": "x" * 2049}, "prompt"),
-    ({"model": "@cf/meta/llama-3.1-8b-instruct"}, "model"),
+    ({"model": "@cf/meta/llama-3.1-8b-instruct-fast"}, "model"),
 ]
 
 

@@ -18,7 +18,7 @@ def _open_stream(gateway_url: str) -> http.client.HTTPConnection:
     """Starts a long streamed answer (60 events) and returns the connection, the response not yet read."""
     words = " ".join(f"w{i}" for i in range(60))
     body = {
-        "model": "@cf/meta/llama-3.1-8b-instruct",
+        "model": "@cf/meta/llama-3.1-8b-instruct-fast",
         "stream": True,
         "messages": [{"role": "user", "content": f"Repeat after me: {words}"}],
     }

@@ -16,7 +16,7 @@ from tests.http import call
 from tests.imageserver import PNG
 from tests.servers import Emulator
 
-MODEL = "@cf/meta/llama-3.1-8b-instruct"
+MODEL = "@cf/meta/llama-3.1-8b-instruct-fast"
 REASONER = "@cf/qwen/qwen3-30b-a3b-fp8"  # OpenAI-shaped, streams, reasoning in its own field
 WEATHER = {
     "name": "get_weather",

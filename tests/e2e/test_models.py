@@ -11,7 +11,7 @@ from tests.servers import Emulator
 
 def test_list_has_workers_ai_models_and_aliases(client: openai.OpenAI) -> None:
     models = {m.id: m for m in client.models.list()}
-    assert "@cf/meta/llama-3.1-8b-instruct" in models
+    assert "@cf/meta/llama-3.1-8b-instruct-fast" in models
     assert {"gpt-4o-mini", "gpt-3.5-turbo", "text-embedding-3-small", "dall-e-3", "whisper-1", "tts-1"} <= set(models)
     for model in models.values():
         assert model.object == "model" and isinstance(model.created, int) and model.owned_by
@@ -31,7 +31,7 @@ def test_list_is_refreshed_from_workers_ai_models_search(client: openai.OpenAI, 
 
 
 def test_retrieve_model_and_alias(client: openai.OpenAI) -> None:
-    assert client.models.retrieve("@cf/meta/llama-3.1-8b-instruct").id == "@cf/meta/llama-3.1-8b-instruct"
+    assert client.models.retrieve("@cf/meta/llama-3.1-8b-instruct-fast").id == "@cf/meta/llama-3.1-8b-instruct-fast"
     assert client.models.retrieve("gpt-4o-mini").id == "gpt-4o-mini"
     with pytest.raises(openai.NotFoundError):
         client.models.retrieve("gpt-9-ultra")

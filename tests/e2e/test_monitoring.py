@@ -15,7 +15,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from tests.http import call
 from tests.servers import ACCOUNT, CF_TOKEN, Emulator, gateway, managed_env
 
-MODEL = "@cf/meta/llama-3.1-8b-instruct"
+MODEL = "@cf/meta/llama-3.1-8b-instruct-fast"
 EMBEDDER = "@cf/baai/bge-base-en-v1.5"
 SECRET_KEY = "sk-gw-SECRETKEY-4f9c2e7a1b"
 PROMPT = "CANARY-PROMPT-zebra-quartz-9173"

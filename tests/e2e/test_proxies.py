@@ -17,7 +17,7 @@ from tests.http import call
 from tests.proxy_servers import TlsFront, microsocks, tinyproxy
 from tests.servers import Emulator, free_port, gateway, managed_env
 
-MODEL = "@cf/meta/llama-3.1-8b-instruct"
+MODEL = "@cf/meta/llama-3.1-8b-instruct-fast"
 SECRET = "pr0xy-s3cret"
 AUTH = ("gw", SECRET)
 

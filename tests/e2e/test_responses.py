@@ -12,7 +12,7 @@ from tests.conftest import TEST_KEY
 from tests.http import Answer, call
 from tests.servers import Emulator
 
-LLAMA = "@cf/meta/llama-3.1-8b-instruct"
+LLAMA = "@cf/meta/llama-3.1-8b-instruct-fast"
 TOOLS_MODEL = "@cf/meta/llama-3.3-70b-instruct-fp8-fast"
 REASONING_MODEL = "@cf/qwen/qwen3-30b-a3b-fp8"
 WEATHER = {

@@ -14,7 +14,7 @@ from tests.conftest import TEST_KEY
 from tests.redis_server import RedisServer
 from tests.servers import Emulator, gateway, managed_env
 
-LLAMA = "@cf/meta/llama-3.1-8b-instruct"
+LLAMA = "@cf/meta/llama-3.1-8b-instruct-fast"
 
 
 @pytest.fixture(params=["memory", "redis"])

@@ -50,7 +50,7 @@ AUTH = {"Authorization": f"Bearer {TEST_KEY}"}
 # One model of each kind the gateway routes: native and OpenAI-shaped text, vision, reasoning, embeddings,
 # and one of another task (a clear 400 on the text routes).
 MODELS = [
-    "@cf/meta/llama-3.1-8b-instruct",
+    "@cf/meta/llama-3.1-8b-instruct-fast",
     "@cf/openai/gpt-oss-20b",
     "@cf/meta/llama-4-scout-17b-16e-instruct",
     "@cf/deepseek-ai/deepseek-r1-distill-qwen-32b",

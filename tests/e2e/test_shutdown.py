@@ -18,7 +18,7 @@ import openai
 from tests.conftest import TEST_KEY
 from tests.servers import Emulator, gateway_process, managed_env
 
-MODEL = "@cf/meta/llama-3.1-8b-instruct"
+MODEL = "@cf/meta/llama-3.1-8b-instruct-fast"
 SLOW_MODEL = "@cf/meta/llama-3.2-1b-instruct"  # a whole answer that takes 1.5 s upstream
 STREAMS = 50
 

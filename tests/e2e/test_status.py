@@ -69,7 +69,7 @@ def test_billing_of_one_account_follows_its_use(gateway_url: str) -> None:
     call(
         "POST",
         f"{gateway_url}/v1/chat/completions",
-        {"model": "@cf/meta/llama-3.1-8b-instruct", "messages": [{"role": "user", "content": "count me"}]},
+        {"model": "@cf/meta/llama-3.1-8b-instruct-fast", "messages": [{"role": "user", "content": "count me"}]},
         AUTH | {"Content-Type": "application/json"},
     )
     status = call("GET", f"{gateway_url}/status.json", headers=AUTH).json()

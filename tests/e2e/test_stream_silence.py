@@ -17,7 +17,7 @@ from tests.conftest import TEST_KEY
 from tests.http import call
 from tests.servers import Emulator, gateway, managed_env
 
-MODEL = "@cf/meta/llama-3.1-8b-instruct"
+MODEL = "@cf/meta/llama-3.1-8b-instruct-fast"
 PROMPT = "Repeat after me: a b c d e"  # the emulator answers "a", " b", " c", " d", " e"
 SILENCE_MS = 5000
 # 3 s of read timeout, measured from the request: the events before the silence come within milliseconds.

@@ -94,7 +94,7 @@ def test_translations_go_on_while_redis_is_down_and_are_shared_again_when_it_ret
             assert translated(first, during) == f"[de] {during}"
         assert [run["text"] for run in runs(upstream)] == [before, before, during]
         assert call("GET", f"{first}/readyz").status == 503
-        chat = {"model": "@cf/meta/llama-3.1-8b-instruct", "messages": [{"role": "user", "content": "Hi"}]}
+        chat = {"model": "@cf/meta/llama-3.1-8b-instruct-fast", "messages": [{"role": "user", "content": "Hi"}]}
         headers = {"Authorization": f"Bearer {TEST_KEY}"}
         assert call("POST", f"{first}/v1/chat/completions", chat, headers).status == 200  # limits in memory
         assert redis_metrics(first) == {"gateway_redis_up": 0, "gateway_redis_outages_total": 1}

@@ -25,7 +25,7 @@ from tests.conftest import TEST_KEY
 from tests.redis_server import RedisServer
 from tests.servers import BIN, Emulator, clean_environ, free_port, gateway_process, managed_env
 
-MODEL = "@cf/meta/llama-3.1-8b-instruct"
+MODEL = "@cf/meta/llama-3.1-8b-instruct-fast"
 WORDS = " ".join(f"w{i}" for i in range(30))
 NO_REDIS_WARNING = "without REDIS_URL"
 

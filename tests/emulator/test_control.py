@@ -6,7 +6,7 @@ from app.emulator import create_emulator
 from tests.emulator.conftest import Emulator
 from tests.emulator.test_text import user
 
-LLAMA = "@cf/meta/llama-3.1-8b-instruct"
+LLAMA = "@cf/meta/llama-3.1-8b-instruct-fast"
 
 
 def test_request_log_records_what_reached_the_upstream(emu: Emulator) -> None:

@@ -11,7 +11,7 @@ import pytest
 from tests.emulator.conftest import Emulator
 from tests.emulator.test_text import user
 
-LLAMA = "@cf/meta/llama-3.1-8b-instruct"
+LLAMA = "@cf/meta/llama-3.1-8b-instruct-fast"
 STREAM = {**user("Repeat after me: a b c d e"), "stream": True}
 
 

@@ -10,7 +10,7 @@ import orjson
 from tests.emulator.conftest import Emulator
 from tests.emulator.test_text import WEATHER_TOOL
 
-LLAMA = "@cf/meta/llama-3.1-8b-instruct"
+LLAMA = "@cf/meta/llama-3.1-8b-instruct-fast"
 
 
 def chat(**body: object) -> dict[str, object]:

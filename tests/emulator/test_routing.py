@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import re
 
+import pytest
+
 from tests.emulator.conftest import ACCOUNT, TOKEN, Emulator
 
-LLAMA = "@cf/meta/llama-3.1-8b-instruct"
+LLAMA = "@cf/meta/llama-3.1-8b-instruct-fast"
 HELLO = {"prompt": "hi"}
 
 
@@ -20,6 +22,20 @@ def test_unknown_model_is_5007(emu: Emulator) -> None:
     assert re.fullmatch(
         r"AiError: AiError: No such model @cf/meta/llama-9-nope or task \([0-9a-f-]{36}\)", error["message"]
     )
+
+
+@pytest.mark.parametrize(
+    "retired", ["@cf/meta/llama-3.1-8b-instruct", "@hf/nousresearch/hermes-2-pro-mistral-7b", "@cf/microsoft/phi-2"]
+)
+def test_a_retired_model_is_5007_as_cloudflare_answers_since_2026_05_30(emu: Emulator, retired: str) -> None:
+    reply = emu.run(retired, HELLO)
+    assert reply.status == 400
+    (error,) = reply.json()["errors"]
+    assert error["code"] == 5007 and error["message"].startswith(f"AiError: AiError: No such model {retired} or task")
+    chat = emu.ai(
+        "POST", "v1/chat/completions", json={"model": retired, "messages": [{"role": "user", "content": "hi"}]}
+    )
+    assert chat.status == 400 and chat.json()["errors"][0]["code"] == 5007
 
 
 def test_unknown_path_is_7003(emu: Emulator) -> None:

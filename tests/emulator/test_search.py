@@ -26,6 +26,7 @@ def test_models_search_task_filter_and_object_shape(emu: Emulator) -> None:
         "@cf/baai/bge-large-en-v1.5",
         "@cf/baai/bge-m3",
         "@cf/google/embeddinggemma-300m",
+        "@cf/qwen/qwen3-embedding-0.6b",
     }
     small = next(model for model in body["result"] if model["name"] == "@cf/baai/bge-small-en-v1.5")
     assert small["source"] == 1 and small["tags"] == []
@@ -53,3 +54,21 @@ def test_tasks_search(emu: Emulator) -> None:
     tasks = emu.ai("GET", "tasks/search").json()["result"]
     assert {"id": "c329a1f9-323d-4e91-b2aa-582dd4188d34", "name": "Text Generation"}.items() <= tasks[0].items()
     assert len(tasks) == 7
+
+
+def test_models_search_lists_todays_catalog(emu: Emulator) -> None:
+    listed = {m["name"]: m for m in emu.ai("GET", "models/search?per_page=1000").json()["result"]}
+    assert "@cf/meta/llama-3.1-8b-instruct" not in listed and "@cf/microsoft/phi-2" not in listed
+    assert {"@cf/zai-org/glm-4.7-flash", "@cf/meta/llama-3.1-8b-instruct-fast", "@cf/google/gemma-4-26b-a4b-it"} <= set(
+        listed
+    )
+    kimi = {prop["property_id"]: prop["value"] for prop in listed["@cf/moonshotai/kimi-k2.6"]["properties"]}
+    assert kimi["require_workers_paid"] == "true" and kimi["vision"] == "true" and kimi["context_window"] == "262144"
+    assert {"unit": "per M cached input tokens", "price": 0.16, "currency": "USD"} in kimi["price"]
+    phoenix = {prop["property_id"]: prop["value"] for prop in listed["@cf/leonardo/phoenix-1.0"]["properties"]}
+    assert phoenix["price"] == [
+        {"unit": "per 512 by 512 tile", "price": 0.0058, "currency": "USD"},
+        {"unit": "per step", "price": 0.00011, "currency": "USD"},
+    ]
+    estimated = {prop["property_id"] for prop in listed["@cf/runwayml/stable-diffusion-v1-5-img2img"]["properties"]}
+    assert "price" not in estimated  # Cloudflare publishes none; the gateway's estimate is its own

@@ -9,7 +9,7 @@ import orjson
 from tests.emulator.conftest import Emulator
 from tests.emulator.test_text import WEATHER_TOOL, user
 
-LLAMA = "@cf/meta/llama-3.1-8b-instruct"
+LLAMA = "@cf/meta/llama-3.1-8b-instruct-fast"
 
 
 def test_native_stream_framing(emu: Emulator) -> None:

@@ -7,7 +7,7 @@ from typing import Any
 
 from tests.emulator.conftest import Emulator
 
-LLAMA = "@cf/meta/llama-3.1-8b-instruct"
+LLAMA = "@cf/meta/llama-3.1-8b-instruct-fast"
 UUID_SUFFIX = re.compile(r"\([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\)$")
 WEATHER_TOOL = {
     "type": "function",
@@ -228,8 +228,8 @@ def test_missing_prompt_and_messages(emu: Emulator) -> None:
 
 
 def test_context_overflow_is_3030(emu: Emulator) -> None:
-    message = _error(emu.run("@cf/mistral/mistral-7b-instruct-v0.1", user("word " * 3000)), 400, 3030)
-    assert message.startswith("AiError: AiError: Max context reached 3003 tokens but model supports only 2824")
+    message = _error(emu.run("@cf/tinyllama/tinyllama-1.1b-chat-v1.0", user("word " * 3000)), 400, 3030)
+    assert message.startswith("AiError: AiError: Max context reached 3003 tokens but model supports only 2048")
     assert UUID_SUFFIX.search(message)
 
 

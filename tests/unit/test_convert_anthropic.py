@@ -101,7 +101,7 @@ def test_writer_opens_a_block_per_kind_and_ends_the_message() -> None:
             {"tool_calls": [{"index": 0, "function": {"arguments": ": 1}"}}]},
         ],
     )
-    state = StreamState(BUILTIN["@cf/meta/llama-3.1-8b-instruct"], max_tokens=10, stops=())
+    state = StreamState(BUILTIN["@cf/meta/llama-3.1-8b-instruct-fast"], max_tokens=10, stops=())
     usage = (
         b'{"response":"","tool_calls":[{"name":"f","arguments":{}}],"usage":{"prompt_tokens":5,"completion_tokens":3}}'
     )

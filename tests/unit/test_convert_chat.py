@@ -19,17 +19,17 @@ def payload(model: str, stream: bool = False, **body: Any) -> dict[str, Any]:
 
 
 def test_default_max_tokens_is_sent_because_workers_ai_defaults_to_256() -> None:
-    assert payload("@cf/meta/llama-3.1-8b-instruct")["max_tokens"] == 1000
+    assert payload("@cf/meta/llama-3.1-8b-instruct-fast")["max_tokens"] == 1000
 
 
 def test_max_completion_tokens_wins_and_is_kept_inside_the_context_window() -> None:
-    assert payload("@cf/meta/llama-3.1-8b-instruct", max_completion_tokens=50, max_tokens=80)["max_tokens"] == 50
-    assert payload("@cf/meta/llama-2-7b-chat-fp16", max_tokens=100_000)["max_tokens"] < 4096
+    assert payload("@cf/meta/llama-3.1-8b-instruct-fast", max_completion_tokens=50, max_tokens=80)["max_tokens"] == 50
+    assert payload("@hf/thebloke/deepseek-coder-6.7b-instruct-awq", max_tokens=100_000)["max_tokens"] < 4096
 
 
 def test_array_content_is_flattened_and_null_becomes_empty_for_text_models() -> None:
     sent = payload(
-        "@cf/meta/llama-3.1-8b-instruct",
+        "@cf/meta/llama-3.1-8b-instruct-fast",
         messages=[
             {"role": "developer", "content": [{"type": "text", "text": "be brief"}, {"type": "text", "text": "ok"}]},
             {"role": "assistant", "content": None},
@@ -58,7 +58,7 @@ def test_vision_models_get_data_uri_parts() -> None:
 def test_images_to_a_text_only_model_are_a_clear_400() -> None:
     image = {"type": "image_url", "image_url": {"url": "data:image/png;base64,AAAA"}}
     with pytest.raises(InvalidRequest) as raised:
-        payload("@cf/meta/llama-3.1-8b-instruct", messages=[{"role": "user", "content": [image]}])
+        payload("@cf/meta/llama-3.1-8b-instruct-fast", messages=[{"role": "user", "content": [image]}])
     assert raised.value.param == "messages[0].content"
 
 
@@ -72,7 +72,9 @@ def test_conversion_never_passes_on_a_web_address() -> None:
 
 
 def test_sampling_parameters_are_clamped_to_the_model_ranges() -> None:
-    sent = payload("@cf/meta/llama-3.1-8b-instruct", temperature=9, top_p=0, top_k=500, seed=0, frequency_penalty=-2)
+    sent = payload(
+        "@cf/meta/llama-3.1-8b-instruct-fast", temperature=9, top_p=0, top_k=500, seed=0, frequency_penalty=-2
+    )
     assert sent["temperature"] == 5.0
     assert sent["top_p"] == 0.001
     assert sent["top_k"] == 50
@@ -138,6 +140,6 @@ def test_json_schema_is_sent_bare_to_native_models() -> None:
 
 
 def test_stream_flag_and_openai_shaped_usage_request() -> None:
-    assert payload("@cf/meta/llama-3.1-8b-instruct", stream=True)["stream"] is True
+    assert payload("@cf/meta/llama-3.1-8b-instruct-fast", stream=True)["stream"] is True
     shaped = payload("@cf/qwen/qwen3-30b-a3b-fp8", stream=True)
     assert shaped["stream_options"] == {"include_usage": True}

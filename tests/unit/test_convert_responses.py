@@ -17,7 +17,7 @@ from app.protocol.openai import ChatCompletionRequest
 from app.protocol.responses import ResponseRequest
 from app.serving.chat import Call
 
-LLAMA = "@cf/meta/llama-3.1-8b-instruct"
+LLAMA = "@cf/meta/llama-3.1-8b-instruct-fast"
 SCOUT = "@cf/meta/llama-4-scout-17b-16e-instruct"
 
 

@@ -19,7 +19,7 @@ def feed_all(state: StreamState, events: list[object]) -> list[dict[str, object]
 
 
 def test_native_stream_drops_padding_and_empty_events_and_takes_cumulative_usage() -> None:
-    state = StreamState(CATALOG.resolve("@cf/meta/llama-3.1-8b-instruct"), max_tokens=100, stops=())
+    state = StreamState(CATALOG.resolve("@cf/meta/llama-3.1-8b-instruct-fast"), max_tokens=100, stops=())
     deltas = feed_all(
         state,
         [
@@ -133,21 +133,21 @@ def test_events_read_together_translate_as_one_by_one() -> None:
 
 
 def test_text_without_usage_is_counted_for_the_estimate() -> None:
-    state = StreamState(CATALOG.resolve("@cf/meta/llama-3.1-8b-instruct"), max_tokens=100, stops=())
+    state = StreamState(CATALOG.resolve("@cf/meta/llama-3.1-8b-instruct-fast"), max_tokens=100, stops=())
     deltas = state.feed_batch([orjson.dumps({"response": t, "p": "x"}) for t in ["four", "more"]] + [b"[DONE]"])
     assert deltas == [{"content": "four"}, {"content": "more"}]
     assert state.usage is None and state.completion_chars == 8
 
 
 def test_stop_sequence_in_a_stream_ends_it() -> None:
-    state = StreamState(CATALOG.resolve("@cf/meta/llama-3.1-8b-instruct"), max_tokens=100, stops=("STOP",))
+    state = StreamState(CATALOG.resolve("@cf/meta/llama-3.1-8b-instruct-fast"), max_tokens=100, stops=("STOP",))
     deltas = feed_all(state, [{"response": t} for t in ["one", " ST", "OP", " two"]])
     assert "".join(str(d["content"]) for d in deltas) == "one "
     assert state.done and state.finish()[1] == "stop"
 
 
 def test_malformed_events_are_skipped_and_errors_in_band_raise() -> None:
-    state = StreamState(CATALOG.resolve("@cf/meta/llama-3.1-8b-instruct"), max_tokens=100, stops=())
+    state = StreamState(CATALOG.resolve("@cf/meta/llama-3.1-8b-instruct-fast"), max_tokens=100, stops=())
     assert state.feed_batch([b"{not json"]) == []
     with pytest.raises(GatewayError) as raised:
         state.feed_batch([b'{"errors":[{"code":3040,"message":"AiError: Capacity temporarily exceeded (abcdef12)"}]}'])
@@ -158,7 +158,7 @@ def test_chunk_writer_template_matches_the_object_it_stands_for() -> None:
     from app.serving.streams import ChunkWriter
 
     for chat in (True, False):
-        writer = ChunkWriter("@cf/meta/llama-3.1-8b-instruct", 1700000000, chat=chat)
+        writer = ChunkWriter("@cf/meta/llama-3.1-8b-instruct-fast", 1700000000, chat=chat)
         framed = writer.delta(1, {"content": 'he said "hi"\n'})
         assert framed.startswith(b"data: ") and framed.endswith(b"\n\n")
         chunk = orjson.loads(framed[6:])
@@ -171,6 +171,6 @@ def test_chunk_writer_template_matches_the_object_it_stands_for() -> None:
             "id": writer.id,
             "object": "chat.completion.chunk" if chat else "text_completion",
             "created": 1700000000,
-            "model": "@cf/meta/llama-3.1-8b-instruct",
+            "model": "@cf/meta/llama-3.1-8b-instruct-fast",
             "choices": [choice],
         }

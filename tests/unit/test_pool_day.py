@@ -17,7 +17,7 @@ from app.upstream.client import Credentials, WorkersAI
 from tests.loopback import LoopbackServer
 
 A, B = "acct-alpha-0001", "acct-bravo-0002"
-LLAMA = "@cf/meta/llama-3.1-8b-instruct"
+LLAMA = "@cf/mistralai/mistral-small-3.1-24b-instruct"
 PROMPT = {"messages": [{"role": "user", "content": "Say hello"}]}
 ANSWER_USAGE = {"prompt_tokens": 1000, "completion_tokens": 1000}
 ANSWER = (
@@ -28,7 +28,7 @@ OUT_OF_NEURONS = (
     b"daily free allocation of 10,000 neurons, please upgrade to Cloudflare's Workers Paid plan if you would "
     b'like to continue usage. (0b5d5a2c-7e8f-4d7e-9a8b-1c2d3e4f5a6b)"}]}'
 )
-COST = (0.282 * 1000 + 0.827 * 1000) / 1_000_000 / 0.011 * 1000  # llama-3.1-8b's prices, USD -> neurons
+COST = (0.35 * 1000 + 0.56 * 1000) / 1_000_000 / 0.011 * 1000  # mistral-small-3.1 prices, USD -> neurons
 EVENING = datetime(2026, 3, 14, 23, 50, tzinfo=UTC).timestamp()
 MIDNIGHT = datetime(2026, 3, 15, tzinfo=UTC).timestamp()
 
@@ -135,7 +135,7 @@ def test_a_keys_daily_neurons_start_again_at_midnight() -> None:
             )
             upstream.accounts = pool
             keyed = Credentials(A, "t", key="a-key-hash")
-            for _ in range(2):  # 0, then ~101 neurons used before each: both under the 150
+            for _ in range(2):  # 0, then ~83 neurons used before each: both under the 150
                 assert await upstream.run(keyed, LLAMA, PROMPT)
                 await asyncio.sleep(0)  # the key's count is written just after the answer
             for now in (MIDNIGHT - 60, MIDNIGHT - 1):

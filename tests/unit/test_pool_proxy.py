@@ -25,7 +25,7 @@ async def fails_through(proxy_url: str, *, connect_timeout: float = 5.0) -> Gate
     await upstream.start()
     started = time.monotonic()
     with pytest.raises(GatewayError) as caught:
-        await upstream.run(CREDS, "@cf/meta/llama-3.1-8b-instruct", {"prompt": "hi"})
+        await upstream.run(CREDS, "@cf/meta/llama-3.1-8b-instruct-fast", {"prompt": "hi"})
     assert time.monotonic() - started < connect_timeout + 3
     assert upstream.pool.counters == {"open": 0, "idle": 0, "busy": 0, "waiting": 0}
     await upstream.close()

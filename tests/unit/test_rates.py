@@ -5,8 +5,8 @@ from __future__ import annotations
 from app.accounts.rates import RateTable
 from app.catalog import Catalog, Model, Task
 
-LLAMA = "@cf/meta/llama-3.1-8b-instruct"
-PHI = "@cf/microsoft/phi-2"
+LLAMA = "@cf/meta/llama-3.1-8b-instruct-fast"
+PHI = "@cf/tinyllama/tinyllama-1.1b-chat-v1.0"
 BGE = "@cf/baai/bge-base-en-v1.5"
 BGE_LARGE = "@cf/baai/bge-large-en-v1.5"
 FLUX = "@cf/black-forest-labs/flux-1-schnell"

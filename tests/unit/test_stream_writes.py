@@ -12,7 +12,7 @@ from app.convert.stream import StreamState
 from app.serving.streams import ChunkWriter, translate
 from app.sse import DONE
 
-MODEL = Catalog().resolve("@cf/meta/llama-3.1-8b-instruct")
+MODEL = Catalog().resolve("@cf/meta/llama-3.1-8b-instruct-fast")
 
 
 class Batches:
