@@ -131,7 +131,10 @@ class Bench:
         return [service.pid for service in services if service is not None]
 
     def pid_of(self, side: Endpoint) -> int | None:
-        return self.gateway.pid if side.name == "gateway" and self.gateway is not None else None
+        """The process whose CPU a round of `side` is metered in: the gateway's or the pass-through proxy's
+        (its CPU per request is the floor the gateway's is gated against); None for the fake upstream."""
+        service = {"gateway": self.gateway, "floor": self.floor}.get(side.name)
+        return service.pid if service is not None else None
 
     def cores_of(self, side: Endpoint) -> list[int] | None:
         """The cores a round of `side` keeps busy: the driver's, and the gateway's unless the side is the fake

@@ -24,7 +24,7 @@ class LoadRound:
     """One driver run plus what it cost: gateway and upstream CPU seconds, driver core busy fraction."""
 
     result: LoadResult
-    gateway_cpu_s: float
+    gateway_cpu_s: float  # the metered process's: the gateway's, or the pass-through proxy's in its rounds
     upstream_cpu_s: float
     driver_core_busy: float
     foreign_cpu_pct: float
@@ -70,7 +70,8 @@ async def _load_round(
     core_meter = CoreMeter(core) if core is not None else None
     noise = NoiseMeter(bench.pids)
     async with contextlib.AsyncExitStack() as stack:
-        sampler = await stack.enter_async_context(RssSampler(pid)) if pid and track_rss else None
+        track = pid is not None and track_rss and side.name == "gateway"  # the memory figures are the gateway's
+        sampler = await stack.enter_async_context(RssSampler(pid)) if pid is not None and track else None
         result = await bench.driver.run(request, connections=concurrency, duration=duration or bench.plan.duration)
     if sampler is not None:
         bench.rss_load_peak = max(bench.rss_load_peak, sampler.peak)
@@ -98,6 +99,9 @@ def _record_load(bench: Bench, prefix: str, rounds: dict[str, list[LoadRound]]) 
         floor, dr = rounds["floor"], rounds["direct"]
         p50 = paired_differences([r.result.p50_ms for r in floor], [r.result.p50_ms for r in dr])
         rec.put(f"{prefix}.floor.added_p50_ms", p50)
+        p99 = paired_differences([r.result.p99_ms for r in floor], [r.result.p99_ms for r in dr])
+        rec.put(f"{prefix}.floor.added_p99_ms", p99)
+        rec.put(f"{prefix}.floor.cpu_ms_per_1k", [r.per_1k_ms(r.gateway_cpu_s) for r in floor])
         if "gateway" in rounds:
             gw_p50 = [r.result.p50_ms for r in rounds["gateway"]]
             rec.put(f"{prefix}.added_over_floor_p50_ms", paired_differences(gw_p50, [r.result.p50_ms for r in floor]))
@@ -119,7 +123,7 @@ async def non_streaming(bench: Bench) -> None:
     await bench.configure(latency_ms=0, chunks=bench.plan.chunks, chunk_delay_ms=0)
     top = max(bench.plan.concurrencies)
     for concurrency in bench.plan.concurrencies:
-        sides = bench.sides_and_floor if concurrency == 1 else bench.sides
+        sides = bench.sides_and_floor  # the pass-through proxy: the floor every ratio is gated against
         rounds = await _load_rounds(
             bench, f"chat.c{concurrency}", Endpoint.chat, concurrency, track_rss=concurrency == top, sides=sides
         )
@@ -146,6 +150,7 @@ async def stream_throughput(bench: Bench) -> None:
             Endpoint.stream,
             concurrency,
             track_rss=False,
+            sides=bench.sides_and_floor,
             rounds_range=range(round_index, round_index + 1),
             warm_up=round_index == 0,
         )

@@ -74,13 +74,20 @@ async def stream_timing(bench: Bench) -> None:
         """Time from first token to [DONE], over direct's, per chunk after the first."""
         return [v * 1000 / (plan.chunks - 1) for v in paired_differences(span50[name], span50["direct"])]
 
+    def end_overhead_ms(name: str) -> list[float]:
+        """How much later than direct's the stream ends: TTFT overhead plus every chunk's, whatever the split."""
+        ends = {key: [t + s for t, s in zip(ttft50[key], span50[key], strict=True)] for key in (name, "direct")}
+        return paired_differences(ends[name], ends["direct"])
+
     if "gateway" in ttft50:
         rec.put("stream.c1.ttft_overhead_p50_ms", paired_differences(ttft50["gateway"], ttft50["direct"]))
         rec.put("stream.c1.ttft_overhead_p99_ms", paired_differences(ttft99["gateway"], ttft99["direct"]))
         rec.put("stream.c1.per_chunk_overhead_us", per_chunk_us("gateway"))
+        rec.put("stream.c1.end_overhead_ms", end_overhead_ms("gateway"))
     if "floor" in ttft50:
         rec.put("stream.c1.floor.ttft_overhead_p50_ms", paired_differences(ttft50["floor"], ttft50["direct"]))
         rec.put("stream.c1.floor.per_chunk_overhead_us", per_chunk_us("floor"))
+        rec.put("stream.c1.floor.end_overhead_ms", end_overhead_ms("floor"))
         if "gateway" in ttft50:
             rec.put("stream.c1.ttft_over_floor_p50_ms", paired_differences(ttft50["gateway"], ttft50["floor"]))
 

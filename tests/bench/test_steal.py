@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -148,3 +149,19 @@ def test_notes_count_the_rounds_measured_again() -> None:
     assert figures["host.steal_kept_max_pct"].median == 0.3
     assert steal_figures([]) == {}
     assert stolen_groups(steal) == set()  # the stolen attempt was not kept
+
+
+def test_a_round_is_metered_in_the_process_of_its_side(tmp_path: Path) -> None:
+    """The floor's CPU per request is what the gateway's is gated against, so its rounds meter its process;
+    direct's meter none (the fake upstream's CPU is metered apart)."""
+    bench = make_bench(tmp_path / "stat", budget_s=0)
+    bench.gateway, bench.floor = FakeService(101), FakeService(202)  # type: ignore[assignment]
+    floor = dataclasses.replace(direct(9), name="floor")
+    assert [bench.pid_of(side) for side in (gateway(8), floor, direct(7))] == [101, 202, None]
+    bench.floor = None
+    assert bench.pid_of(floor) is None
+
+
+@dataclass(frozen=True)
+class FakeService:
+    pid: int
