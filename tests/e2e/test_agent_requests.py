@@ -1,0 +1,85 @@
+"""/v1/messages as coding agents call it: the body Claude Code 2.1.337 sends (recorded on the wire), and a
+clear refusal naming the model's window when a request does not fit it."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from tests.conftest import TEST_KEY
+from tests.http import call
+from tests.servers import Emulator
+
+ROOMY = "@cf/qwen/qwen3-30b-a3b-fp8"  # 32,768 tokens
+SMALL = "@cf/meta/llama-3.1-8b-instruct"  # 7,968 tokens
+HEADERS = {
+    "Authorization": f"Bearer {TEST_KEY}",
+    "anthropic-version": "2023-06-01",
+    "anthropic-beta": "claude-code-20250219,interleaved-thinking-2025-05-14,context-management-2025-06-27,"
+    "mid-conversation-system-2026-04-07,advanced-tool-use-2025-11-20,effort-2025-11-24",
+    "x-app": "cli",
+}
+
+
+def _tool(index: int) -> dict[str, Any]:
+    """A tool the size of Claude Code's (a long description, a schema with several described properties)."""
+    properties = {
+        f"option_{n}": {"type": "string", "description": f"What option {n} of tool {index} changes. " * 4}
+        for n in range(6)
+    }
+    return {
+        "name": f"Tool{index}",
+        "description": "Does one of the many things a coding agent does. " * 20,
+        "input_schema": {"type": "object", "properties": properties, "required": ["option_0"]},
+    }
+
+
+def claude_code_body(model: str) -> dict[str, Any]:
+    """Claude Code's first request: every field it sends, with 24 tools (one deferred)."""
+    cached = {"type": "ephemeral"}
+    return {
+        "model": model,
+        "max_tokens": 32000,
+        "stream": True,
+        "system": [
+            {"type": "text", "text": "x-anthropic-billing-header: cc_version=2.1.337;"},
+            {"type": "text", "text": "You are a Claude agent.", "cache_control": cached},
+            {"type": "text", "text": "You are an agent working with the user.", "cache_control": cached},
+        ],
+        "messages": [
+            {"role": "user", "content": [{"type": "text", "text": "<system-reminder>notes</system-reminder>"}]},
+            {"role": "system", "content": [{"type": "text", "text": "# Environment\n - Platform: linux"}]},
+            {"role": "user", "content": [{"type": "text", "text": "Say hi", "cache_control": cached}]},
+        ],
+        "tools": [_tool(n) for n in range(23)] + [{**_tool(23), "defer_loading": True}],
+        "metadata": {"user_id": '{"device_id":"abc","session_id":"s"}'},
+        "thinking": {"type": "adaptive", "display": "omitted"},
+        "context_management": {"edits": [{"type": "clear_thinking_20251015", "keep": "all"}]},
+        "output_config": {"effort": "high"},
+    }
+
+
+def test_claude_codes_request_is_served(gateway_url: str, upstream: Emulator) -> None:
+    answer = call("POST", f"{gateway_url}/v1/messages?beta=true", claude_code_body(ROOMY), HEADERS)
+    assert answer.status == 200, answer.body
+    events = [line[7:] for line in answer.body.decode().splitlines() if line.startswith("event: ")]
+    assert events[0] == "message_start" and events[-1] == "message_stop"
+    sent = upstream.last_run()
+    roles = [message["role"] for message in sent["messages"]]
+    assert roles == ["system", "user"]  # the system turn folded in, the two user turns combined
+    assert sent["messages"][0]["content"].endswith("# Environment\n - Platform: linux")
+    assert len(sent["tools"]) == 23  # the deferred tool stays hidden until a tool search finds it
+    counted = call("POST", f"{gateway_url}/v1/messages/count_tokens?beta=true", claude_code_body(ROOMY), HEADERS)
+    assert counted.status == 200 and 8000 < counted.json()["input_tokens"] < 32768
+
+
+@pytest.mark.parametrize("stream", [True, False])
+def test_a_request_too_large_for_the_model_names_its_window(gateway_url: str, stream: bool) -> None:
+    body = {**claude_code_body(SMALL), "stream": stream}
+    answer = call("POST", f"{gateway_url}/v1/messages?beta=true", body, HEADERS)
+    assert answer.status == 400
+    error = answer.json()["error"]
+    assert error["type"] == "invalid_request_error" and "Max context reached" in error["message"]
+    assert f"The context window of {SMALL} is 7968 tokens, tool definitions included" in error["message"]
+    assert "docs/agents.md" in error["message"]
