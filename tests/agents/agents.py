@@ -1,8 +1,9 @@
 """Running a coding agent as a user would, headless, against the gateway, and proving it went nowhere else.
 
 Each agent runs with a throwaway HOME (and TMPDIR) under the test's tmp_path, an environment holding only what
-its recipe sets, and, where strace exists, under `strace -f -e trace=connect`: every socket it opens is
-listed, and anything but loopback (or a DNS lookup, which means it meant to go out) fails the test.
+its recipe sets, and, where strace exists, under `strace -f -e trace=connect,sendto,...`: every address it
+connects or sends a datagram to is listed, and anything but loopback (or a DNS lookup, which means it meant to
+go out) fails the test.
 """
 
 from __future__ import annotations
@@ -26,7 +27,8 @@ NPM_BIN = AGENTS_DIR / "npm" / "node_modules" / ".bin"
 INSTALL = ROOT / "tests" / "agents" / "install.sh"
 STRACE = shutil.which("strace")
 TIMEOUT = 240  # seconds for one whole agent session: a loaded 2-core machine starts node slowly
-_CONNECT = re.compile(r"connect\(\d+, \{sa_family=(AF_\w+)(.*?)\}")
+_SYSCALL = re.compile(r"^\d+\s+(connect|sendto|sendmsg|sendmmsg)\(")
+_ADDRESS = re.compile(r"\{sa_family=(AF_\w+)([^}]*)\}")
 _INET = re.compile(r'sin_port=htons\((\d+)\), sin_addr=inet_addr\("([^"]+)"\)')
 _INET6 = re.compile(r'sin6_port=htons\((\d+)\).*?inet_pton\(AF_INET6, "([^"]+)"')
 
@@ -67,21 +69,23 @@ def home_env(home: Path, **extra: str) -> dict[str, str]:
 def run(argv: list[str], env: dict[str, str], cwd: Path, *, stdin: str = "") -> Run:
     """Run an agent to its end; under strace when there is one, so `connects` lists every socket it opened."""
     trace = cwd.parent / f"{cwd.name}.strace"
-    command = [STRACE, "-f", "-qq", "-e", "trace=connect", "-o", str(trace), *argv] if STRACE else argv
+    traced = [STRACE, "-f", "-qq", "-e", "trace=connect,sendto,sendmsg,sendmmsg", "-o", str(trace)]
+    command = [*traced, *argv] if STRACE else argv
     done = subprocess.run(command, env=env, cwd=cwd, input=stdin, capture_output=True, text=True, timeout=TIMEOUT)
     connects = outside_connects(trace.read_text()) if STRACE else []
     return Run(done.returncode, done.stdout, done.stderr, connects)
 
 
 def outside_connects(trace: str) -> list[str]:
-    """The strace lines of connections to anything but loopback or a local socket, and of DNS lookups."""
+    """The strace lines of connections (or datagrams sent) to anything but loopback or a local socket, and of
+    DNS lookups (a resolver on loopback still means the agent meant to go out)."""
     bad = []
     for line in trace.splitlines():
-        found = _CONNECT.search(line)
+        found = _ADDRESS.search(line) if _SYSCALL.match(line) else None
         if found is None:
             continue
         family, rest = found.groups()
-        if family in ("AF_UNIX", "AF_LOCAL"):
+        if family in ("AF_UNIX", "AF_LOCAL", "AF_NETLINK"):  # this machine's own sockets, and its kernel
             continue
         address = _INET.search(rest) or _INET6.search(rest)
         if address is None or family not in ("AF_INET", "AF_INET6"):

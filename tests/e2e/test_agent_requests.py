@@ -83,3 +83,35 @@ def test_a_request_too_large_for_the_model_names_its_window(gateway_url: str, st
     assert error["type"] == "invalid_request_error" and "Max context reached" in error["message"]
     assert f"The context window of {SMALL} is 7968 tokens, tool definitions included" in error["message"]
     assert "docs/agents.md" in error["message"]
+
+
+def codex_body(model: str) -> dict[str, Any]:
+    """Codex CLI 0.169's request: its default tools include a namespace and a hosted web search."""
+    function = {"type": "function", "name": "exec_command", "strict": False, "parameters": {"type": "object"}}
+    spawn = {"type": "function", "name": "spawn_agent", "parameters": {"type": "object", "properties": {}}}
+    namespace = {"type": "namespace", "name": "multi_agent_v1", "description": "Sub-agents.", "tools": [spawn]}
+    developer = {"type": "message", "role": "developer", "content": [{"type": "input_text", "text": "Be Codex."}]}
+    user = {"type": "message", "role": "user", "content": [{"type": "input_text", "text": "Say hi"}]}
+    return {
+        "model": model,
+        "stream": True,
+        "input": [developer, user],
+        "tools": [function, namespace, {"type": "web_search", "external_web_access": False}],
+        "tool_choice": "auto",
+        "parallel_tool_calls": True,
+        "reasoning": {"summary": "auto"},
+        "store": False,
+        "include": ["reasoning.encrypted_content"],
+        "prompt_cache_key": "01a25186-14eb-7073-bb02-292a39c78393",
+        "client_metadata": {"x-codex-installation-id": "943c595b"},
+    }
+
+
+def test_codexs_request_is_served(gateway_url: str, upstream: Emulator) -> None:
+    headers = {"Authorization": f"Bearer {TEST_KEY}", "originator": "codex_exec"}
+    answer = call("POST", f"{gateway_url}/v1/responses", codex_body("@cf/openai/gpt-oss-120b"), headers)
+    assert answer.status == 200, answer.body
+    assert b"event: response.completed" in answer.body
+    sent = upstream.last_run()
+    assert [tool["function"]["name"] for tool in sent["tools"]] == ["exec_command", "spawn_agent"]  # no web search
+    assert [message["role"] for message in sent["messages"]] == ["system", "user"]
