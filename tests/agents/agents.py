@@ -37,7 +37,13 @@ def binary(name: str, path: Path) -> Path:
     """An installed agent's executable, or a skip that says how to install it."""
     if not path.exists():
         pytest.skip(f"{name} is not installed: run `{INSTALL.relative_to(ROOT)}` (it installs into .agents/)")
+    require_strace()
     return path
+
+
+def require_strace() -> None:
+    if STRACE is None:
+        pytest.skip("strace is not installed (`apt-get install strace`): it proves the agent stays on loopback")
 
 
 @dataclass
@@ -70,9 +76,9 @@ def run(argv: list[str], env: dict[str, str], cwd: Path, *, stdin: str = "") -> 
     """Run an agent to its end; under strace when there is one, so `connects` lists every socket it opened."""
     trace = cwd.parent / f"{cwd.name}.strace"
     traced = [STRACE, "-f", "-qq", "-e", "trace=connect,sendto,sendmsg,sendmmsg", "-o", str(trace)]
-    command = [*traced, *argv] if STRACE else argv
+    command = [*traced, *argv] if STRACE else argv  # no strace: `binary` skipped every agent already
     done = subprocess.run(command, env=env, cwd=cwd, input=stdin, capture_output=True, text=True, timeout=TIMEOUT)
-    connects = outside_connects(trace.read_text()) if STRACE else []
+    connects = outside_connects(trace.read_text()) if STRACE else ["strace missing: nothing proves loopback only"]
     return Run(done.returncode, done.stdout, done.stderr, connects)
 
 

@@ -40,6 +40,11 @@ install_aider() {
   echo "$AIDER" > "$DIR/aider.stamp"
 }
 
+# strace proves, in every agent test, that the agent connects to nothing but loopback.
+if ! command -v strace >/dev/null && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+  apt-get -o DPkg::Lock::Timeout=600 install -y strace >/dev/null
+fi
+
 names=("$@")
 [ ${#names[@]} -eq 0 ] && names=(claude codex opencode qwen aider)
 for name in "${names[@]}"; do

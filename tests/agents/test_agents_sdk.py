@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.agents.agents import home_env, run, tool_sessions, tool_traffic
+from tests.agents.agents import home_env, require_strace, run, tool_sessions, tool_traffic
 from tests.conftest import TEST_KEY
 from tests.servers import Emulator
 
@@ -50,6 +50,7 @@ print(Runner.run_sync(agent, "What is the weather in Paris?").final_output)
 def test_agent_calls_a_function_tool_and_answers(
     tmp_path: Path, gateway_url: str, upstream: Emulator, kind: str, model: str
 ) -> None:
+    require_strace()
     upstream.script(
         {"model": model, "tool_calls": [{"name": "get_weather", "arguments": {"city": "Paris"}}]},
         {"model": model, "text": "It is sunny in Paris."},
