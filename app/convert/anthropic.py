@@ -52,7 +52,7 @@ def chat_request(request: CountTokensRequest, *, stream: bool = False) -> ChatCo
         if message.role != "system":
             messages.extend(_messages(message, index))
     fields: dict[str, Any] = {"model": request.model, "messages": _combined(messages), "stream": stream}
-    tools = [_tool(i, tool) for i, tool in enumerate(request.tools or ()) if _offered(tool, request)]
+    tools = [_tool(i, tool) for i, tool in _offered(request)]
     if tools and not (request.tool_choice and request.tool_choice.type == "none"):
         fields["tools"] = tools
         fields["tool_choice"] = _tool_choice(request)
@@ -107,13 +107,13 @@ def _system_text(message: Message, index: int) -> str:
     return "\n\n".join(block.text or "" for block in message.content)
 
 
-def _offered(tool: ToolDefinition, request: CountTokensRequest) -> bool:
-    """A client tool the model may call now. Anthropic's server tools (web search, code execution) run at
-    Anthropic: there is nothing to call here. A `defer_loading` tool stays hidden until a tool search
-    result references it, as Anthropic's API does."""
-    if tool.type not in (None, "custom"):
-        return False
-    return not tool.defer_loading or tool.name in _referenced(request)
+def _offered(request: CountTokensRequest) -> list[tuple[int, ToolDefinition]]:
+    """The client tools the model may call now, with their places. Anthropic's server tools (web search, code
+    execution) run at Anthropic: there is nothing to call here. A `defer_loading` tool stays hidden until a
+    tool search result references it, as Anthropic's API does."""
+    tools = list(enumerate(request.tools or ()))
+    found = _referenced(request) if any(tool.defer_loading for _, tool in tools) else set()
+    return [(i, t) for i, t in tools if t.type in (None, "custom") and (not t.defer_loading or t.name in found)]
 
 
 def _referenced(request: CountTokensRequest) -> set[str]:
