@@ -319,6 +319,11 @@ def function_tools(request: ResponseRequest) -> list[FunctionTool]:
     return out
 
 
+def namespaces_of(request: ResponseRequest) -> dict[str, str]:
+    """Which `namespace` tool each of its functions came in, for the function_call items that answer it."""
+    return {fn.name: tool.name for tool in request.tools or () if isinstance(tool, NamespaceTool) for fn in tool.tools}
+
+
 def _tool(tool: Any) -> Tool:
     function = _new(
         FunctionDefinition, name=tool.name, description=tool.description, parameters=tool.parameters, strict=tool.strict

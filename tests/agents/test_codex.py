@@ -46,13 +46,11 @@ def test_codex_exec_edits_a_file_with_its_default_tools(tmp_path: Path, gateway_
     work.mkdir()
     notes = work / "notes.txt"
     notes.write_text("hello world\n")
+    step = {"model": MODEL, "with_tool": "exec_command"}
     upstream.script(
-        {
-            "model": MODEL,
-            "with_tool": "exec_command",
-            "tool_calls": [{"name": "exec_command", "arguments": {"cmd": "sed -i s/world/gateway/ notes.txt"}}],
-        },
-        {"model": MODEL, "with_tool": "exec_command", "text": "Done: notes.txt greets the gateway."},
+        {**step, "tool_calls": [{"name": "exec_command", "arguments": {"cmd": "sed -i s/world/gateway/ notes.txt"}}]},
+        {**step, "tool_calls": [{"name": "close_agent", "arguments": {"target": "nobody"}}]},  # in a namespace
+        {**step, "text": "Done: notes.txt greets the gateway."},
     )
     argv = [
         str(codex),
@@ -67,11 +65,13 @@ def test_codex_exec_edits_a_file_with_its_default_tools(tmp_path: Path, gateway_
     assert done.returncode == 0, done.explain()
     assert done.stdout.strip().endswith("Done: notes.txt greets the gateway."), done.explain()
     assert notes.read_text() == "hello gateway\n"
-    assert upstream.script_state() == {"pending": [], "served": 2}
+    assert upstream.script_state() == {"pending": [], "served": 3}
     assert done.connects == [], done.connects
     sessions = tool_sessions(upstream, MODEL)
     offered = {tool["function"]["name"] for tool in sessions[0]["tools"]}
     assert "exec_command" in offered and "spawn_agent" in offered  # a namespace's functions, one by one
     assert sessions[0]["messages"][0]["role"] == "system"  # its developer messages are instructions
     calls, results = tool_traffic(sessions[-1])
-    assert calls == ["exec_command"] and len(results) == 1  # the call went out, its result came back
+    assert calls == ["exec_command", "close_agent"] and len(results) == 2  # the calls went out, results came back
+    # The namespaced call reached its tool (which knows no such agent), as its item named the namespace.
+    assert "invalid agent id nobody" in results[1] and "unsupported call" not in results[1]

@@ -115,3 +115,16 @@ def test_codexs_request_is_served(gateway_url: str, upstream: Emulator) -> None:
     sent = upstream.last_run()
     assert [tool["function"]["name"] for tool in sent["tools"]] == ["exec_command", "spawn_agent"]  # no web search
     assert [message["role"] for message in sent["messages"]] == ["system", "user"]
+
+
+def test_a_namespaced_function_call_names_its_namespace(gateway_url: str, upstream: Emulator) -> None:
+    """Codex routes a call by the item's `namespace`: without it, "unsupported call: spawn_agent"."""
+    spawn = {"tool_calls": [{"name": "spawn_agent", "arguments": {}}]}
+    upstream.script(spawn, spawn)
+    headers = {"Authorization": f"Bearer {TEST_KEY}"}
+    body = codex_body("@cf/openai/gpt-oss-120b")
+    whole = call("POST", f"{gateway_url}/v1/responses", {**body, "stream": False}, headers).json()
+    (item,) = [item for item in whole["output"] if item["type"] == "function_call"]
+    assert item["name"] == "spawn_agent" and item["namespace"] == "multi_agent_v1"
+    streamed = call("POST", f"{gateway_url}/v1/responses", body, headers).body.decode()
+    assert streamed.count('"name":"spawn_agent","namespace":"multi_agent_v1"') == 3  # added, done, completed
