@@ -153,6 +153,16 @@ class Emulator:
     def reset(self) -> None:
         self._call("DELETE", "/__emulator/faults")
         self._call("DELETE", "/__emulator/requests")
+        self._call("DELETE", "/__emulator/script")
+
+    def script(self, *replies: dict[str, Any]) -> None:
+        """Queue what text models answer next (app/emulator/script.py), in order."""
+        self._call("POST", "/__emulator/script", list(replies))
+
+    def script_state(self) -> dict[str, Any]:
+        """`{pending: [...], served: n}`: the replies not yet consumed and how many were."""
+        result: dict[str, Any] = self._call("GET", "/__emulator/script")
+        return result
 
     def requests(self) -> list[dict[str, Any]]:
         result: list[dict[str, Any]] = self._call("GET", "/__emulator/requests")

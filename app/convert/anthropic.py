@@ -49,10 +49,10 @@ def chat_request(request: CountTokensRequest, *, stream: bool = False) -> ChatCo
     """The chat request a Messages (or count_tokens) request stands for."""
     messages = _system(request)
     for index, message in enumerate(request.messages):
-        messages.extend(_messages(message, index))
-    fields: dict[str, Any] = {"model": request.model, "messages": messages, "stream": stream}
-    # Anthropic's server tools (web search, code execution) run at Anthropic: there is nothing to call here.
-    tools = [_tool(i, tool) for i, tool in enumerate(request.tools or ()) if tool.type in (None, "custom")]
+        if message.role != "system":
+            messages.extend(_messages(message, index))
+    fields: dict[str, Any] = {"model": request.model, "messages": _combined(messages), "stream": stream}
+    tools = [_tool(i, tool) for i, tool in _offered(request)]
     if tools and not (request.tool_choice and request.tool_choice.type == "none"):
         fields["tools"] = tools
         fields["tool_choice"] = _tool_choice(request)
@@ -86,11 +86,73 @@ def _effort(request: CountTokensRequest) -> str | None:
 
 
 def _system(request: CountTokensRequest) -> list[ChatMessage]:
+    """`system`, then the text of any system turn in `messages` (Claude Code sends its environment as one):
+    Workers AI chat templates take one system prompt, first, so the turns are folded into it in order."""
     system = request.system
-    if not system:
-        return []
-    text = system if isinstance(system, str) else "\n\n".join(block.text for block in system)
-    return [_message(role="system", content=text)]
+    texts = [system] if isinstance(system, str) else [block.text for block in system or ()]
+    for index, message in enumerate(request.messages):
+        if message.role == "system":
+            texts.append(_system_text(message, index))
+    text = "\n\n".join(text for text in texts if text)
+    return [_message(role="system", content=text)] if text else []
+
+
+def _system_text(message: Message, index: int) -> str:
+    if isinstance(message.content, str):
+        return message.content
+    for number, block in enumerate(message.content):
+        if block.type != "text":
+            where = f"messages[{index}].content[{number}].type"
+            raise InvalidRequest(f"A `{block.type}` block cannot be in a system message.", param=where)
+    return "\n\n".join(block.text or "" for block in message.content)
+
+
+def _offered(request: CountTokensRequest) -> list[tuple[int, ToolDefinition]]:
+    """The client tools the model may call now, with their places. Anthropic's server tools (web search, code
+    execution) run at Anthropic: there is nothing to call here. A `defer_loading` tool stays hidden until a
+    tool search result references it, as Anthropic's API does."""
+    tools = list(enumerate(request.tools or ()))
+    found = _referenced(request) if any(tool.defer_loading for _, tool in tools) else set()
+    return [(i, t) for i, t in tools if t.type in (None, "custom") and (not t.defer_loading or t.name in found)]
+
+
+def _referenced(request: CountTokensRequest) -> set[str]:
+    """The tools named by `tool_reference` blocks in tool results (what tool searches found)."""
+    names: set[str] = set()
+    for message in request.messages:
+        for block in message.content if not isinstance(message.content, str) else ():
+            if block.type == "tool_result" and isinstance(block.content, list):
+                names.update(part.tool_name for part in block.content if part.tool_name)
+    return names
+
+
+def _combined(messages: list[ChatMessage]) -> list[ChatMessage]:
+    """Consecutive user (or assistant) turns as one, as Anthropic combines them: once system turns are folded
+    away, two user turns can meet, and several models' chat templates refuse roles that do not alternate."""
+    out: list[ChatMessage] = []
+    for item in messages:
+        last = out[-1] if out else None
+        if last is None or item.role != last.role or item.role not in ("user", "assistant"):
+            out.append(item)
+            continue
+        calls = [*(last.tool_calls or ()), *(item.tool_calls or ())]
+        fields: dict[str, Any] = {"content": _joined(last.content, item.content)}
+        if calls:
+            fields["tool_calls"] = calls
+        out[-1] = last.model_copy(update=fields)
+    return out
+
+
+def _joined(first: Any, second: Any) -> Any:
+    if isinstance(first, str) and isinstance(second, str):
+        return f"{first}\n\n{second}" if first and second else first or second
+    return [*_parts(first), *_parts(second)]
+
+
+def _parts(content: Any) -> list[ContentPart]:
+    if isinstance(content, str):
+        return [ContentPart.model_construct(type="text", text=content)] if content else []
+    return list(content or ())
 
 
 def _messages(message: Message, index: int) -> list[ChatMessage]:
@@ -155,11 +217,18 @@ def _tool_result(block: ContentBlock, where: str) -> ChatMessage:
         raise InvalidRequest("A `tool_result` block needs a `tool_use_id`.", param=f"{where}.tool_use_id")
     content = block.content
     if content is not None and not isinstance(content, str):
-        content = "\n".join(part.text for part in content if part.type == "text" and part.text)
+        content = "\n".join(text for part in content if (text := _result_text(part)))
     text = content or ""
     if block.is_error:
         text = f"Error: {text}"
     return _message(role="tool", content=text, tool_call_id=block.tool_use_id)
+
+
+def _result_text(part: Any) -> str:
+    """A result block's text; a `tool_reference` tells the model which tool it may now call."""
+    if part.type == "tool_reference":
+        return f"Tool {part.tool_name} is now available." if part.tool_name else ""
+    return str(part.text or "") if part.type == "text" else ""
 
 
 def _tool(index: int, tool: ToolDefinition) -> Tool:

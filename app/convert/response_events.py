@@ -174,7 +174,7 @@ class EventWriter:
             opened = self._start("function_call", self.answer.item_id("fc_"))
             opened.call_id, opened.name = call.get("id") or new_id("call_"), fn.get("name") or ""
             self._calls[call.get("index", 0)] = opened
-            item = orjson.dumps(call_item(opened.id, opened.call_id, opened.name, "", "in_progress"))
+            item = orjson.dumps(call_item(self.answer, opened.id, opened.call_id, opened.name, "", "in_progress"))
             out += self._next("response.output_item.added", b'"output_index":%d,"item":%b' % (opened.index, item))
         if not arguments:
             return out
@@ -213,7 +213,7 @@ class EventWriter:
                     "response.function_call_arguments.done", opened.where + b',"arguments":' + orjson.dumps(arguments)
                 )
             )
-            item = orjson.dumps(call_item(opened.id, opened.call_id, opened.name, arguments))
+            item = orjson.dumps(call_item(self.answer, opened.id, opened.call_id, opened.name, arguments))
             self._closed.append((opened.index, item))
             out.append(self._next("response.output_item.done", b'"output_index":%d,"item":%b' % (opened.index, item)))
         response = self.answer.response(status, self.output, usage_json(usage), incomplete=incomplete)

@@ -25,11 +25,12 @@ _USAGE = (
 class Answer:
     """One answer's identity and the request fields a Response object repeats back, pre-encoded."""
 
-    __slots__ = ("_echo", "_head", "_items", "_model", "created_at", "id", "model")
+    __slots__ = ("_echo", "_head", "_items", "_model", "created_at", "id", "model", "namespaces")
 
     def __init__(self, response_id: str, created_at: int, model: str, echo: bytes) -> None:
         """`echo`: the request fields repeated back, as JSON members (`echo_json`)."""
         self.id, self.created_at, self.model = response_id, created_at, model
+        self.namespaces: dict[str, str] = {}  # function name -> the `namespace` tool it came in (Codex's)
         self._items = 0
         self._head = b'{"id":"%b","object":"response","created_at":%d,"status":"' % (response_id.encode(), created_at)
         self._model = _MODEL_PARTS.get(model) or _model_part(model)
@@ -114,15 +115,16 @@ def reasoning_item(item_id: str, text: str) -> dict[str, Any]:
     return {"id": item_id, "type": "reasoning", "summary": [summary_part(text)] if text else []}
 
 
-def call_item(item_id: str, call_id: str, name: str, arguments: str, status: str = "completed") -> dict[str, Any]:
-    return {
-        "id": item_id,
-        "type": "function_call",
-        "status": status,
-        "call_id": call_id,
-        "name": name,
-        "arguments": arguments,
-    }
+def call_item(
+    answer: Answer, item_id: str, call_id: str, name: str, arguments: str, status: str = "completed"
+) -> dict[str, Any]:
+    """A function_call item; a function offered inside a `namespace` tool names it, as the client routes by it."""
+    item = {"id": item_id, "type": "function_call", "status": status, "call_id": call_id, "name": name}
+    namespace = answer.namespaces.get(name)
+    if namespace is not None:
+        item["namespace"] = namespace
+    item["arguments"] = arguments
+    return item
 
 
 def output_of(answer: Answer, choice: Choice) -> bytes:
@@ -138,7 +140,7 @@ def output_of(answer: Answer, choice: Choice) -> bytes:
         items.append(message_item(answer.item_id("msg_"), orjson.dumps(choice.content or ""), status))
     for call in choice.tool_calls:
         fn = call["function"]
-        items.append(orjson.dumps(call_item(answer.item_id("fc_"), call["id"], fn["name"], fn["arguments"])))
+        items.append(orjson.dumps(call_item(answer, answer.item_id("fc_"), call["id"], fn["name"], fn["arguments"])))
     return b"[" + b",".join(items) + b"]"
 
 

@@ -31,9 +31,11 @@ from app.protocol.responses import (
     ITEMS,
     FunctionCallItem,
     FunctionCallOutputItem,
+    FunctionTool,
     ImagePart,
     Item,
     MessageItem,
+    NamespaceTool,
     Parts,
     ResponseRequest,
     TextPart,
@@ -252,8 +254,9 @@ def chat_request(request: ResponseRequest, items: list[Item]) -> ChatCompletionR
         chat["parallel_tool_calls"] = request.parallel_tool_calls
     if request.user is not None:
         chat["user"] = request.user
-    if request.tools:
-        chat["tools"] = [_tool(tool) for tool in request.tools]
+    tools = function_tools(request)
+    if tools:
+        chat["tools"] = [_tool(tool) for tool in tools]
     if request.tool_choice is not None:
         chat["tool_choice"] = _tool_choice(request.tool_choice)
     fmt = request.text.format if request.text else None
@@ -302,6 +305,23 @@ def _content(content: str | Parts) -> str | list[ContentPart]:
             url = _new(ImageURL, url=part.image_url, detail=None)
             out.append(_new(ContentPart, type="image_url", text=None, image_url=url))
     return out
+
+
+def function_tools(request: ResponseRequest) -> list[FunctionTool]:
+    """The functions the model is offered: function tools, and each namespace's functions under their own
+    names; hosted tools (web search...) run at OpenAI only, so they are left out."""
+    out: list[FunctionTool] = []
+    for tool in request.tools or ():
+        if isinstance(tool, FunctionTool):
+            out.append(tool)
+        elif isinstance(tool, NamespaceTool):
+            out.extend(tool.tools)
+    return out
+
+
+def namespaces_of(request: ResponseRequest) -> dict[str, str]:
+    """Which `namespace` tool each of its functions came in, for the function_call items that answer it."""
+    return {fn.name: tool.name for tool in request.tools or () if isinstance(tool, NamespaceTool) for fn in tool.tools}
 
 
 def _tool(tool: Any) -> Tool:

@@ -11,6 +11,7 @@ import orjson
 
 from app.emulator.models import Family, ModelSpec, Reasoning
 from app.emulator.schema_sample import sample_object
+from app.emulator.script import ScriptedReply
 from app.emulator.text_request import Message, TextRequest, Tool
 from app.emulator.tokens import count, tokenize
 
@@ -53,8 +54,10 @@ def reply_text(model: str, messages: tuple[Message, ...]) -> str:
     return f"Hello from the Workers AI emulator ({model}). You said: {user}"
 
 
-def complete(spec: ModelSpec, request: TextRequest) -> Completion:
-    """Answer `request` the way `spec`'s model family would."""
+def complete(spec: ModelSpec, request: TextRequest, reply: ScriptedReply | None = None) -> Completion:
+    """Answer `request` the way `spec`'s model family would (with `reply`'s content when a test scripted it)."""
+    if reply is not None:
+        return _scripted(spec, request, reply)
     tool = _chosen_tool(request)
     if tool is not None:
         call = ToolCall(_call_id(), tool.name, sample_object(tool.parameters))
@@ -82,6 +85,15 @@ def complete(spec: ModelSpec, request: TextRequest) -> Completion:
         finish_reason="length" if truncated else "stop",
         completion_tokens=len(reasoning_tokens) + len(kept),
     )
+
+
+def _scripted(spec: ModelSpec, request: TextRequest, reply: ScriptedReply) -> Completion:
+    calls = tuple(ToolCall(_call_id(), call.name, call.arguments) for call in reply.tool_calls)
+    reasoning = reply.reasoning if spec.family is Family.OPENAI else None
+    said = " ".join(orjson.dumps(call.arguments).decode() for call in calls)
+    tokens = count(f"{reply.text or ''} {reasoning or ''} {said}")
+    finish = "tool_calls" if calls else "stop"
+    return Completion(spec, request, reply.text, reasoning, None, calls, finish, tokens)
 
 
 def _chosen_tool(request: TextRequest) -> Tool | None:

@@ -8,6 +8,7 @@ from starlette.responses import Response
 
 from app.emulator.envelope import json_response
 from app.emulator.faults import Fault, FaultSpecError
+from app.emulator.script import ScriptSpecError, parse_replies
 from app.emulator.state import EmulatorState
 
 
@@ -35,6 +36,29 @@ async def list_faults(request: Request) -> Response:
 async def clear_faults(request: Request) -> Response:
     """DELETE /__emulator/faults: drop every queued fault."""
     _state(request).faults.clear()
+    return json_response({"cleared": True})
+
+
+async def add_replies(request: Request) -> Response:
+    """POST /__emulator/script: queue what text models answer next (app/emulator/script.py); answers the queue."""
+    try:
+        replies = parse_replies(orjson.loads(await request.body()))
+    except (orjson.JSONDecodeError, ScriptSpecError) as error:
+        return json_response({"error": str(error)}, 400)
+    script = _state(request).script
+    script.add(replies)
+    return json_response({"pending": script.pending(), "served": script.served}, 201)
+
+
+async def list_replies(request: Request) -> Response:
+    """GET /__emulator/script: the replies still queued, and how many were served."""
+    script = _state(request).script
+    return json_response({"pending": script.pending(), "served": script.served})
+
+
+async def clear_replies(request: Request) -> Response:
+    """DELETE /__emulator/script: drop every queued reply and reset the count served."""
+    _state(request).script.clear()
     return json_response({"cleared": True})
 
 

@@ -29,13 +29,12 @@ def result(completion: Completion) -> dict[str, Any]:
 
 def stream_events(completion: Completion) -> list[bytes]:
     """One padded event per token, an empty event, the cumulative usage event, then [DONE]."""
-    events: list[dict[str, Any]]
+    tokens = tokenize(completion.content or "")  # a scripted reply may say something before its tool calls
+    events: list[dict[str, Any]] = [{"response": token, "p": padding()} for token in tokens]
     if completion.tool_calls:
         calls = [tool_call_item(call, completion.spec.tool_style) for call in completion.tool_calls]
-        events = [{"response": "", "tool_calls": calls}]
+        events.append({"response": "", "tool_calls": calls})
     else:
-        tokens = tokenize(completion.content or "")
-        events = [{"response": token, "p": padding()} for token in tokens]
         events.append({"response": ""})
     events.append({"response": "", "usage": usage(completion.prompt_tokens, completion.completion_tokens)})
     return [frame(event) for event in events] + [DONE]

@@ -12,6 +12,7 @@ from app.emulator.embeddings import embed, texts_of
 from app.emulator.envelope import ai_error, no_such_model
 from app.emulator.models import MODELS, ModelSpec, Task
 from app.emulator.outputs import EventStream, Output, PlainJson
+from app.emulator.script import Script
 from app.emulator.text_request import parse_text_request
 from app.emulator.tokens import count
 from app.emulator.validation import enum_field, expect_object, missing, string_field
@@ -27,7 +28,7 @@ def model_for(body: Any, task: Task) -> tuple[dict[str, Any], ModelSpec]:
     return body, spec
 
 
-def create_chat_completion(spec: ModelSpec, body: dict[str, Any], agreed: bool) -> Output:
+def create_chat_completion(spec: ModelSpec, body: dict[str, Any], agreed: bool, script: Script) -> Output:
     """A `chat.completion` object, or `chat.completion.chunk` events ending in `data: [DONE]`."""
     if spec.needs_agreement and not agreed:
         raise ai_error(5016)
@@ -37,7 +38,7 @@ def create_chat_completion(spec: ModelSpec, body: dict[str, Any], agreed: bool) 
     if isinstance(payload.get("response_format"), dict) and payload["response_format"].get("type") == "text":
         del payload["response_format"]
     request = parse_text_request(spec, payload)
-    completion = complete(spec, request)
+    completion = complete(spec, request, script.take(spec.name, request))
     if request.stream:
         options = body.get("stream_options")
         include_usage = isinstance(options, dict) and options.get("include_usage") is True

@@ -82,12 +82,12 @@ def chunk_events(completion: Completion, *, run_endpoint: bool, include_usage: b
     events = [chunk(delta({"role": "assistant", "content": ""}), prompt_part=prompt)]
     for token in tokenize(completion.reasoning or ""):
         events.append(chunk(delta({_reasoning_key(completion): token}), generated=1))
+    text = tokenize(_content(completion) or "")  # a scripted reply may say something before its tool calls
+    for token in text:
+        events.append(chunk(delta({"content": token}), generated=1))
     if completion.tool_calls:
         calls = [_tool_call(call, index) for index, call in enumerate(completion.tool_calls)]
-        events.append(chunk(delta({"tool_calls": calls}), generated=completion.completion_tokens))
-    else:
-        for token in tokenize(_content(completion) or ""):
-            events.append(chunk(delta({"content": token}), generated=1))
+        events.append(chunk(delta({"tool_calls": calls}), generated=max(completion.completion_tokens - len(text), 0)))
     events.append(chunk(delta({}, completion.finish_reason)))
     cumulative = _usage(completion, prompt, completion.completion_tokens, run_endpoint)
     if run_endpoint:

@@ -9,6 +9,7 @@ import orjson
 
 from app.emulator.envelope import ai_error
 from app.emulator.models import ModelSpec
+from app.emulator.script import Script
 from app.emulator.validation import mismatch
 
 
@@ -31,6 +32,7 @@ class Call:
     content_type: str
     account: str = ""
     agreed: set[str] = field(default_factory=set)  # accounts that accepted the llama-3.2 vision terms
+    script: Script = field(default_factory=Script)  # replies a test queued (text generation only)
 
     @property
     def is_json(self) -> bool:

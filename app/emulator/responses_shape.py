@@ -11,6 +11,8 @@ import time
 import uuid
 from typing import Any
 
+import orjson
+
 from app.emulator.completion import Completion
 from app.emulator.envelope import bad_input
 from app.emulator.models import ModelSpec
@@ -87,6 +89,17 @@ def response_object(completion: Completion) -> dict[str, Any]:
             "content": [part],
         }
     )
+    for call in completion.tool_calls:  # only a scripted reply calls tools here: this input declares none
+        output.append(
+            {
+                "id": f"fc_{uuid.uuid4().hex}",
+                "type": "function_call",
+                "status": "completed",
+                "call_id": f"call_{call.id}",
+                "name": call.name,
+                "arguments": orjson.dumps(call.arguments).decode(),
+            }
+        )
     prompt, generated = completion.prompt_tokens, completion.completion_tokens
     reasoning_tokens = len((completion.reasoning or "").split())
     return {

@@ -71,7 +71,7 @@ async def run_model(request: Request) -> Response:
     if spec is None:
         raise no_such_model(model)
     content_type = request.headers.get("content-type", "")
-    call = Call(spec, body, content_type, request.path_params["account"], state.agreed)
+    call = Call(spec, body, content_type, request.path_params["account"], state.agreed, state.script)
     return render(HANDLERS[spec.task](call), fault, state.streams)
 
 
@@ -83,7 +83,7 @@ async def chat_completions(request: Request) -> Response:
     if fault is not None and fault.is_error:
         return fault.response()
     agreed = request.path_params["account"] in state.agreed
-    return render(openai_compat.create_chat_completion(spec, payload, agreed), fault, state.streams)
+    return render(openai_compat.create_chat_completion(spec, payload, agreed, state.script), fault, state.streams)
 
 
 async def embeddings(request: Request) -> Response:

@@ -10,6 +10,7 @@ import orjson
 from starlette.requests import Request
 
 from app.emulator.faults import FaultQueue
+from app.emulator.script import Script
 
 LOG_SIZE = 100
 
@@ -53,6 +54,7 @@ class EmulatorState:
     account_id: str | None
     faults: FaultQueue = field(default_factory=FaultQueue)
     log: RequestLog = field(default_factory=RequestLog)
+    script: Script = field(default_factory=Script)  # scripted replies of text-generation models
     agreed: set[str] = field(default_factory=set)  # accounts that accepted the llama-3.2 vision terms
     # How event streams ended: "completed", "cut" (by a fault) or "disconnected" (the client went away).
     streams: dict[str, int] = field(default_factory=lambda: {"completed": 0, "cut": 0, "disconnected": 0})

@@ -27,9 +27,10 @@ def run_text_generation(call: Call) -> Output:
                 "accept the license and acceptable use policy.",
             )
     if spec.responses_input and isinstance(body, dict) and "input" in body and "messages" not in body:
-        return JsonResult(response_object(complete(spec, parse_responses_input(spec, body))))  # never streams
+        request = parse_responses_input(spec, body)  # answered whole: this input never streams
+        return JsonResult(response_object(complete(spec, request, call.script.take(spec.name, request))))
     request = parse_text_request(spec, body)
-    completion = complete(spec, request)
+    completion = complete(spec, request, call.script.take(spec.name, request))
     streaming = request.stream and spec.streams and not request.json_mode
     if spec.family is Family.NATIVE:
         if streaming:

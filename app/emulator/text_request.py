@@ -6,6 +6,8 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
+import orjson
+
 from app.emulator.envelope import SchemaError, bad_input, context_overflow
 from app.emulator.models import Content, Family, ModelSpec
 from app.emulator.tokens import MESSAGE_OVERHEAD, count
@@ -20,6 +22,7 @@ from app.emulator.validation import (
 )
 
 DEFAULT_MAX_TOKENS = 256
+CHARS_PER_TOOL_TOKEN = 4  # JSON schemas have few spaces: the whitespace tokenizer would count a tool as one
 _TOOL_CALL_ID = re.compile(r"[a-zA-Z0-9]{9}")
 _NOT_PROMPT = "oneOf at '/' not met, 0 matches: required properties at '/' are 'prompt', "
 _NOT_MESSAGES = "oneOf at '/' not met, 0 matches: "
@@ -50,10 +53,11 @@ class TextRequest:
     json_mode: bool = False
     json_schema: dict[str, Any] | None = None
     thinking: bool = True
+    tool_tokens: int = 0  # the tool definitions, which the chat template puts in the prompt too
 
     @property
     def prompt_tokens(self) -> int:
-        return sum(MESSAGE_OVERHEAD + count(message.text) for message in self.messages)
+        return self.tool_tokens + sum(MESSAGE_OVERHEAD + count(message.text) for message in self.messages)
 
 
 def parse_text_request(spec: ModelSpec, body: Any) -> TextRequest:
@@ -83,6 +87,7 @@ def parse_text_request(spec: ModelSpec, body: Any) -> TextRequest:
         tool_choice=_tool_choice(body, tools),
         **_response_format(spec, body),
         thinking=_thinking(body),
+        tool_tokens=len(orjson.dumps(body["tools"])) // CHARS_PER_TOOL_TOKEN if tools else 0,
     )
     _check_ranges(spec, body)
     if "image" in body and isinstance(body["image"], list):

@@ -3,7 +3,7 @@
 Content blocks are one model with a `type` and the fields of every kind (not a tagged union), so a
 refusal names `messages[0].content[1].source` rather than a union branch; which fields each kind needs is
 checked where it is converted (`app/convert/anthropic.py`). Unknown fields (`cache_control`, `citations`,
-`metadata`, `service_tier`...) are ignored, as with the OpenAI models.
+`metadata`, `service_tier`, `context_management`...) are ignored, as with the OpenAI models.
 """
 
 from __future__ import annotations
@@ -30,11 +30,13 @@ class ImageSource(_Wire):
 
 
 class ResultBlock(_Wire):
-    """What a `tool_result` holds: text, or images (for vision models)."""
+    """What a `tool_result` holds: text, images (for vision models), or a `tool_reference` (what a tool search
+    found: it makes that deferred tool callable from then on)."""
 
-    type: Literal["text", "image"]
+    type: Literal["text", "image", "tool_reference"]
     text: str | None = None
     source: ImageSource | None = None
+    tool_name: ToolName | None = Field(None, description="`tool_reference`: the deferred tool it loads.")
 
 
 class ContentBlock(_Wire):
@@ -59,7 +61,9 @@ Blocks = Annotated[list[ContentBlock], Field(max_length=limits.MAX_CONTENT_PARTS
 
 
 class Message(_Wire):
-    role: Literal["user", "assistant"]
+    role: Literal["user", "assistant", "system"] = Field(
+        description="`system` turns (Claude Code sends them mid-conversation) are folded into the system prompt."
+    )
     content: str | Blocks
 
 
@@ -75,6 +79,9 @@ class ToolDefinition(_Wire):
     name: ToolName
     description: str | None = None
     input_schema: FreeJSON | None = Field(None, description="Required for a client tool.")
+    defer_loading: bool | None = Field(
+        None, description="Hidden from the model until a `tool_reference` in a tool result names it (tool search)."
+    )
 
 
 class ToolChoice(_Wire):

@@ -83,11 +83,40 @@ ITEMS: TypeAdapter[list[Item]] = TypeAdapter(list[Item])  # stored items read ba
 
 
 class FunctionTool(_Wire):
-    type: Literal["function"] = Field(description="Only function tools: Workers AI runs no hosted tools.")
+    type: Literal["function"] = "function"
     name: ToolName
     description: str | None = None
     parameters: FreeJSON | None = None
     strict: bool | None = None
+
+
+class NamespaceTool(_Wire):
+    """A group of functions (Codex's `multi_agent_v1`): its functions are offered to the model one by one."""
+
+    type: Literal["namespace"]
+    name: Name
+    description: str | None = None
+    tools: Annotated[list[FunctionTool], Field(max_length=limits.MAX_TOOLS)] = []
+
+
+class HostedTool(_Wire):
+    """A tool OpenAI runs itself (`web_search`, `file_search`, `code_interpreter`, `image_generation`, `mcp`...):
+    no Workers AI model can run it, so it is not offered upstream, as if the client had not sent it."""
+
+    type: Name
+
+
+def _tool_type(value: Any) -> str:
+    kind = value.get("type", "function") if isinstance(value, dict) else getattr(value, "type", "function")
+    return f"{kind}-tool" if kind in ("function", "namespace") else "hosted-tool"  # tags skipped in a `param`
+
+
+AnyTool = Annotated[
+    Annotated[FunctionTool, Tag("function-tool")]
+    | Annotated[NamespaceTool, Tag("namespace-tool")]
+    | Annotated[HostedTool, Tag("hosted-tool")],
+    Discriminator(_tool_type),
+]
 
 
 class NamedFunction(_Wire):
@@ -129,7 +158,9 @@ class ResponseRequest(_Wire):
     max_output_tokens: Tokens | None = None
     temperature: float | None = Field(None, ge=0, le=2)
     top_p: float | None = Field(None, ge=0, le=1)
-    tools: Annotated[list[FunctionTool], Field(max_length=limits.MAX_TOOLS)] | None = None
+    tools: Annotated[list[AnyTool], Field(max_length=limits.MAX_TOOLS)] | None = Field(
+        None, description="Function tools; a `namespace`'s functions are offered one by one; hosted tools are dropped."
+    )
     tool_choice: Literal["none", "auto", "required"] | NamedFunction | None = None
     parallel_tool_calls: bool | None = None
     text: TextOptions | None = None

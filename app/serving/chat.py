@@ -116,11 +116,40 @@ class Call:
         return Usage(known[0].prompt_tokens, sum(u.completion_tokens for u in known))
 
 
+def explained(error: UpstreamError, model: Model) -> UpstreamError:
+    """Workers AI's "Max context reached" names no model: say which one, its window, and the way out (agents
+    send long system prompts and 20+ tool definitions, which count too)."""
+    if error.code == "context_length_exceeded" and model.context_window:
+        error.message += (
+            f". The context window of {model.id} is {model.context_window} tokens, tool definitions included: "
+            "send less, or choose a model with a larger window (docs/agents.md names them)."
+        )
+    return error
+
+
+async def run_once(call: Call, upstream: WorkersAI, creds: Credentials) -> Result:
+    """One upstream call, whole; a context overflow `explained`."""
+    try:
+        return await upstream.run(creds, call.model.id, call.payload)
+    except UpstreamError as error:
+        raise explained(error, call.model) from None
+
+
+async def stream_once(
+    call: Call, upstream: WorkersAI, creds: Credentials, meanwhile: Callable[[], object] | None
+) -> Stream | Result:
+    """One upstream call, streamed; a context overflow `explained`."""
+    try:
+        return await upstream.stream(creds, call.model.id, call.payload, meanwhile=meanwhile)
+    except UpstreamError as error:
+        raise explained(error, call.model) from None
+
+
 async def _run_n(call: Call, upstream: WorkersAI, creds: Credentials) -> list[Result]:
     """n upstream calls side by side (one is awaited directly: a task per request costs measurable CPU)."""
     if call.n == 1:
-        return [await upstream.run(creds, call.model.id, call.payload)]
-    return list(await asyncio.gather(*(upstream.run(creds, call.model.id, call.payload) for _ in range(call.n))))
+        return [await run_once(call, upstream, creds)]
+    return list(await asyncio.gather(*(run_once(call, upstream, creds) for _ in range(call.n))))
 
 
 async def answer(call: Call, upstream: WorkersAI, creds: Credentials) -> tuple[list[Choice], Usage]:
@@ -205,9 +234,9 @@ async def open_upstream(
     if not call.payload.get("stream"):
         return await _run_n(call, upstream, creds)
     if call.n == 1:
-        return [await upstream.stream(creds, call.model.id, call.payload, meanwhile=meanwhile)]
+        return [await stream_once(call, upstream, creds, meanwhile)]
     opened = await asyncio.gather(
-        *(upstream.stream(creds, call.model.id, call.payload, meanwhile=meanwhile) for _ in range(call.n)),
+        *(stream_once(call, upstream, creds, meanwhile) for _ in range(call.n)),
         return_exceptions=True,
     )
     failure = next((item for item in opened if isinstance(item, BaseException)), None)

@@ -17,7 +17,7 @@ from app.convert.text import tokens_for_chars
 from app.errors import GatewayError, anthropic_sse
 from app.ops.requests import Exchange
 from app.responses import EventStreamResponse, JSONBytes
-from app.serving.chat import Call
+from app.serving.chat import Call, run_once, stream_once
 from app.serving.streams import replay, translate
 from app.upstream.client import Credentials, Stream, WorkersAI
 
@@ -119,7 +119,7 @@ async def complete(
 ) -> Response:
     """A whole answer as Anthropic's message. `record` gets the upstream time and the tokens."""
     started = time.perf_counter()
-    result = await upstream.run(creds, call.model.id, call.payload)
+    result = await run_once(call, upstream, creds)
     record.upstream_seconds = time.perf_counter() - started
     choice, usage = _answer(call, result, record)
     return JSONBytes(orjson.dumps(message(model_name, choice, usage, show_thinking=thinking)))
@@ -140,7 +140,7 @@ async def stream(
     writer = MessageWriter(model_name, show_thinking=thinking)
     started = time.perf_counter()
     if not call.payload.get("stream"):
-        result = await upstream.run(creds, call.model.id, call.payload)
+        result = await run_once(call, upstream, creds)
         record.upstream_seconds = time.perf_counter() - started
         return _whole(call, writer, result, record)
     opening: list[bytes] = []
@@ -149,7 +149,7 @@ async def stream(
         if not opening:
             opening.append(writer.opening(call.prompt_tokens))
 
-    opened = await upstream.stream(creds, call.model.id, call.payload, meanwhile=prepare)
+    opened = await stream_once(call, upstream, creds, prepare)
     record.upstream_seconds = time.perf_counter() - started
     if not isinstance(opened, Stream):  # answered JSON although asked to stream
         return _whole(call, writer, opened, record)

@@ -21,7 +21,15 @@ from app.catalog import Model
 from app.convert import native_responses as native
 from app.convert.response_events import EventWriter
 from app.convert.response_output import Answer, response_of
-from app.convert.responses import chat_request, check_images, echo_json, history, listed_items, stored_input
+from app.convert.responses import (
+    chat_request,
+    check_images,
+    echo_json,
+    history,
+    listed_items,
+    namespaces_of,
+    stored_input,
+)
 from app.convert.results import Usage, estimate_usage
 from app.convert.stream import StreamState, deltas_of
 from app.convert.text import tokens_for_chars
@@ -110,6 +118,8 @@ async def create(
         previous = await store.load(request.previous_response_id, "previous_response_id")
         items = [*history(previous["input"], previous["response"]["output"]), *items]
     answer = Answer.new(model.id, int(time.time()), echo_json(request))
+    if request.tools:
+        answer.namespaces = namespaces_of(request)
     if model.responses_input and native.fits(request, items):  # gpt-oss: its own Responses shape
         return await _native(request, items, model, answer, gw, creds, store, record)
     call = chat.Call.for_chat(chat_request(request, items), model, gw.settings.default_max_tokens)

@@ -204,7 +204,7 @@ def _post(client: anthropic.Anthropic, body: dict[str, Any]) -> Message:
             "messages[0].content[0].type",
         ),
         (
-            {"model": MODEL, "max_tokens": 9, "messages": [{"role": "system", "content": "Hi"}]},
+            {"model": MODEL, "max_tokens": 9, "messages": [{"role": "tool", "content": "Hi"}]},
             anthropic.BadRequestError,
             "invalid_request_error",
             "messages[0].role",

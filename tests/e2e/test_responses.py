@@ -221,7 +221,7 @@ BAD_INPUTS = [
     ({"model": LLAMA}, "input"),
     ({"model": LLAMA, "input": ""}, "input"),
     ({"model": LLAMA, "input": [{"type": "message", "role": "pirate", "content": "x"}]}, "input[0].role"),
-    ({"model": LLAMA, "input": "hi", "tools": [{"type": "web_search"}]}, "tools[0].type"),
+    ({"model": LLAMA, "input": "hi", "tools": [{"type": "function", "name": "bad name"}]}, "tools[0].name"),
     ({"model": LLAMA, "input": "hi", "max_output_tokens": 0}, "max_output_tokens"),
     ({"model": LLAMA, "input": "hi", "temperature": 3}, "temperature"),
     ({"model": LLAMA, "input": "hi", "text": {"format": {"type": "xml"}}}, "text.format.type"),

@@ -81,6 +81,11 @@ class Emulator:
     def reset(self) -> None:
         self.request("DELETE", "/__emulator/faults")
         self.request("DELETE", "/__emulator/requests")
+        self.request("DELETE", "/__emulator/script")
+
+    def script(self, *replies: dict[str, Any]) -> None:
+        reply = self.request("POST", "/__emulator/script", json=list(replies))
+        assert reply.status == 201, reply.body
 
 
 @dataclass

@@ -40,6 +40,64 @@ def test_tool_results_come_first_as_tool_messages_then_the_rest() -> None:
     ]
 
 
+def test_system_turns_are_folded_into_the_system_prompt_and_user_turns_combined() -> None:
+    """Claude Code's shape: a user turn, a system turn (its environment), another user turn."""
+    chat = chat_request(
+        _request(
+            system=[{"type": "text", "text": "A", "cache_control": {"type": "ephemeral"}}],
+            messages=[
+                {"role": "user", "content": [{"type": "text", "text": "reminder"}]},
+                {"role": "system", "content": [{"type": "text", "text": "# Environment"}]},
+                {"role": "user", "content": "fix it"},
+                {"role": "system", "content": "later"},
+            ],
+        )
+    )
+    assert [(m.role, m.content) for m in chat.messages] == [
+        ("system", "A\n\n# Environment\n\nlater"),
+        ("user", "reminder\n\nfix it"),
+    ]
+    with pytest.raises(InvalidRequest) as caught:
+        chat_request(_request(messages=[{"role": "system", "content": [{"type": "image", "source": None}]}]))
+    assert caught.value.param == "messages[0].content[0].type"
+
+
+def test_consecutive_assistant_turns_keep_every_tool_call() -> None:
+    call = {"type": "tool_use", "id": "toolu_1", "name": "Read", "input": {"file_path": "/a"}}
+    chat = chat_request(
+        _request(
+            messages=[
+                {"role": "user", "content": "go"},
+                {"role": "assistant", "content": "Reading."},
+                {"role": "assistant", "content": [call]},
+            ]
+        )
+    )
+    last = chat.messages[-1]
+    assert last.role == "assistant" and [c.function.name for c in last.tool_calls or ()] == ["Read"]
+    assert [part.text for part in last.content or ()] == ["Reading."]  # type: ignore[union-attr]
+
+
+def test_deferred_tools_are_hidden_until_a_tool_search_references_them() -> None:
+    schema = {"type": "object", "properties": {}}
+    tools = [
+        {"name": "ToolSearch", "input_schema": schema},
+        {"name": "WebFetch", "input_schema": schema, "defer_loading": True},
+        {"name": "Cron", "input_schema": schema, "defer_loading": True},
+    ]
+    before = chat_request(_request(tools=tools))
+    assert [tool.function.name for tool in before.tools or ()] == ["ToolSearch"]
+    found = [{"type": "tool_reference", "tool_name": "WebFetch"}]
+    messages = [
+        {"role": "user", "content": "fetch it"},
+        {"role": "assistant", "content": [{"type": "tool_use", "id": "t1", "name": "ToolSearch", "input": {}}]},
+        {"role": "user", "content": [{"type": "tool_result", "tool_use_id": "t1", "content": found}]},
+    ]
+    after = chat_request(_request(tools=tools, messages=messages))
+    assert [tool.function.name for tool in after.tools or ()] == ["ToolSearch", "WebFetch"]
+    assert after.messages[-1].content == "Tool WebFetch is now available."
+
+
 def test_tool_choice_and_server_tools() -> None:
     tools = [
         {"type": "web_search_20250305", "name": "web_search"},
