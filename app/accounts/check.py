@@ -36,6 +36,7 @@ class CredentialCheck:
         self.upstream = upstream
         self.done = False
         self._task: asyncio.Task[None] | None = None
+        self._probed: dict[str, float] = {}  # when each account was last asked (pool clock)
 
     def start(self) -> None:
         self._task = asyncio.create_task(self._run(), name="credential-check")
@@ -47,24 +48,30 @@ class CredentialCheck:
 
     async def _run(self) -> None:
         pool = self.pool
-        await asyncio.gather(*(self._probe(account, " at start-up") for account in pool.accounts))
+        answers = await asyncio.gather(*(self._probe(account, " at start-up") for account in pool.accounts))
         self.done = True
-        accepted = len(pool.accounts) - len(pool.rejected())
-        log.info("Cloudflare accepted the credentials of %d of %d account(s)", accepted, len(pool.accounts))
+        log.info("Cloudflare accepted the credentials of %d of %d account(s)", sum(answers), len(pool.accounts))
         while pool.recheck > 0:
             await asyncio.sleep(self._wait())
             now = pool.clock()
-            due = [account for account in pool.rejected() if account.recheck_at <= now]
+            due = [account for account in pool.rejected() if self._due(account) <= now]
             await asyncio.gather(*(self._probe(account, "") for account in due))
 
+    def _due(self, account: Account) -> float:
+        """When a marked account is asked again: at its recheck, and never twice within a recheck period (a
+        check that could not reach Cloudflare leaves the mark, and its recheck time, as they were)."""
+        return max(account.recheck_at, self._probed.get(account.id, 0.0) + self.pool.recheck)
+
     def _wait(self) -> float:
-        """Until the first marked account's recheck, or a whole recheck period when none is marked."""
+        """Until the first marked account is due, or a whole recheck period when none is marked."""
         marked = self.pool.rejected()
         if not marked:
             return self.pool.recheck
-        return max(1.0, min(account.recheck_at for account in marked) - self.pool.clock())
+        return max(1.0, min(self._due(account) for account in marked) - self.pool.clock())
 
-    async def _probe(self, account: Account, when: str) -> None:
+    async def _probe(self, account: Account, when: str) -> bool:
+        """Asks Cloudflare about one account; True if it accepted the credentials."""
+        self._probed[account.id] = self.pool.clock()
         try:
             await self.upstream.check_credentials(account.creds, timeout=CHECK_TIMEOUT)
         except UpstreamError as error:
@@ -72,12 +79,13 @@ class CredentialCheck:
                 self.pool.take_out(account, error, when=when)
             else:
                 log.warning("could not check the credentials of account %s%s: %s", account.masked, when, error.message)
-            return
+            return False
         except Exception as error:  # the check must never take the gateway down
             reason = type(error).__name__
             log.warning("could not check the credentials of account %s%s: %s", account.masked, when, reason)
-            return
+            return False
         self.pool.restore(account)
+        return True
 
 
 def accepted(pool: AccountPool) -> Check:

@@ -280,7 +280,7 @@ class AccountPool:
             if not self._others(tried, pinned):
                 if error.code in EXHAUSTED and len(self.accounts) > 1:  # one account: its own words
                     raise self._exhausted(self.clock(), pinned) from None
-                if account.disabled:
+                if self.rejects(error):
                     raise self._rejected(account, error) from None
                 raise error
             if error.code in TRANSIENT or _transient_status(error.upstream_status):
