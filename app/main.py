@@ -15,7 +15,7 @@ from pydantic import BaseModel
 from starlette.exceptions import HTTPException
 from starlette.requests import ClientDisconnect
 
-from app.accounts.check import CredentialCheck, accepted
+from app.accounts.check import CredentialCheck
 from app.accounts.pool import AccountPool
 from app.accounts.rates import RateTable
 from app.catalog import Catalog
@@ -163,7 +163,6 @@ def _lifespan(
             pool.metrics = app.state.metrics
             app.state.metrics.account_states(pool.states)
             app.state.metrics.neurons(lambda: pool.neurons_total)
-            app.state.readiness.add("accounts", accepted(pool))
             if not demo:  # the emulator accepts any token: nothing to learn
                 app.state.credential_check = CredentialCheck(pool, upstream)
                 app.state.credential_check.start()

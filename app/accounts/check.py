@@ -21,7 +21,6 @@ from typing import Any
 
 from app.accounts.pool import Account, AccountPool
 from app.errors import UpstreamError
-from app.ops.readiness import Check
 from app.upstream.client import WorkersAI
 
 log = logging.getLogger("app.accounts")
@@ -88,25 +87,18 @@ class CredentialCheck:
         return True
 
 
-def accepted(pool: AccountPool) -> Check:
-    """/readyz's `accounts` check: fails when Cloudflare rejected every account (a sole account included),
-    since no call can succeed then and a load balancer should send the traffic elsewhere; one rejected
-    account among usable ones is reported (`report`) but leaves the gateway ready."""
-
-    async def check() -> tuple[bool, str]:
-        rejected = pool.rejected()
-        if rejected and len(rejected) == len(pool.accounts):
-            names = ", ".join(account.masked for account in rejected)
-            return False, f"Cloudflare rejected every account ({names}): fix {pool.setting(rejected[0])}"
-        return True, "ok"
-
-    return check
-
-
-def report(pool: AccountPool, check: CredentialCheck | None) -> dict[str, Any]:
-    """/readyz's `accounts` field: how many, whether the start-up check is done (null: none runs, demo
-    mode), and each account Cloudflare rejected."""
-    return {
+def report(pool: AccountPool, check: CredentialCheck | None) -> tuple[tuple[bool, str], dict[str, Any]]:
+    """/readyz's `accounts` check and field, from one look at the pool (the check may mark an account while
+    /readyz runs its other checks). The check fails when Cloudflare rejected every account, a sole account
+    included: no call can succeed, and a load balancer should send the traffic elsewhere; one rejected
+    account among usable ones only shows in the field. The field: how many, whether the start-up check is
+    done (null: none runs, demo mode), and each account Cloudflare rejected."""
+    rejected = pool.rejected()
+    outcome = (True, "ok")
+    if rejected and len(rejected) == len(pool.accounts):
+        names = ", ".join(account.masked for account in rejected)
+        outcome = (False, f"Cloudflare rejected every account ({names}): fix {pool.setting(rejected[0])}")
+    return outcome, {
         "total": len(pool.accounts),
         "checked": check.done if check is not None else None,
         "rejected": [
@@ -116,6 +108,6 @@ def report(pool: AccountPool, check: CredentialCheck | None) -> dict[str, Any]:
                 "setting": pool.setting(account),
                 "retry_in": pool.recheck_in([account]),
             }
-            for account in pool.rejected()
+            for account in rejected
         ],
     }

@@ -29,6 +29,10 @@ async def readyz(request: Request) -> Response:
     credentials, `accounts` lists the Cloudflare accounts that rejected them; when every one did (a sole
     account included), the `accounts` check fails: no call could succeed."""
     report = await request.app.state.readiness.run()
+    accounts = None
+    pool = gateway(request).accounts
+    if pool is not None:  # managed: the accounts Cloudflare rejected (app/accounts/check.py)
+        report["accounts"], accounts = accounts_report(pool, getattr(request.app.state, "credential_check", None))
     failing = {name: reason for name, (ok, reason) in report.items() if not ok}
     body: dict[str, object] = {
         "status": "not ready" if failing else "ok",
@@ -36,9 +40,8 @@ async def readyz(request: Request) -> Response:
     }
     if failing:
         body["failing"] = failing
-    pool = gateway(request).accounts
-    if pool is not None:  # managed: each account, and the ones Cloudflare rejected
-        body["accounts"] = accounts_report(pool, getattr(request.app.state, "credential_check", None))
+    if accounts is not None:
+        body["accounts"] = accounts
     return Response(orjson.dumps(body), status_code=503 if failing else 200, media_type=JSON)
 
 
