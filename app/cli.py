@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import argparse
-import asyncio
+import errno
 import logging
 import logging.config
 import signal
@@ -20,7 +20,7 @@ from uvicorn.config import STARTUP_FAILURE
 from uvicorn.supervisors.multiprocess import Multiprocess
 
 from app.config import DEFAULT_CF_API_BASE, Settings
-from app.ops.logs import log_config
+from app.ops.logs import EMULATOR_THREAD, log_config
 from app.server import GatewayProtocol, Limits
 
 log = logging.getLogger("app")
@@ -58,14 +58,56 @@ def is_demo(settings: Settings) -> bool:
 def run_gateway(settings: Settings) -> None:
     logging.config.dictConfig(log_config(settings))
     _exit_zero_on_sigterm()
+    listener = _listen(settings)  # first: a port in use is said at once, before an emulator or a worker starts
     if settings.workers > 1:
-        _run_workers(settings)
-    elif is_demo(settings):
-        asyncio.run(_serve_demo(settings))
-    else:
-        from app.main import create_app
+        _run_workers(settings, listener)
+        return
+    from app.main import create_app
 
-        uvicorn.Server(gateway_config(create_app(settings), settings)).run()
+    emulator = _DemoEmulator() if is_demo(settings) else None
+    app_settings = _demo_settings(settings, emulator.port) if emulator is not None else settings
+    server = _Server(gateway_config(create_app(app_settings, demo=emulator is not None), settings))
+    server.banner = banner(settings, emulator.port if emulator is not None else None)
+    try:
+        server.run(sockets=[listener])
+    finally:
+        if emulator is not None:
+            emulator.stop()  # after the gateway: its open streams still needed it
+
+
+class _Server(uvicorn.Server):
+    """uvicorn's server, which says the banner once it serves (the last start-up line, after the app's)."""
+
+    banner: list[str] = []
+
+    async def startup(self, sockets: list[socket.socket] | None = None) -> None:
+        await super().startup(sockets)
+        if self.started:
+            say(self.banner)
+
+
+def _listen(settings: Settings) -> socket.socket:
+    """The gateway's listening socket (the workers share it), or one clear error line and exit status 3."""
+    family = socket.AF_INET6 if ":" in settings.host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((settings.host, settings.port))
+        sock.listen(2048)  # uvicorn's backlog: a connection made before a worker is up waits for it
+    except OSError as exc:
+        sock.close()
+        in_use = exc.errno == errno.EADDRINUSE
+        log.error(
+            "Cannot listen on %s:%d: port %d %s. Choose another port with PORT (or --port), or stop what holds it%s.",
+            settings.host,
+            settings.port,
+            settings.port,
+            "is already in use" if in_use else f"cannot be used ({exc.strerror})",
+            "" if in_use else "; HOST (or --host) must be an address of this machine",
+        )
+        sys.exit(STARTUP_FAILURE)
+    sock.set_inheritable(True)
+    return sock
 
 
 @dataclass(frozen=True)
@@ -83,7 +125,7 @@ class WorkerApp:
         return create_app(self.settings, demo=self.demo)
 
 
-def _run_workers(settings: Settings) -> None:
+def _run_workers(settings: Settings, listener: socket.socket) -> None:
     """WORKERS processes on one listening socket, as `uvicorn.run` does it. SIGTERM (or Ctrl-C) to this
     parent passes SIGTERM to every worker, each lets its open requests finish (SHUTDOWN_TIMEOUT), and the
     parent exits 0 once all have; a worker that dies is replaced. In demo mode the one emulator runs in
@@ -100,9 +142,10 @@ def _run_workers(settings: Settings) -> None:
     if is_demo(settings):
         emulator = _DemoEmulator()
         app = WorkerApp(_demo_settings(settings, emulator.port), demo=True)
-        _demo_banner(settings, emulator.port)
     config = gateway_config(app, settings, factory=True, workers=settings.workers)
-    supervisor = Multiprocess(config, sockets=[config.bind_socket()])
+    # Said once, by the parent: the socket already listens, so a connection waits for the first worker.
+    say(banner(settings, emulator.port if emulator is not None else None))
+    supervisor = Multiprocess(config, sockets=[listener])
     try:
         supervisor.run()
     finally:
@@ -149,29 +192,16 @@ def gateway_config(app: object, settings: Settings, **extra: Any) -> uvicorn.Con
     )
 
 
-async def _serve_demo(settings: Settings) -> None:
-    from app.main import create_app
-
-    port = _free_port()
-    emulator = uvicorn.Server(_emulator_config(port))
-    gateway = uvicorn.Server(gateway_config(create_app(_demo_settings(settings, port), demo=True), settings))
-    _demo_banner(settings, port)
-    emulator_task = asyncio.create_task(emulator.serve())
-    try:
-        await gateway.serve()
-    finally:
-        emulator.should_exit = True
-        await emulator_task
-
-
 class _DemoEmulator:
-    """The built-in emulator on a thread of the parent process, shared by every worker in demo mode."""
+    """The built-in emulator on a thread of the gateway's process (of the parent, shared by every worker, with
+    WORKERS). Its own start-up and shutdown lines are left out of the log (`QuietThread`): they buried the
+    gateway's."""
 
     def __init__(self) -> None:
         self.port = _free_port()
         self._server = uvicorn.Server(_emulator_config(self.port))
         # A daemon: a SIGTERM before the workers started must not leave the process waiting for it.
-        self._thread = threading.Thread(target=self._server.run, name="demo-emulator", daemon=True)
+        self._thread = threading.Thread(target=self._server.run, name=EMULATOR_THREAD, daemon=True)
         self._thread.start()
         deadline = time.monotonic() + 20
         while not self._server.started:
@@ -210,12 +240,46 @@ def _emulator_config(port: int) -> uvicorn.Config:
     )
 
 
-def _demo_banner(settings: Settings, port: int) -> None:
-    log.warning("=" * 78)
-    log.warning("DEMO MODE: no CF_ACCOUNT_ID / CF_API_TOKEN set. Answers come from the built-in Workers AI")
-    log.warning("emulator on 127.0.0.1:%d, not from Cloudflare. See README 'Use real Cloudflare'.", port)
-    log.warning("Gateway: http://%s:%d/v1", settings.host, settings.port)
-    log.warning("=" * 78)
+def banner(settings: Settings, emulator_port: int | None) -> list[str]:
+    """What a start says once the gateway serves: the mode, and where the API, its docs and the status page are."""
+    host = settings.host
+    base = f"http://{_browsable(host)}:{settings.port}"
+    if emulator_port is not None:
+        mode = [
+            "DEMO MODE: no CF_ACCOUNT_ID / CF_API_TOKEN set. Answers come from the built-in Workers AI",
+            f"emulator on 127.0.0.1:{emulator_port}, not from Cloudflare. See README 'Use real Cloudflare'.",
+        ]
+    elif settings.managed:
+        count = len(settings.account_credentials())
+        source = "CF_ACCOUNTS" if settings.cf_accounts.strip() else "CF_ACCOUNT_ID / CF_API_TOKEN"
+        mode = [f"Managed mode: {count} Cloudflare account{'s' if count != 1 else ''} ({source})."]
+    else:
+        mode = ["Passthrough mode: each client's Bearer token is its own Cloudflare API token."]
+    workers = f", {settings.workers} worker processes" if settings.workers > 1 else ""
+    listening = f" (listening on {host}, every interface)" if host in ("0.0.0.0", "::") else ""
+    return [
+        "=" * 78,
+        f"workers-ai-gateway serves on {base}{workers}{listening}",
+        *mode,
+        f"  OpenAI base URL: {base}/v1",
+        f"  API docs:        {base}/docs",
+        f"  Status page:     {base}/status",
+        "=" * 78,
+    ]
+
+
+def _browsable(host: str) -> str:
+    """The host as a URL names it: loopback for "every interface", IPv6 in brackets."""
+    if host in ("0.0.0.0", ""):
+        return "127.0.0.1"
+    if host == "::":
+        return "[::1]"
+    return f"[{host}]" if ":" in host else host
+
+
+def say(lines: list[str]) -> None:
+    for line in lines:
+        log.warning(line)
 
 
 def run_emulator(host: str, port: int, *, token: str | None, account_id: str | None, log_level: str) -> None:

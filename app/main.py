@@ -15,6 +15,7 @@ from pydantic import BaseModel
 from starlette.exceptions import HTTPException
 from starlette.requests import ClientDisconnect
 
+from app.accounts.check import CredentialCheck
 from app.accounts.pool import AccountPool
 from app.accounts.rates import RateTable
 from app.catalog import Catalog
@@ -164,6 +165,9 @@ def _lifespan(
             pool.metrics = app.state.metrics
             app.state.metrics.account_states(pool.states)
             app.state.metrics.neurons(lambda: pool.neurons_total, lambda: pool.neurons_estimated)
+            if not demo:  # the emulator accepts any token: nothing to learn
+                app.state.credential_check = CredentialCheck(pool, upstream)
+                app.state.credential_check.start()
         if isinstance(app.state.gateway.state, RedisState):
             app.state.readiness.add("redis", app.state.gateway.state.check)
             app.state.metrics.redis_state(app.state.gateway.state)
@@ -172,6 +176,8 @@ def _lifespan(
         try:
             yield
         finally:
+            if hasattr(app.state, "credential_check"):
+                await app.state.credential_check.close()
             if app.state.gateway.accounts is not None:
                 await app.state.gateway.accounts.flush()
             await app.state.gateway.state.close()
@@ -202,6 +208,7 @@ def _accounts(settings: Settings, catalog: Catalog, gw: Gateway) -> AccountPool:
         key_rpm=settings.gateway_key_rpm,
         key_neurons=settings.gateway_key_neurons_per_day,
         recheck=settings.account_recheck_seconds,
+        pooled=bool(settings.cf_accounts.strip()),
     )
     if len(pairs) > 1:
         log.info("account pool: %d Cloudflare accounts (%s)", len(pairs), ", ".join(a.masked for a in pool.accounts))

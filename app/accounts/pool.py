@@ -5,7 +5,10 @@ starts one account further on each call), or the account a gateway key is pinned
 Failover, decided before any byte reached the client (a call that raised; a stream that is open is never
 retried): the daily allowance used up (4006/3036) marks the account exhausted until 00:00 UTC; a rejected
 token (10000) or a wrong account id (7003) takes it out, logged as an error, and one call tries it again
-every `recheck` seconds (ACCOUNT_RECHECK_SECONDS), so a fixed token or a passing fault brings it back; capacity (3040),
+every `recheck` seconds (ACCOUNT_RECHECK_SECONDS), so a fixed token or a passing fault brings it back (the
+start-up check, `check.py`, marks the same way and probes a marked account again every `recheck` seconds);
+every error that follows names the setting the operator used (CF_API_TOKEN / CF_ACCOUNT_ID, or CF_ACCOUNTS)
+and says in Retry-After when the account is tried again; capacity (3040),
 429, 5xx, timeouts and connection failures move to another account after a short backoff, at most
 `retries` times. A client's mistake (any other 4xx) is never retried.
 Rate limits: each account's per-model requests per minute (`rates.py`) are counted in sliding window
@@ -47,6 +50,7 @@ from app.ops.requests import CURRENT
 from app.state.base import SharedState
 from app.state.batch import CounterBatch
 from app.upstream.client import Credentials
+from app.upstream.errors import AUTH_CODE
 
 log = logging.getLogger("app.accounts")
 T = TypeVar("T")
@@ -62,6 +66,9 @@ TRANSIENT = frozenset(
     {"rate_limit_exceeded", "upstream_error", "upstream_timeout", "upstream_aborted", "upstream_unreachable"}
 )
 AUTH_FAILED = "upstream_auth_failed"
+# Why an account was taken out (`Account.disabled`, also what the status page and /readyz show).
+TOKEN_REJECTED = "Cloudflare rejected its API token"
+ID_UNKNOWN = "Cloudflare does not know the id"
 WRONG_ACCOUNT_CODE = 7003
 
 
@@ -131,6 +138,7 @@ class AccountPool:
         key_rpm: int = 0,
         key_neurons: float = 0.0,
         recheck: float = 900.0,
+        pooled: bool = False,
         clock: Callable[[], float] = time.time,
     ) -> None:
         if not accounts:
@@ -149,6 +157,7 @@ class AccountPool:
         self.key_neurons = key_neurons
         self.clock = clock
         self.recheck = recheck
+        self.pooled = pooled  # the accounts come from CF_ACCOUNTS (else CF_ACCOUNT_ID and CF_API_TOKEN)
         self.per_key = bool(self.pins or key_rpm or key_neurons)  # requests must say which key they came with
         self.cache_stats: Callable[[], dict[str, int]] | None = None  # the translation cache's hits and misses
         self.neurons_total = 0.0  # neurons counted by this process since it started
@@ -274,6 +283,8 @@ class AccountPool:
             if not self._others(tried, pinned):
                 if error.code in EXHAUSTED and len(self.accounts) > 1:  # one account: its own words
                     raise self._exhausted(self.clock(), pinned) from None
+                if self.rejects(error):
+                    raise self._rejected(account, error) from None
                 raise error
             if error.code in TRANSIENT or _transient_status(error.upstream_status):
                 if retries <= 0:
@@ -318,6 +329,52 @@ class AccountPool:
         log.warning("account %s answers again; back in the pool", account.masked)
         self._save_state(account)
 
+    def restore(self, account: Account) -> None:
+        """Cloudflare accepted a marked account's credentials again (the start-up check's recheck)."""
+        if account.disabled or account.recheck_at:
+            self._clear(account)
+
+    @staticmethod
+    def rejects(error: UpstreamError) -> bool:
+        """The failure says the account's credentials are wrong: its token (10000) or its id (7003)."""
+        return error.code == AUTH_FAILED or getattr(error, "upstream_code", None) == WRONG_ACCOUNT_CODE
+
+    def setting(self, account: Account) -> str:
+        """The setting the operator must fix for a rejected account: the one they used."""
+        if self.pooled:
+            return "CF_ACCOUNTS"
+        return "CF_API_TOKEN" if account.disabled == TOKEN_REJECTED else "CF_ACCOUNT_ID"
+
+    def take_out(self, account: Account, error: UpstreamError, *, when: str = "") -> None:
+        """Marks an account whose credentials Cloudflare rejected: passed over until its recheck, logged as
+        one error line naming the setting and the account (masked), never the token."""
+        why = TOKEN_REJECTED if error.code == AUTH_FAILED else ID_UNKNOWN
+        account.disabled = why
+        account.recheck_at = self.clock() + self.recheck
+        setting = self.setting(account)
+        out = "ACCOUNT TAKEN OUT OF THE POOL" if len(self.accounts) > 1 else "no call is sent to it"
+        log.error(
+            "%s REJECTED%s: account %s: %s (%s); %s until it answers again (checked every %.0f s). Fix %s.",
+            setting,
+            when,
+            account.masked,
+            why,
+            _upstream_text(error),
+            out,
+            self.recheck,
+            setting,
+        )
+        self._save_state(account)
+
+    def rejected(self) -> list[Account]:
+        """The accounts whose credentials Cloudflare rejected (until they answer again)."""
+        return [account for account in self.accounts if account.disabled]
+
+    def recheck_in(self, accounts: list[Account]) -> int:
+        """Whole seconds until the first of `accounts` is tried again (at least 1: what Retry-After says)."""
+        now = self.clock()
+        return max(1, math.ceil(min(account.recheck_at for account in accounts) - now))
+
     def _fail(self, account: Account, error: UpstreamError) -> bool:
         """Marks what the failure says about the account; True if another account may serve the call."""
         code = error.code
@@ -328,17 +385,8 @@ class AccountPool:
             log.warning("account %s used up today's allowance; unused until 00:00 UTC", account.masked)
             self._save_state(account)
             return True
-        if code == AUTH_FAILED or getattr(error, "upstream_code", None) == WRONG_ACCOUNT_CODE:
-            why = "Cloudflare rejected its API token" if code == AUTH_FAILED else "Cloudflare does not know the id"
-            account.disabled = why
-            account.recheck_at = now + self.recheck
-            log.error(
-                "ACCOUNT %s TAKEN OUT OF THE POOL: %s; fix CF_ACCOUNTS (one call tries it again in %.0f s)",
-                account.masked,
-                why,
-                self.recheck,
-            )
-            self._save_state(account)
+        if self.rejects(error):
+            self.take_out(account, error)
             return True
         return code in TRANSIENT or _transient_status(error.upstream_status)
 
@@ -401,13 +449,38 @@ class AccountPool:
     def _none_left(self, now: float, pinned: Account | None) -> GatewayError:
         accounts = [pinned] if pinned is not None else self.accounts
         if all(a.disabled for a in accounts):  # each passed over until its recheck
+            seconds = self.recheck_in(accounts)
+            if len(accounts) > 1:
+                what = "every account of this gateway was taken out (its token or id was rejected)"
+            else:
+                what = f"account {accounts[0].masked} was rejected ({accounts[0].disabled})"
             return UpstreamError(
-                "No usable Cloudflare account: every account of this gateway was taken out (its token or id "
-                f"was rejected). The operator must fix CF_ACCOUNTS; each is tried again every {self.recheck:.0f} s.",
+                f"No usable Cloudflare account: {what}. This is a server configuration problem: the operator must "
+                f"fix {self.setting(accounts[0])}. The account is tried again in {seconds} s.",
                 status_code=503,
                 code="no_usable_account",
+                headers={"Retry-After": str(seconds)},
             )
         return self._exhausted(now, pinned)
+
+    def _rejected(self, account: Account, error: UpstreamError) -> UpstreamError:
+        """What the client sees when the last account left was just rejected: the error's status and code,
+        with the setting to fix in place of Cloudflare's wording, and when the account is tried again."""
+        seconds = self.recheck_in([account])
+        message = (
+            f"Cloudflare rejected the credentials of account {account.masked}: {account.disabled} "
+            f"({_upstream_text(error)}). This is a server configuration problem: the operator must fix "
+            f"{self.setting(account)}. The account is tried again in {seconds} s."
+        )
+        rejected = UpstreamError(
+            message,
+            status_code=error.status_code,
+            error_type=error.error_type,
+            code=error.code,
+            headers={"Retry-After": str(seconds)},
+        )
+        rejected.upstream_code = error.upstream_code
+        return rejected
 
     def _exhausted(self, now: float, pinned: Account | None = None) -> UpstreamError:
         seconds = max(1, math.ceil(self._midnight - now))
@@ -650,6 +723,14 @@ def _estimated(catalog: Catalog, model_id: str) -> bool:
     """Whether `model_id`'s neurons are counted at the gateway's estimate (Cloudflare publishes no price)."""
     model = catalog.models.get(model_id)
     return model is not None and model.estimated
+
+
+def _upstream_text(error: UpstreamError) -> str:
+    """Cloudflare's own words, for a log line or a message that adds the setting to fix: an auth failure's
+    message (written for a single account, naming CF_API_TOKEN) is left out."""
+    if error.code == AUTH_FAILED:
+        return f"Workers AI error {AUTH_CODE}, Authentication error"
+    return error.message
 
 
 def _rate_limited(model_id: str, per_minute: int, retry_after: int) -> UpstreamError:

@@ -11,6 +11,15 @@ import orjson
 from app.config import Settings
 
 PLAIN_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
+EMULATOR_THREAD = "demo-emulator"  # the thread the demo mode's built-in emulator serves on (app/cli.py)
+
+
+class QuietThread(logging.Filter):
+    """Leaves out uvicorn's INFO lines of the demo emulator's server (started, waiting, complete, shutting
+    down): they shared the gateway's logger and buried its start-up lines. Its warnings and errors stay."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return record.levelno >= logging.WARNING or record.threadName != EMULATOR_THREAD
 
 
 class JsonFormatter(logging.Formatter):
@@ -42,9 +51,13 @@ def log_config(settings: Settings) -> dict[str, Any]:
         },
         "root": {"level": level, "handlers": ["stderr"]},
         "loggers": {name: dict(through_root) for name in ("uvicorn", "uvicorn.error", "uvicorn.access")}
-        | {"uvicorn.access": {**through_root, "filters": ["query_secrets"]}},
+        | {"uvicorn.access": {**through_root, "filters": ["query_secrets"]}}
+        | {"uvicorn.error": {**through_root, "filters": ["quiet_emulator"]}},
         # No `?key=`/`?token=` value in the access log (app/ops/redact.py).
-        "filters": {"query_secrets": {"()": "app.ops.redact.QuerySecrets"}},
+        "filters": {
+            "query_secrets": {"()": "app.ops.redact.QuerySecrets"},
+            "quiet_emulator": {"()": "app.ops.logs.QuietThread"},
+        },
     }
 
 

@@ -7,6 +7,7 @@ import hmac
 import orjson
 from fastapi import APIRouter, Request, Response
 
+from app.accounts.check import report as accounts_report
 from app.deps import gateway
 from app.errors import AuthenticationFailed, InvalidRequest
 from app.openapi import documented
@@ -24,12 +25,23 @@ async def healthz() -> Response:
 
 @router.get("/readyz", **documented(key=False))
 async def readyz(request: Request) -> Response:
-    """200 when every readiness check passes, else 503 naming the failing checks and why."""
+    """200 when every readiness check passes, else 503 naming the failing checks and why. With server
+    credentials, `accounts` lists the Cloudflare accounts that rejected them; when every one did (a sole
+    account included), the `accounts` check fails: no call could succeed."""
     report = await request.app.state.readiness.run()
+    accounts = None
+    pool = gateway(request).accounts
+    if pool is not None:  # managed: the accounts Cloudflare rejected (app/accounts/check.py)
+        report["accounts"], accounts = accounts_report(pool, getattr(request.app.state, "credential_check", None))
     failing = {name: reason for name, (ok, reason) in report.items() if not ok}
-    body = {"status": "not ready" if failing else "ok", "checks": {n: ok for n, (ok, _) in report.items()}}
+    body: dict[str, object] = {
+        "status": "not ready" if failing else "ok",
+        "checks": {n: ok for n, (ok, _) in report.items()},
+    }
     if failing:
         body["failing"] = failing
+    if accounts is not None:
+        body["accounts"] = accounts
     return Response(orjson.dumps(body), status_code=503 if failing else 200, media_type=JSON)
 
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections.abc import Callable
 from typing import Any
 
 import orjson
@@ -26,22 +27,28 @@ GATEWAY = "workers-ai-gateway"
 
 
 class ModelDirectory:
-    """Lists models, asking Workers AI for new ones at most once per `ttl` seconds."""
+    """Lists models, asking Workers AI for new ones on the first listing, then at most once per `ttl` seconds."""
 
-    def __init__(self, catalog: Catalog, *, ttl: int) -> None:
+    def __init__(self, catalog: Catalog, *, ttl: int, clock: Callable[[], float] = time.monotonic) -> None:
         self.catalog = catalog
         self.ttl = ttl
-        self._checked_at = 0.0
+        self.clock = clock
+        # None until the first ask: a monotonic clock counts from the machine's boot, so a start value of 0
+        # would read as "asked moments ago" for the first `ttl` seconds after a boot (a fresh VM, CI).
+        self._checked_at: float | None = None
         self._lock = asyncio.Lock()
         self._body: tuple[int, bool, bytes] | None = None  # (catalog version, demo, the JSON answer)
 
+    def _fresh(self) -> bool:
+        return self._checked_at is not None and self.clock() - self._checked_at < self.ttl
+
     async def refresh(self, upstream: WorkersAI, creds: Credentials | None) -> None:
-        if creds is None or self.ttl == 0 or time.monotonic() - self._checked_at < self.ttl:
+        if creds is None or self.ttl == 0 or self._fresh():
             return
         async with self._lock:
-            if time.monotonic() - self._checked_at < self.ttl:
+            if self._fresh():
                 return
-            self._checked_at = time.monotonic()
+            self._checked_at = self.clock()
             try:
                 listed = await upstream.search_models(creds)
             except GatewayError as error:

@@ -339,20 +339,32 @@ class WorkersAI:
 
     async def search_models(self, creds: Credentials, *, per_page: int = 100) -> list[dict[str, Any]]:
         """Every model `/ai/models/search` lists for the account (all pages)."""
-        path = f"/accounts/{creds.account_id}/ai/models/search"
         found: list[dict[str, Any]] = []
         for page in range(1, 51):
-            query = urlencode({"page": page, "per_page": per_page, "hide_experimental": "false"})
-            with _TRANSPORT_ERRORS:
-                response = await self.pool.request(
-                    "GET", f"{path}?{query}", _headers(creds, None, _ACCEPT_COMPRESSED), timeout=self._timeout
-                )
-            result = _result(response.status, response.content_type, response.body, creds.from_client)
-            batch = result if isinstance(result, list) else []
+            batch = await self._search_page(creds, page, per_page)
             found.extend(item for item in batch if isinstance(item, dict))
             if len(batch) < per_page:
                 break
         return found
+
+    async def check_credentials(self, creds: Credentials, *, timeout: float) -> None:
+        """One model from `/ai/models/search`: the cheapest call that proves the token may use Workers AI on
+        the account (it needs Workers AI Read or Edit there, and the id must exist); it runs no model and
+        costs no neurons. Raises what Cloudflare's answer maps to (a rejected token: `upstream_auth_failed`;
+        an unknown id: Workers AI error 7003)."""
+        await self._search_page(creds, 1, 1, timeout=timeout)
+
+    async def _search_page(
+        self, creds: Credentials, page: int, per_page: int, *, timeout: float | None = None
+    ) -> list[Any]:
+        path = f"/accounts/{creds.account_id}/ai/models/search"
+        query = urlencode({"page": page, "per_page": per_page, "hide_experimental": "false"})
+        with _TRANSPORT_ERRORS:
+            response = await self.pool.request(
+                "GET", f"{path}?{query}", _headers(creds, None, _ACCEPT_COMPRESSED), timeout=timeout or self._timeout
+            )
+        result = _result(response.status, response.content_type, response.body, creds.from_client)
+        return result if isinstance(result, list) else []
 
 
 def _settle_stream(

@@ -307,11 +307,13 @@ def test_passthrough_refuses_a_hostile_account_id(passthrough: str, upstream: Em
     assert answer.status == 401 and upstream.requests() == []
 
 
-def test_rejected_server_token_is_502_for_the_operator_never_401(upstream: Emulator) -> None:
+def test_rejected_server_token_is_a_5xx_for_the_operator_never_401(upstream: Emulator) -> None:
     env = {"CF_API_BASE": upstream.api_base, "CF_ACCOUNT_ID": ACCOUNT, "CF_API_TOKEN": "revoked-token"}
     with gateway(env) as (url, log):
         answer = chat(url, headers={"Content-Type": "application/json"})
-        assert answer.status == 502 and "CF_API_TOKEN" in answer.error["message"]
+        # The start-up check found the token rejected: a 503 naming the setting (502 had it been the first call).
+        assert answer.status == 503 and answer.error["code"] == "no_usable_account"
+        assert "CF_API_TOKEN" in answer.error["message"]
         assert "revoked-token" not in log.read_text()
         assert "GATEWAY_API_KEYS is empty" in log.read_text()
 

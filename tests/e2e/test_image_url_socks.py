@@ -52,8 +52,8 @@ def test_https_goes_through_the_socks_proxy(
 def test_a_name_resolving_to_loopback_is_refused_before_the_socks_proxy_sees_it(
     upstream: Emulator, socks: SocksServer
 ) -> None:
-    socks.asked.clear()
     with image_gateway(upstream, UPSTREAM_PROXY=f"socks5h://{socks.url}") as client:
+        socks.asked.clear()  # after the start-up credential check, which reaches Workers AI through it
         with pytest.raises(openai.BadRequestError) as raised:
             ask(client, f"https://localhost:{free_port()}/cat.png")
     assert raised.value.param == "messages[0].content[1].image_url.url"

@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import openai
 import pytest
 
+from app.catalog import Catalog
+from app.serving.models import ModelDirectory
+from app.upstream.client import Credentials, WorkersAI
+from tests.conftest import ACCOUNT, CF_TOKEN, TEST_KEY
 from tests.http import call
-from tests.servers import Emulator
+from tests.servers import Emulator, gateway, managed_env
 
 
 def test_list_has_workers_ai_models_and_aliases(client: openai.OpenAI) -> None:
@@ -51,3 +57,40 @@ def test_openapi_documents_the_request_bodies(gateway_url: str) -> None:
     for ref in {part.split("'")[0] for part in text.split("#/components/schemas/")[1:]}:
         assert ref in components  # every reference resolves
     assert "#/$defs" not in text
+
+
+def listings(upstream: Emulator) -> list[dict[str, object]]:
+    """The model listings that reached the emulator (not the start-up credential check, which asks for one)."""
+    searched = [r for r in upstream.requests() if r["path"].endswith("/ai/models/search")]
+    return [r for r in searched if r["query"].get("per_page") != "1"]
+
+
+def test_a_machine_booted_a_minute_ago_asks_on_the_first_listing_then_once_per_ttl(upstream: Emulator) -> None:
+    now = [60.0]  # what time.monotonic() reads a minute after the machine booted
+
+    async def refresh_at(*moments: float) -> list[int]:
+        client = WorkersAI(upstream.api_base, timeout=10)
+        await client.start()
+        directory = ModelDirectory(Catalog(), ttl=3600, clock=lambda: now[0])
+        asked = []
+        try:
+            for moment in moments:
+                now[0] = moment
+                await directory.refresh(client, Credentials(ACCOUNT, CF_TOKEN))
+                asked.append(len(listings(upstream)))
+        finally:
+            await client.close()
+        return asked
+
+    # asked at 60 s; not again within the hour; again once the hour is over
+    assert asyncio.run(refresh_at(60.0, 61.0, 3659.0, 3660.0)) == [1, 1, 1, 2]
+
+
+def test_the_first_models_listing_of_a_new_gateway_reaches_workers_ai(upstream: Emulator) -> None:
+    with gateway(managed_env(upstream.api_base)) as (url, _):
+        with openai.OpenAI(base_url=f"{url}/v1", api_key=TEST_KEY, max_retries=0) as client:
+            first = {m.id for m in client.models.list()}
+            assert len(listings(upstream)) == 1
+            client.models.list()
+        assert len(listings(upstream)) == 1  # cached for MODELS_CACHE_SECONDS (an hour)
+    assert "@cf/meta/llama-3.1-8b-instruct" in first

@@ -16,7 +16,11 @@ def test_healthz_and_readyz(gateway_url: str) -> None:
     assert call("GET", f"{gateway_url}/healthz").json() == {"status": "ok"}
     ready = call("GET", f"{gateway_url}/readyz")
     assert ready.status == 200
-    assert ready.json() == {"status": "ok", "checks": {"upstream": True, "storage": True}}
+    assert ready.json() == {
+        "status": "ok",
+        "checks": {"upstream": True, "storage": True, "accounts": True},
+        "accounts": {"total": 1, "checked": True, "rejected": []},
+    }
 
 
 def test_readyz_is_503_when_storage_is_not_writable(upstream: Emulator, tmp_path: Path) -> None:

@@ -120,7 +120,8 @@ def _stream_through_sigterm(url: str, words: str, process: subprocess.Popen[byte
 
 
 def test_shutdown_timeout_cuts_a_stream_that_runs_too_long(upstream: Emulator) -> None:
-    upstream.fault(chunk_delay_ms=250)  # 40 words at 250 ms: 10 s, far past the 1 s allowed
+    # for the stream only, not the start-up credential check (a models/search call)
+    upstream.fault(model=MODEL, chunk_delay_ms=250)  # 40 words at 250 ms: 10 s, far past the 1 s allowed
     words = " ".join(f"w{i}" for i in range(40))
     with gateway_process(managed_env(upstream.api_base, SHUTDOWN_TIMEOUT="1")) as (url, process, log):
         received, cut_after = _stream_through_sigterm(url, words, process)

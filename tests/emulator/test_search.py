@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from tests.emulator.conftest import Emulator
+from tests.emulator.conftest import ACCOUNT, TOKEN, Emulator
 
 
 def test_models_search_pagination(emu: Emulator) -> None:
@@ -72,3 +72,22 @@ def test_models_search_lists_todays_catalog(emu: Emulator) -> None:
     ]
     estimated = {prop["property_id"] for prop in listed["@cf/runwayml/stable-diffusion-v1-5-img2img"]["properties"]}
     assert "price" not in estimated  # Cloudflare publishes none; the gateway's estimate is its own
+
+
+def test_the_credential_check_call_answers_as_cloudflare_does(locked: Emulator) -> None:
+    """The gateway's start-up check: one model, and Cloudflare's 401 / 10000 or 404 / 7003 when it is wrong."""
+    check = "/ai/models/search?page=1&per_page=1&hide_experimental=false"
+    good = {"Authorization": f"Bearer {TOKEN}"}
+    one = locked.request("GET", f"/client/v4/accounts/{ACCOUNT}{check}", headers=good)
+    assert one.status == 200 and len(one.json()["result"]) == 1
+    assert one.json()["result_info"]["per_page"] == 1 and one.json()["result_info"]["count"] == 1
+    wrong = locked.request("GET", f"/client/v4/accounts/{ACCOUNT}{check}", headers={"Authorization": "Bearer x"})
+    assert wrong.status == 401
+    assert wrong.json() == {
+        "result": None,
+        "success": False,
+        "errors": [{"code": 10000, "message": "Authentication error"}],
+        "messages": [],
+    }
+    other = locked.request("GET", f"/client/v4/accounts/other{check}", headers=good)
+    assert other.status == 404 and other.json()["errors"][0]["code"] == 7003
