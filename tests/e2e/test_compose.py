@@ -22,6 +22,7 @@ from tests.conftest import TEST_KEY
 from tests.http import call
 from tests.redis_server import RedisServer
 from tests.servers import Emulator, free_port, gateway, managed_env, running
+from tests.tools import require
 
 ROOT = Path(__file__).resolve().parents[2]
 COMPOSE = ROOT / "docker-compose.yml"
@@ -102,9 +103,7 @@ def _local_conf(directory: Path, listen: int, replicas: list[str]) -> Path:
 def behind_nginx(upstream: Emulator) -> Iterator[tuple[str, list[Path]]]:
     """nginx from deploy/nginx.conf in front of two gateways on one Redis and one DATA_DIR: (nginx's URL,
     the two gateways' logs)."""
-    nginx = shutil.which("nginx") or "/usr/sbin/nginx"
-    if not Path(nginx).exists():
-        raise RuntimeError("nginx is not installed (.ci/run installs it)")
+    nginx = require("nginx")
     redis = RedisServer()
     redis.start()
     with ExitStack() as stack:
