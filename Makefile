@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 # (a venv first made by `make serve` gets them on the first `make test`).
 STAMP := $(VENV)/.installed
 DEV_STAMP := $(VENV)/.installed-dev
-LINTED := app tests $(wildcard bench)
+LINTED := app tests $(wildcard bench) $(wildcard deploy/*.py)
 
 # `make bench` measures the gateway on an interpreter built as production's is: the Docker image's CPython
 # is compiled with PGO and LTO, and so is Debian's and Ubuntu's python3. pyenv's default build is not, and
@@ -18,7 +18,7 @@ BENCH_PYTHON ?= $(shell /usr/bin/python3 -c 'import sys, ensurepip, venv; sys.ex
 	2>/dev/null && echo /usr/bin/python3 || echo $(PYTHON))
 BENCH_VENV ?= .venv-bench
 
-.PHONY: install serve emulator test test-tools lint typecheck unit bench clean
+.PHONY: install serve emulator test test-tools docker-check lint typecheck unit bench clean
 
 # A venv ($(2)) on an interpreter ($(1)) with the project installed, and its extras ($(3)) if any.
 define make_venv
@@ -61,6 +61,12 @@ test-tools: $(DEV_STAMP)
 
 test: lint typecheck test-tools
 	$(BIN)/pytest -q
+
+# Whether the Dockerfile builds for linux/amd64 and linux/arm64, without a container engine: which runtime
+# dependencies publish no wheel for each, each of those built here from its sdist (deploy/docker_check.py).
+# It asks the package index, like `pip install`; the tests never do, so it is not part of `make test`.
+docker-check: $(DEV_STAMP)
+	$(BIN)/python -m deploy.docker_check
 
 bench: $(BENCH_VENV)/.installed
 	$(BENCH_VENV)/bin/python -m bench
