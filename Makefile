@@ -66,7 +66,7 @@ test: lint typecheck test-tools
 # dependencies publish no wheel for each, each of those built here from its sdist (deploy/docker_check.py).
 # It asks the package index, like `pip install`; the tests never do, so it is not part of `make test`.
 docker-check: $(DEV_STAMP)
-	$(BIN)/python -m deploy.docker_check
+	$(BIN)/python -u -m deploy.docker_check
 
 bench: $(BENCH_VENV)/.installed
 	$(BENCH_VENV)/bin/python -m bench
