@@ -1,4 +1,17 @@
-# workers-ai-gateway: a small image that runs the gateway as a non-root user.
+# workers-ai-gateway: a small image that runs the gateway as a non-root user, for linux/amd64 and linux/arm64.
+#
+# Build stage: installs the project and its runtime dependencies into /install. Some dependencies publish no
+# wheel for every platform (miniaudio has none for linux/arm64 on CPython 3.11), so pip builds those from
+# source here, with the compiler the final image does not carry. `make docker-check` (run by .ci/run) lists
+# them for both platforms and builds each from its sdist, with no container engine.
+FROM python:3.11-slim AS build
+RUN apt-get update && apt-get install -y --no-install-recommends build-essential \
+    && rm -rf /var/lib/apt/lists/*
+WORKDIR /src
+COPY pyproject.toml README.md ./
+COPY app ./app
+RUN pip install --no-cache-dir --prefix=/install .
+
 FROM python:3.11-slim
 
 ENV PYTHONDONTWRITEBYTECODE=1 \
@@ -8,9 +21,9 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
     PORT=8000
 
 WORKDIR /srv
-COPY pyproject.toml README.md ./
-COPY app ./app
-RUN pip install . && useradd --create-home --uid 10001 gateway \
+# The installed packages and the `workers-ai-gateway` command, without the compiler or pip's build files.
+COPY --from=build /install /usr/local
+RUN useradd --create-home --uid 10001 gateway \
     && mkdir -p /srv/data && chown gateway /srv/data
 # Hosted images (DATA_DIR/images) outlive the container on this volume.
 ENV DATA_DIR=/srv/data

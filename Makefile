@@ -3,8 +3,11 @@
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
+# Two stamps: serving needs the runtime dependencies only; the test and lint targets add the `dev` extras
+# (a venv first made by `make serve` gets them on the first `make test`).
 STAMP := $(VENV)/.installed
-LINTED := app tests $(wildcard bench)
+DEV_STAMP := $(VENV)/.installed-dev
+LINTED := app tests $(wildcard bench) $(wildcard deploy/*.py)
 
 # `make bench` measures the gateway on an interpreter built as production's is: the Docker image's CPython
 # is compiled with PGO and LTO, and so is Debian's and Ubuntu's python3. pyenv's default build is not, and
@@ -15,23 +18,25 @@ BENCH_PYTHON ?= $(shell /usr/bin/python3 -c 'import sys, ensurepip, venv; sys.ex
 	2>/dev/null && echo /usr/bin/python3 || echo $(PYTHON))
 BENCH_VENV ?= .venv-bench
 
-.PHONY: install serve emulator test lint typecheck unit bench clean
+.PHONY: install serve emulator test test-tools docker-check lint typecheck unit bench clean
 
-# A venv ($(2)) on an interpreter ($(1)) with the project and its dev tools installed.
+# A venv ($(2)) on an interpreter ($(1)) with the project installed, and its extras ($(3)) if any.
 define make_venv
-	$(1) -m venv $(2)
-	$(2)/bin/pip install --quiet --upgrade pip
-	$(2)/bin/pip install --quiet -e '.[dev]'
-	touch $(2)/.installed
+	test -x $(2)/bin/python || { $(1) -m venv $(2) && $(2)/bin/pip install --quiet --upgrade pip; }
+	$(2)/bin/pip install --quiet -e '.$(3)'
+	touch $@
 endef
 
 $(STAMP): pyproject.toml
 	$(call make_venv,$(PYTHON),$(VENV))
 
-$(BENCH_VENV)/.installed: pyproject.toml
-	$(call make_venv,$(BENCH_PYTHON),$(BENCH_VENV))
+$(DEV_STAMP): $(STAMP)
+	$(call make_venv,$(PYTHON),$(VENV),[dev])
 
-install: $(STAMP)
+$(BENCH_VENV)/.installed: pyproject.toml
+	$(call make_venv,$(BENCH_PYTHON),$(BENCH_VENV),[dev])
+
+install: $(DEV_STAMP)
 
 serve: $(STAMP)
 	$(BIN)/workers-ai-gateway serve
@@ -39,18 +44,29 @@ serve: $(STAMP)
 emulator: $(STAMP)
 	$(BIN)/workers-ai-gateway emulator
 
-lint: $(STAMP)
+lint: $(DEV_STAMP)
 	$(BIN)/ruff check $(LINTED)
 	$(BIN)/ruff format --check $(LINTED)
 
-typecheck: $(STAMP)
+typecheck: $(DEV_STAMP)
 	$(BIN)/mypy
 
-unit: $(STAMP)
+unit: $(DEV_STAMP)
 	$(BIN)/pytest -q tests/unit
 
-test: lint typecheck
+# The programs the tests run (redis-server, nginx, chromium, ...: tests/tools.py): installed with apt-get
+# when missing and this is root; otherwise the tests that need one are skipped and the run names them.
+test-tools: $(DEV_STAMP)
+	$(BIN)/python -m tests.tools install
+
+test: lint typecheck test-tools
 	$(BIN)/pytest -q
+
+# Whether the Dockerfile builds for linux/amd64 and linux/arm64, without a container engine: which runtime
+# dependencies publish no wheel for each, each of those built here from its sdist (deploy/docker_check.py).
+# It asks the package index, like `pip install`; the tests never do, so it is not part of `make test`.
+docker-check: $(DEV_STAMP)
+	$(BIN)/python -u -m deploy.docker_check
 
 bench: $(BENCH_VENV)/.installed
 	$(BENCH_VENV)/bin/python -m bench
@@ -59,7 +75,7 @@ bench: $(BENCH_VENV)/.installed
 # mode and run (300: about 6,000 requests). `make test` runs the same file with 15.
 FUZZ_EXAMPLES ?= 300
 .PHONY: fuzz
-fuzz: $(STAMP)
+fuzz: $(DEV_STAMP)
 	FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) $(BIN)/pytest -q -s -p no:cacheprovider tests/e2e/test_schemathesis.py
 
 clean:

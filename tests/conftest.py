@@ -8,13 +8,15 @@ import pytest
 
 from tests.redis_server import RedisServer
 from tests.servers import ACCOUNT, CF_TOKEN, TEST_KEY, Emulator, emulator, gateway, managed_env
+from tests.tools import pytest_configure, pytest_runtest_setup, pytest_terminal_summary
 
 __all__ = ["ACCOUNT", "CF_TOKEN", "TEST_KEY"]  # what the test modules import from here
+__all__ += ["pytest_configure", "pytest_runtest_setup", "pytest_terminal_summary"]  # tests/tools.py's hooks
 
 
 @pytest.fixture(scope="module")
 def redis_server() -> Iterator[RedisServer]:
-    """A real redis-server for the tests of one module (`.ci/run` installs it)."""
+    """A real redis-server for the tests of one module (skipped without one: tests/tools.py)."""
     server = RedisServer()
     server.start()
     yield server

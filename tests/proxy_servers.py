@@ -20,6 +20,7 @@ from pathlib import Path
 import trustme
 
 from tests.servers import free_port, stop
+from tests.tools import require
 
 
 def wait_for_port(port: int, process: subprocess.Popen[bytes], timeout: float = 15.0) -> None:
@@ -64,8 +65,7 @@ def tinyproxy(
 ) -> Iterator[Tinyproxy]:
     """tinyproxy in the foreground on a free port, its log at `log_level` (Connect: one line a CONNECT;
     Info: every request too); `via` adds the Via header to what it forwards."""
-    binary = shutil.which("tinyproxy")
-    assert binary, "tinyproxy is not installed (.ci/run installs it)"
+    binary = require("tinyproxy")
     port = free_port()
     workdir = Path(tempfile.mkdtemp(prefix="wag-tinyproxy-"))
     log = workdir / "tinyproxy.log"
@@ -82,8 +82,7 @@ def tinyproxy(
 
 @contextmanager
 def microsocks(auth: tuple[str, str] | None = None) -> Iterator[int]:
-    binary = shutil.which("microsocks")
-    assert binary, "microsocks is not installed (.ci/run installs it)"
+    binary = require("microsocks")
     port = free_port()
     args = [binary, "-i", "127.0.0.1", "-p", str(port)]
     if auth is not None:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import shutil
 import socket
 import subprocess
 import tempfile
@@ -10,16 +9,14 @@ import time
 from pathlib import Path
 
 from tests.servers import free_port
+from tests.tools import require
 
 
 class RedisServer:
     """`start()` / `stop()` can be repeated: a restart keeps the same port (and loses the data)."""
 
     def __init__(self) -> None:
-        binary = shutil.which("redis-server")
-        if binary is None:
-            raise RuntimeError("redis-server is not installed (.ci/run installs it)")
-        self.binary = binary
+        self.binary = require("redis-server")  # the test is skipped (or fails in CI) without it
         self.port = free_port()
         self.dir = Path(tempfile.mkdtemp(prefix="wag-redis-"))
         self.process: subprocess.Popen[bytes] | None = None

@@ -16,6 +16,7 @@ import pytest
 from tests.conftest import TEST_KEY
 from tests.samples import mp3, wav
 from tests.servers import Emulator
+from tests.tools import require
 
 SPEECH = "Hello there. This is a test of the gateway."
 TURBO = "@cf/openai/whisper-large-v3-turbo"
@@ -139,9 +140,11 @@ def test_curl_form_with_unknown_fields_and_bracketed_granularities(gateway_url: 
     assert body["segments"][0]["text"] == "curl works"
 
 
+@pytest.mark.needs_tool("curl")
 def test_real_curl_upload(gateway_url: str, tmp_path: Path, upstream: Emulator) -> None:
     (tmp_path / "meeting.wav").write_bytes(wav("Sent by curl.", seconds=1.0))
-    command = ["curl", "-sS", f"{gateway_url}/v1/audio/transcriptions", "-H", f"Authorization: Bearer {TEST_KEY}"]
+    command = [require("curl"), "-sS", f"{gateway_url}/v1/audio/transcriptions"]
+    command += ["-H", f"Authorization: Bearer {TEST_KEY}"]
     command += ["-F", "file=@meeting.wav", "-F", "response_format=srt", "-F", "unknown=ignored"]
     command += ["--form-string", "model=@cf/openai/whisper"]  # with -F, curl would read a file named cf/...
     done = subprocess.run(command, cwd=tmp_path, capture_output=True, timeout=60, check=True)

@@ -22,6 +22,7 @@ from tests.conftest import TEST_KEY
 from tests.http import call
 from tests.redis_server import RedisServer
 from tests.servers import Emulator, free_port, gateway, managed_env, running
+from tests.tools import require
 
 ROOT = Path(__file__).resolve().parents[2]
 COMPOSE = ROOT / "docker-compose.yml"
@@ -75,7 +76,8 @@ def test_compose_file_agrees_with_the_gateway_and_nginx() -> None:
     assert "/healthz" in " ".join(nginx["healthcheck"]["test"])
     assert UPSTREAM_SERVER.findall(NGINX_CONF.read_text()) == [("replica", replica["PORT"])]
     assert _seconds(_directive("worker_shutdown_timeout")) < _seconds(nginx["stop_grace_period"])
-    assert int(_directive("client_max_body_size").removesuffix("m")) << 20 == _default("max_body_bytes")
+    # nginx lets a body a little over the gateway's limit through, so the gateway answers it (JSON 413).
+    assert _default("max_body_bytes") < _bytes(_directive("client_max_body_size")) <= 2 * _default("max_body_bytes")
     assert _seconds(_directive("keepalive_timeout")) < _default("keepalive_timeout")
     longest = max(_default("upstream_timeout"), _default("upstream_read_timeout"))
     assert _seconds(_directive("proxy_read_timeout")) > longest
@@ -102,9 +104,7 @@ def _local_conf(directory: Path, listen: int, replicas: list[str]) -> Path:
 def behind_nginx(upstream: Emulator) -> Iterator[tuple[str, list[Path]]]:
     """nginx from deploy/nginx.conf in front of two gateways on one Redis and one DATA_DIR: (nginx's URL,
     the two gateways' logs)."""
-    nginx = shutil.which("nginx") or "/usr/sbin/nginx"
-    if not Path(nginx).exists():
-        raise RuntimeError("nginx is not installed (.ci/run installs it)")
+    nginx = require("nginx")
     redis = RedisServer()
     redis.start()
     with ExitStack() as stack:
@@ -200,3 +200,21 @@ def test_a_body_over_nginx_default_1m_reaches_the_gateway(behind_nginx: tuple[st
     answer = call("POST", f"{behind_nginx[0]}/v1/embeddings", body, {"Authorization": f"Bearer {TEST_KEY}"})
     assert answer.headers["content-type"].startswith("application/json")  # the gateway's answer, not nginx's page
     assert answer.status == 200 or answer.error["type"] == "invalid_request_error"
+
+
+def test_a_body_over_max_body_bytes_gets_the_gateways_json_413_through_nginx(client: openai.OpenAI) -> None:
+    """nginx's own limit sits above the gateway's, so the client learns the gateway's limit in OpenAI's error
+    JSON: not nginx's HTML page, not a reset connection."""
+    limit = _default("max_body_bytes")
+    with pytest.raises(openai.APIStatusError) as raised:
+        client.chat.completions.create(model=MODEL, messages=[{"role": "user", "content": "x" * (limit + 1)}])
+    assert raised.value.status_code == 413
+    assert raised.value.response.headers["content-type"].startswith("application/json")
+    error = raised.value.response.json()["error"]
+    assert set(error) == {"message", "type", "param", "code"} and error["type"] == "invalid_request_error"
+    assert str(limit) in error["message"]
+
+
+def _bytes(value: str) -> int:
+    number, unit = re.fullmatch(r"(\d+)([kmg]?)", value.lower()).groups()  # type: ignore[union-attr]
+    return int(number) * {"": 1, "k": 1024, "m": 1024**2, "g": 1024**3}[unit]

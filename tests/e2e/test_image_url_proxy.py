@@ -4,7 +4,6 @@ before the proxy is handed the name."""
 
 from __future__ import annotations
 
-import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -19,7 +18,7 @@ from tests.imageserver import JPEG, PNG, ImageServer
 from tests.proxy_servers import Tinyproxy, tinyproxy
 from tests.servers import Emulator, free_port, gateway, managed_env
 
-pytestmark = pytest.mark.skipif(shutil.which("tinyproxy") is None, reason="tinyproxy is not installed (.ci/run)")
+pytestmark = pytest.mark.needs_tool("tinyproxy")
 
 ca, images, tls_images = shared.ca, shared.images, shared.tls_images  # the shared fixtures
 

@@ -16,6 +16,7 @@ from tests.http import call
 from tests.png import read_png
 from tests.servers import TEST_KEY, Emulator, gateway, managed_env
 from tests.status_fixture import gateway_with_pool, known_snapshot
+from tests.tools import require
 
 AUTH = {"Authorization": f"Bearer {TEST_KEY}"}
 GREEN, AMBER, GREY, BLUE = (0x2F, 0x9E, 0x6E), (0xD9, 0x82, 0x2B), (0x9A, 0xA3, 0xAD), (0x3B, 0x6F, 0xD8)
@@ -126,11 +127,11 @@ def test_one_account_is_a_pool_of_one(gateway_url: str) -> None:
     assert "0123…cdef" in html and "state unknown" not in html
 
 
-@pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="Debian's chromium is not installed (apt-get install chromium)")
+@pytest.mark.needs_tool("chromium")
 def test_status_renders_in_headless_chromium(pooled: str, tmp_path: Path) -> None:
     url = f"{pooled}/status?key={TEST_KEY}"
     shot = tmp_path / "status.png"
-    base = [CHROMIUM, *FLAGS, f"--user-data-dir={tmp_path / 'profile'}"]
+    base = [require("chromium"), *FLAGS, f"--user-data-dir={tmp_path / 'profile'}"]
     subprocess.run(
         [*base, f"--screenshot={shot}", "--window-size=1200,1600", url], check=True, capture_output=True, timeout=90
     )

@@ -15,6 +15,7 @@ import pytest
 
 from app.upstream.pool import ConnectionPool
 from tests.loopback import LoopbackServer
+from tests.tools import require
 
 Reply = Callable[[bytes, asyncio.StreamReader, asyncio.StreamWriter], Awaitable[bool]]
 
@@ -367,7 +368,8 @@ def test_https_origin_is_verified_and_spoken_to_over_tls(tmp_path: Path) -> None
     """Workers AI is HTTPS: the pool speaks TLS, checks the certificate against the trust store and the
     host name, and refuses a certificate it cannot verify."""
     cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
-    request = ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=localhost"]
+    request = [require("openssl"), "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1"]
+    request += ["-subj", "/CN=localhost"]
     names = ["-addext", "subjectAltName=DNS:localhost", "-keyout", str(key), "-out", str(cert)]
     subprocess.run([*request, *names], check=True, capture_output=True)
     server_tls = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
