@@ -7,9 +7,9 @@ install (not root, no apt-get), a test that needs a missing tool is skipped (`re
 marker), and the run ends with one summary naming each missing tool and the command that brings it. With
 WAG_REQUIRE_TOOLS=1 (`.ci/run` sets it) or CI=true, a missing tool fails the test instead of skipping it.
 
-To add a tool: one row in TOOLS. To add a kind of source (an agent CLI from npm or PyPI, say): a Source
-subclass that installs into TOOLS_DIR (git-ignored, kept between runs; `find` already looks in its bin/), and
-an entry in SOURCES; `install`, `require` and the summary need no change."""
+The coding agents (tests/agents) are one more source: tests/agents/install.sh, from npm and PyPI into
+AGENTS_DIR, a cache outside the clone. To add a tool: one row in TOOLS. To add a kind of source: a Source
+subclass and an entry in SOURCES; `install`, `require` and the summary need no change."""
 
 from __future__ import annotations
 
@@ -25,6 +25,11 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 TOOLS_DIR = ROOT / ".tools"  # tools installed per project, not system-wide (git-ignored)
+# The coding agents (tests/agents): 1.9 GB, kept outside the clone so every clone on a machine shares them.
+_CACHE = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
+AGENTS_DIR = Path(os.environ.get("AGENTS_DIR") or _CACHE / "workers-ai-gateway" / "agents")
+NPM_BIN = AGENTS_DIR / "npm" / "node_modules" / ".bin"
+AGENTS_INSTALL = ROOT / "tests" / "agents" / "install.sh"
 APT_GET = ["apt-get", "-o", "DPkg::Lock::Timeout=600"]  # another apt-get may hold the lock for a while
 
 
@@ -47,12 +52,20 @@ TOOLS = {
         Tool("chromium", "apt", "chromium", "the status page drawn: test_status"),
         Tool("curl", "apt", "curl", "the README's upload recipe: test_audio"),
         Tool("openssl", "apt", "openssl", "a self-signed certificate: unit/test_pool"),
+        Tool("strace", "apt", "strace", "proves each coding agent stays on loopback: tests/agents"),
+        Tool("claude", "agents", "claude", "Claude Code: tests/agents", (str(NPM_BIN / "claude"),)),
+        Tool("codex", "agents", "codex", "Codex CLI: tests/agents", (str(NPM_BIN / "codex"),)),
+        Tool("opencode", "agents", "opencode", "opencode: tests/agents", (str(NPM_BIN / "opencode"),)),
+        Tool("qwen", "agents", "qwen", "Qwen Code: tests/agents", (str(NPM_BIN / "qwen"),)),
+        Tool("aider", "agents", "aider", "aider: tests/agents", (str(AGENTS_DIR / "aider" / "bin" / "aider"),)),
     )
 }
 
 
 class Source:
     """Where tools come from: what a person runs to get them, and whether this run can get them itself."""
+
+    always = False  # True: asked to install its tools on every run, present or not (it knows what is current)
 
     def command(self, packages: list[str]) -> str:
         raise NotImplementedError
@@ -82,7 +95,25 @@ class Apt(Source):
         subprocess.run([*APT_GET, "install", "-y", "-q", "--no-install-recommends", *packages], check=True, env=env)
 
 
-SOURCES: dict[str, Source] = {"apt": Apt()}
+class Agents(Source):
+    """The coding agents, pinned in tests/agents/install.sh: npm packages and aider (PyPI, its own venv),
+    installed under AGENTS_DIR. The script keeps a stamp per agent, so it runs every time (a few
+    milliseconds when all are current) and a version bump there reinstalls that agent."""
+
+    always = True
+
+    def command(self, packages: list[str]) -> str:
+        return f"{AGENTS_INSTALL.relative_to(ROOT)} {' '.join(packages)}"
+
+    def cannot_install(self) -> str | None:
+        missing = [name for name in ("npm", "python3") if shutil.which(name) is None]
+        return f"no {' or '.join(missing)} on this machine" if missing else None
+
+    def install(self, packages: list[str]) -> None:
+        subprocess.run(["bash", str(AGENTS_INSTALL), *packages], check=True)
+
+
+SOURCES: dict[str, Source] = {"apt": Apt(), "agents": Agents()}
 
 
 def find(tool: Tool) -> str | None:
@@ -103,13 +134,15 @@ def how_to_get(tools: list[Tool]) -> list[str]:
 
 def install(tools: Iterable[Tool] = TOOLS.values()) -> None:
     """Installs the missing tools a source can install here; says which it cannot, and how to get them."""
-    absent = missing(tools)
+    tools = list(tools)
+    absent = missing(tools) + [tool for tool in tools if SOURCES[tool.source].always and find(tool) is not None]
     for name in sorted({tool.source for tool in absent}):
         wanted = [tool for tool in absent if tool.source == name]
         source, packages = SOURCES[name], [tool.package for tool in wanted]
         reason = source.cannot_install()
         if reason is None:
-            print(f"tests.tools: installing {' '.join(packages)} for the tests", flush=True)
+            if any(find(tool) is None for tool in wanted):  # an `always` source's check says nothing
+                print(f"tests.tools: installing {' '.join(packages)} for the tests", flush=True)
             try:
                 source.install(packages)
                 continue

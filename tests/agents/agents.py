@@ -9,7 +9,6 @@ go out) fails the test.
 from __future__ import annotations
 
 import ipaddress
-import os
 import re
 import shutil
 import subprocess
@@ -17,15 +16,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import pytest
-
 from tests.servers import Emulator
+from tests.tools import NPM_BIN, require
 
 ROOT = Path(__file__).resolve().parents[2]
-AGENTS_DIR = Path(os.environ.get("AGENTS_DIR", ROOT / ".agents"))
-NPM_BIN = AGENTS_DIR / "npm" / "node_modules" / ".bin"
-INSTALL = ROOT / "tests" / "agents" / "install.sh"
-STRACE = shutil.which("strace")
+STRACE = shutil.which("strace")  # checked by require("strace") in every agent test
 TIMEOUT = 240  # seconds for one whole agent session: a loaded 2-core machine starts node slowly
 _SYSCALL = re.compile(r"^\d+\s+(connect|sendto|sendmsg|sendmmsg)\(")
 _ADDRESS = re.compile(r"\{sa_family=(AF_\w+)([^}]*)\}")
@@ -33,17 +28,15 @@ _INET = re.compile(r'sin_port=htons\((\d+)\), sin_addr=inet_addr\("([^"]+)"\)')
 _INET6 = re.compile(r'sin6_port=htons\((\d+)\).*?inet_pton\(AF_INET6, "([^"]+)"')
 
 
-def binary(name: str, path: Path) -> Path:
-    """An installed agent's executable, or a skip that says how to install it."""
-    if not path.exists():
-        pytest.skip(f"{name} is not installed: run `{INSTALL.relative_to(ROOT)}` (it installs into .agents/)")
-    require_strace()
-    return path
+def binary(name: str) -> Path:
+    """An installed agent's executable (a key of tests.tools.TOOLS), and strace to watch it; when either is
+    missing, a skip (a failure in CI) that says how to install it."""
+    require("strace")
+    return Path(require(name))
 
 
 def require_strace() -> None:
-    if STRACE is None:
-        pytest.skip("strace is not installed (`apt-get install strace`): it proves the agent stays on loopback")
+    require("strace")
 
 
 @dataclass

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.agents.agents import AGENTS_DIR, binary, home_env, run
+from tests.agents.agents import binary, home_env, run
 from tests.conftest import TEST_KEY
 from tests.servers import Emulator
 
@@ -30,7 +30,7 @@ EDIT = "notes.txt\n```\n<<<<<<< SEARCH\nhello world\n=======\nhello gateway\n>>>
 
 
 def test_aider_edits_a_file(tmp_path: Path, gateway_url: str, upstream: Emulator) -> None:
-    aider = binary("aider", AGENTS_DIR / "aider" / "bin" / "aider")
+    aider = binary("aider")
     home, work = tmp_path / "home", tmp_path / "work"
     home.mkdir()
     (home / ".aider.model.metadata.json").write_text(json.dumps(METADATA))

@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from tests.agents.agents import NPM_BIN, binary, home_env, run, tool_sessions, tool_traffic
+from tests.agents.agents import binary, home_env, run, tool_sessions, tool_traffic
 from tests.conftest import TEST_KEY
 from tests.servers import Emulator
 
@@ -46,7 +46,7 @@ def _call(name: str, **arguments: Any) -> dict[str, Any]:
 
 
 def test_claude_code_reads_edits_and_runs_a_command(tmp_path: Path, gateway_url: str, upstream: Emulator) -> None:
-    claude = binary("Claude Code", NPM_BIN / "claude")
+    claude = binary("claude")
     work = tmp_path / "work"
     work.mkdir()
     notes = work / "notes.txt"

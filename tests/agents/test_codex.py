@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.agents.agents import NPM_BIN, binary, home_env, run, tool_sessions, tool_traffic
+from tests.agents.agents import binary, home_env, run, tool_sessions, tool_traffic
 from tests.conftest import TEST_KEY
 from tests.servers import Emulator
 
@@ -39,7 +39,7 @@ in_app_updates = false
 
 
 def test_codex_exec_edits_a_file_with_its_default_tools(tmp_path: Path, gateway_url: str, upstream: Emulator) -> None:
-    codex = binary("Codex CLI", NPM_BIN / "codex")
+    codex = binary("codex")
     home, work = tmp_path / "home", tmp_path / "work"
     (home / ".codex").mkdir(parents=True)
     (home / ".codex" / "config.toml").write_text(CONFIG.format(model=MODEL, base_url=gateway_url))

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from tests.agents.agents import NPM_BIN, binary, home_env, run, tool_sessions, tool_traffic
+from tests.agents.agents import binary, home_env, run, tool_sessions, tool_traffic
 from tests.conftest import TEST_KEY
 from tests.servers import Emulator
 
@@ -37,7 +37,7 @@ def config(base_url: str) -> dict[str, Any]:
 
 
 def test_opencode_reads_and_edits_a_file(tmp_path: Path, gateway_url: str, upstream: Emulator) -> None:
-    opencode = binary("opencode", NPM_BIN / "opencode")
+    opencode = binary("opencode")
     home, work = tmp_path / "home", tmp_path / "work"
     (home / ".config" / "opencode").mkdir(parents=True)
     (home / ".config" / "opencode" / "opencode.json").write_text(json.dumps(config(gateway_url)))

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.agents.agents import NPM_BIN, binary, home_env, run, tool_sessions, tool_traffic
+from tests.agents.agents import binary, home_env, run, tool_sessions, tool_traffic
 from tests.conftest import TEST_KEY
 from tests.servers import Emulator
 
@@ -23,7 +23,7 @@ SETTINGS = {
 
 
 def test_qwen_code_reads_edits_and_runs_a_command(tmp_path: Path, gateway_url: str, upstream: Emulator) -> None:
-    qwen = binary("Qwen Code", NPM_BIN / "qwen")
+    qwen = binary("qwen")
     home, work = tmp_path / "home", tmp_path / "work"
     (home / ".qwen").mkdir(parents=True)
     (home / ".qwen" / "settings.json").write_text(json.dumps(SETTINGS))

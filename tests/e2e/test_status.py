@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from app.accounts.snapshot import Snapshot
-from tests.browser import CHROMIUM, FLAGS
+from tests.browser import FLAGS
 from tests.http import call
 from tests.png import read_png
 from tests.servers import TEST_KEY, Emulator, gateway, managed_env
