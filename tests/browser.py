@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import base64
 import itertools
-import shutil
 import subprocess
 import time
 from contextlib import ExitStack
@@ -18,8 +17,8 @@ import orjson
 from websockets.sync.client import ClientConnection, connect
 
 from tests.servers import stop
+from tests.tools import require
 
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 STARTUP_SECONDS = 60  # a cold chromium on a loaded 2-core machine
 # Headless, as root, and quiet on a machine with no network: without the last five, chromium keeps trying
 # Google's hosts (updates, sync, field trials) and each refused connection costs it CPU.
@@ -40,7 +39,13 @@ class Chromium:
 
     def __enter__(self) -> Chromium:
         with ExitStack() as stack:  # a browser that fails to start is not left running
-            args = [CHROMIUM, *FLAGS, "--remote-debugging-port=0", f"--user-data-dir={self.profile}", "about:blank"]
+            args = [
+                require("chromium"),
+                *FLAGS,
+                "--remote-debugging-port=0",
+                f"--user-data-dir={self.profile}",
+                "about:blank",
+            ]
             self._process = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
             stack.callback(stop, self._process)
             port, path = self._devtools_address()

@@ -5,7 +5,6 @@ Debian's chromium shows it."""
 from __future__ import annotations
 
 import http.client
-import shutil
 import subprocess
 from collections.abc import Iterator
 from pathlib import Path
@@ -15,11 +14,12 @@ from urllib.parse import urlsplit
 import openai
 import pytest
 
+from tests.browser import FLAGS
 from tests.conftest import ACCOUNT, CF_TOKEN, TEST_KEY
 from tests.http import Answer, call
 from tests.servers import Emulator, gateway
+from tests.tools import require
 
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 BROWSER = "text/html,application/xhtml+xml,application/xml;q=0.9,image/avif,image/webp,*/*;q=0.8"  # Chrome's
 SECRETS = (TEST_KEY, "other-key", CF_TOKEN, ACCOUNT)
 
@@ -96,9 +96,9 @@ def test_the_document_lists_the_route_without_a_key(gateway_url: str) -> None:
     assert set(operations) == {"get", "head"} and all(op["security"] == [] for op in operations.values())
 
 
-@pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="Debian's chromium is not installed (apt-get install chromium)")
+@pytest.mark.needs_tool("chromium")
 def test_chromium_shows_the_page(demo: str, tmp_path: Path) -> None:
-    base = [CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", f"--user-data-dir={tmp_path / 'profile'}"]
+    base = [require("chromium"), *FLAGS, f"--user-data-dir={tmp_path / 'profile'}"]
     dom = subprocess.run([*base, "--dump-dom", f"{demo}/"], check=True, capture_output=True, timeout=90).stdout
     text = dom.decode()
     assert "<h1>workers-ai-gateway" in text and "Demo mode" in text  # the page, not JSON shown as text

@@ -10,15 +10,13 @@ from pathlib import Path
 import pytest
 
 from app.accounts.snapshot import ModelUsage
-from tests.browser import CHROMIUM, Chromium
+from tests.browser import Chromium
 from tests.http import call
 from tests.servers import TEST_KEY, Emulator, gateway
 from tests.status_fixture import gateway_with_pool, known_snapshot
 from tests.status_traffic import send_traffic, two_accounts
 
-pytestmark = pytest.mark.skipif(
-    not Path(CHROMIUM).exists(), reason="Debian's chromium is not installed (apt-get install chromium)"
-)
+pytestmark = pytest.mark.needs_tool("chromium")
 LONG_IDS = (
     "@cf/meta/llama-3.3-70b-instruct-fp8-fast",
     "@cf/deepseek-ai/deepseek-r1-distill-qwen-32b",
