@@ -12,7 +12,7 @@ from tests.http import call
 from tests.servers import Emulator
 
 ROOMY = "@cf/qwen/qwen3-30b-a3b-fp8"  # 32,768 tokens
-SMALL = "@cf/meta/llama-3.1-8b-instruct"  # 7,968 tokens
+SMALL = "@cf/qwen/qwen1.5-14b-chat-awq"  # 7,500 tokens
 HEADERS = {
     "Authorization": f"Bearer {TEST_KEY}",
     "anthropic-version": "2023-06-01",
@@ -81,7 +81,7 @@ def test_a_request_too_large_for_the_model_names_its_window(gateway_url: str, st
     assert answer.status == 400
     error = answer.json()["error"]
     assert error["type"] == "invalid_request_error" and "Max context reached" in error["message"]
-    assert f"The context window of {SMALL} is 7968 tokens, tool definitions included" in error["message"]
+    assert f"The context window of {SMALL} is 7500 tokens, tool definitions included" in error["message"]
     assert "docs/agents.md" in error["message"]
 
 

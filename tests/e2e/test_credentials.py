@@ -14,7 +14,7 @@ from tests.servers import Emulator, gateway, managed_env
 
 WRONG = "wrong-token-0f3a9c"
 A, B = "acct-alpha-0001", "acct-bravo-0002"
-CHAT = {"model": "@cf/meta/llama-3.1-8b-instruct", "messages": [{"role": "user", "content": "hi"}]}
+CHAT = {"model": "@cf/meta/llama-3.1-8b-instruct-fast", "messages": [{"role": "user", "content": "hi"}]}
 AUTH = {"Authorization": f"Bearer {TEST_KEY}"}
 
 

@@ -93,4 +93,4 @@ def test_the_first_models_listing_of_a_new_gateway_reaches_workers_ai(upstream: 
             assert len(listings(upstream)) == 1
             client.models.list()
         assert len(listings(upstream)) == 1  # cached for MODELS_CACHE_SECONDS (an hour)
-    assert "@cf/meta/llama-3.1-8b-instruct" in first
+    assert "@cf/meta/llama-3.1-8b-instruct-fast" in first
