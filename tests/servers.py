@@ -153,6 +153,12 @@ class Emulator:
     def reset(self) -> None:
         self._call("DELETE", "/__emulator/faults")
         self._call("DELETE", "/__emulator/requests")
+        self._call("DELETE", "/__emulator/plans")
+
+    def plans(self, **plans: list[str]) -> dict[str, list[str]]:
+        """Set the emulator's free accounts (`free_accounts`) and paid-only models (`paid_only_models`)."""
+        result: dict[str, list[str]] = self._call("PUT", "/__emulator/plans", plans)
+        return result
 
     def requests(self) -> list[dict[str, Any]]:
         result: list[dict[str, Any]] = self._call("GET", "/__emulator/requests")

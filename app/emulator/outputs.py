@@ -9,6 +9,7 @@ import orjson
 
 from app.emulator.envelope import ai_error
 from app.emulator.models import ModelSpec
+from app.emulator.plans import PrefixCache
 from app.emulator.validation import mismatch
 
 
@@ -31,6 +32,8 @@ class Call:
     content_type: str
     account: str = ""
     agreed: set[str] = field(default_factory=set)  # accounts that accepted the llama-3.2 vision terms
+    session: str = ""  # the request's `x-session-affinity`
+    prefixes: PrefixCache | None = None  # where a session's last prompt is kept (text generation)
 
     @property
     def is_json(self) -> bool:

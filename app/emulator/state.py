@@ -10,6 +10,7 @@ import orjson
 from starlette.requests import Request
 
 from app.emulator.faults import FaultQueue
+from app.emulator.plans import Plans, PrefixCache
 
 LOG_SIZE = 100
 
@@ -54,5 +55,8 @@ class EmulatorState:
     faults: FaultQueue = field(default_factory=FaultQueue)
     log: RequestLog = field(default_factory=RequestLog)
     agreed: set[str] = field(default_factory=set)  # accounts that accepted the llama-3.2 vision terms
+    initial_free: tuple[str, ...] = ()  # accounts on the free plan from start-up (`--free-accounts`)
+    plans: Plans = field(default_factory=Plans)  # free accounts and paid-only models (5035)
+    prefixes: PrefixCache = field(default_factory=PrefixCache)  # each session's last prompt (cached tokens)
     # How event streams ended: "completed", "cut" (by a fault) or "disconnected" (the client went away).
     streams: dict[str, int] = field(default_factory=lambda: {"completed": 0, "cut": 0, "disconnected": 0})
