@@ -15,6 +15,8 @@ from fastapi import Request
 from app.accounts.pool import AccountPool, key_id
 from app.catalog import Catalog
 from app.config import ACCOUNT_ID, Settings
+from app.convert.affinity import HEADER_BYTES as SESSION_HEADER
+from app.convert.affinity import session_of
 from app.errors import AuthenticationFailed
 from app.fetch.lazy import LazyImageFetcher
 from app.ops.requests import EXCHANGE, Exchange
@@ -106,6 +108,34 @@ def credentials_for(token: str | None, gw: Gateway) -> Credentials:
     if not ACCOUNT_ID.fullmatch(account):
         raise AuthenticationFailed("The account id in your key may hold only letters, digits, '-' and '_'.")
     return Credentials(account, cf_token, from_client=True)
+
+
+def session_header(request: Request) -> str | None:
+    """The client's `x-session-affinity` header (from the raw ASGI headers, as `bearer_token` reads)."""
+    value = next((value for name, value in request.scope["headers"] if name == SESSION_HEADER), None)
+    return value.decode("latin-1") if value else None
+
+
+def derives_sessions(gw: Gateway) -> bool:
+    """Whether requests without the header get a session of their own: only a pool with affinity on has a
+    choice of account to keep."""
+    return gw.accounts is not None and gw.accounts.affinity is not None
+
+
+def in_session(
+    request: Request,
+    gw: Gateway,
+    creds: Credentials,
+    *,
+    cache_key: str | None = None,
+    user: str | None = None,
+    messages: Any = None,
+) -> Credentials:
+    """`creds` for a request of the conversation it belongs to (convert/affinity.py)."""
+    session = session_of(
+        session_header(request), derive=derives_sessions(gw), cache_key=cache_key, user=user, messages=messages
+    )
+    return creds.with_session(session.id, session.opens)
 
 
 def exchange(request: Request) -> Exchange:

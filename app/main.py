@@ -200,6 +200,8 @@ def _accounts(settings: Settings, catalog: Catalog, gw: Gateway) -> AccountPool:
         key_rpm=settings.gateway_key_rpm,
         key_neurons=settings.gateway_key_neurons_per_day,
         recheck=settings.account_recheck_seconds,
+        plans=settings.account_plans(),
+        affinity_seconds=settings.session_affinity_seconds,
     )
     if len(pairs) > 1:
         log.info("account pool: %d Cloudflare accounts (%s)", len(pairs), ", ".join(a.masked for a in pool.accounts))
