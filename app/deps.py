@@ -16,7 +16,7 @@ from app.accounts.pool import AccountPool, key_id
 from app.catalog import Catalog
 from app.config import ACCOUNT_ID, Settings
 from app.convert.affinity import HEADER_BYTES as SESSION_HEADER
-from app.convert.affinity import session_of
+from app.convert.affinity import from_header, session_of
 from app.errors import AuthenticationFailed
 from app.fetch.lazy import LazyImageFetcher
 from app.ops.requests import EXCHANGE, Exchange
@@ -112,14 +112,11 @@ def credentials_for(token: str | None, gw: Gateway) -> Credentials:
 
 def session_header(request: Request) -> str | None:
     """The client's `x-session-affinity` header (from the raw ASGI headers, as `bearer_token` reads)."""
-    value = next((value for name, value in request.scope["headers"] if name == SESSION_HEADER), None)
-    return value.decode("latin-1") if value else None
-
-
-def derives_sessions(gw: Gateway) -> bool:
-    """Whether requests without the header get a session of their own: only a pool with affinity on has a
-    choice of account to keep."""
-    return gw.accounts is not None and gw.accounts.affinity is not None
+    for name, value in request.scope["headers"]:
+        if name == SESSION_HEADER:
+            header: str = value.decode("latin-1")
+            return header
+    return None
 
 
 def in_session(
@@ -131,10 +128,16 @@ def in_session(
     user: str | None = None,
     messages: Any = None,
 ) -> Credentials:
-    """`creds` for a request of the conversation it belongs to (convert/affinity.py)."""
-    session = session_of(
-        session_header(request), derive=derives_sessions(gw), cache_key=cache_key, user=user, messages=messages
-    )
+    """`creds` for a request of the conversation it belongs to (convert/affinity.py). Without a pool that
+    keeps sessions on accounts only the client's header counts; `messages` may be a function that gives them,
+    called only when a session is derived from them."""
+    header = session_header(request)
+    accounts = gw.accounts
+    if accounts is None or accounts.affinity is None:  # the usual gateway: one header scan, nothing derived
+        return creds.with_session(from_header(header)) if header else creds
+    if callable(messages):
+        messages = messages()
+    session = session_of(header, cache_key=cache_key, user=user, messages=messages)
     return creds.with_session(session.id, session.opens)
 
 

@@ -118,7 +118,8 @@ async def create(
         previous = await store.load(request.previous_response_id, "previous_response_id")
         items = [*history(previous["input"], previous["response"]["output"]), *items]
     if session is not None:
-        creds = session(creds, cache_key=request.prompt_cache_key, user=request.user, messages=_opening(request, items))
+        opening = functools.partial(_opening, request, items)  # worked out only if a session is derived from it
+        creds = session(creds, cache_key=request.prompt_cache_key, user=request.user, messages=opening)
     answer = Answer.new(model.id, int(time.time()), echo_json(request))
     if model.responses_input and native.fits(request, items):  # gpt-oss: its own Responses shape
         return await _native(request, items, model, answer, gw, creds, store, record)

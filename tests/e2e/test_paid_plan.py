@@ -3,6 +3,7 @@ and through a managed gateway of one free account, on the emulator told which ac
 
 from __future__ import annotations
 
+import time
 from collections import Counter
 
 import anthropic
@@ -91,3 +92,26 @@ def test_managed_gateway_on_a_free_account_says_the_model_needs_the_paid_plan(
     body = caught.value.response.json()["error"]
     assert body["code"] == "paid_plan_required" and "Workers Paid plan" in body["message"]
     assert ask(client, LLAMA, "still served")  # the account's other models are untouched
+
+
+def test_two_gateways_on_one_redis_share_what_one_learned(upstream: Emulator, redis_url: str) -> None:
+    upstream.plans(free_accounts=[A, B], paid_only_models=[GEMMA])
+    env = managed_env(
+        upstream.api_base, CF_ACCOUNTS=f"{A}:{CF_TOKEN},{B}:{CF_TOKEN},{C}:{CF_TOKEN}", REDIS_URL=redis_url
+    )
+    with gateway(env) as (first, _), gateway(env) as (second, _):
+        learner = openai.OpenAI(base_url=f"{first}/v1", api_key=TEST_KEY, max_retries=0)
+        other = openai.OpenAI(base_url=f"{second}/v1", api_key=TEST_KEY, max_retries=0)
+        for n in range(3):  # enough calls for the first gateway to meet both free accounts' 5035
+            ask(learner, GEMMA, f"learn {n}")
+        assert Counter(accounts_called(upstream))[A] == 1 and Counter(accounts_called(upstream))[B] == 1
+        time.sleep(2.5)  # replicas read each other's marks every 2 s
+        ask(other, LLAMA, "wake up")  # a call past the refresh time starts the refresh
+        time.sleep(1)
+        upstream.reset()
+        upstream.plans(free_accounts=[A, B], paid_only_models=[GEMMA])
+        assert all(ask(other, GEMMA, f"use {n}") for n in range(3))
+        called = accounts_called(upstream)
+        learner.close()
+        other.close()
+    assert called == [C, C, C]  # the second gateway never asked the free accounts

@@ -187,3 +187,13 @@ def test_managed_gateway_sends_the_header_on_and_reports_cached_tokens(
     called = runs(upstream)
     assert [r["headers"]["x-session-affinity"] for r in called] == ["ses_single_0001"] * 3
     assert_warm_after_the_first(cached)
+
+
+def test_passthrough_sends_the_clients_header_on_and_derives_nothing(upstream: Emulator) -> None:
+    with gateway({"CF_API_BASE": upstream.api_base}) as (url, _):
+        with openai.OpenAI(base_url=f"{url}/v1", api_key=f"{A}:{CF_TOKEN}", max_retries=0) as client:
+            cached = converse(openai_turn(client, LLAMA, {"x-session-affinity": "ses_own_0001"}), turns=2)
+            client.chat.completions.create(model=LLAMA, messages=[{"role": "user", "content": "no header"}])
+        called = runs(upstream)
+    assert [r["headers"].get("x-session-affinity") for r in called] == ["ses_own_0001", "ses_own_0001", None]
+    assert_warm_after_the_first(cached)
