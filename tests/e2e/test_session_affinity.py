@@ -8,6 +8,7 @@ from typing import Any
 
 import anthropic
 import openai
+import redis
 
 from tests.conftest import CF_TOKEN, TEST_KEY
 from tests.e2e import test_accounts
@@ -156,6 +157,10 @@ def test_two_gateways_on_one_redis_keep_a_conversation_on_one_account(upstream: 
         called = accounts_called(upstream)
         for client in clients:
             client.close()
+    with redis.Redis.from_url(redis_url) as shared:
+        keys = shared.keys("wag:affinity:*")
+        assert len(keys) == 1 and b"ses_shared" not in keys[0]  # a hash of the session names it
+        assert shared.get(keys[0]) == called[0].encode() and 0 < shared.ttl(keys[0]) <= 3600
     assert len(called) == 6 and len(set(called)) == 1  # turns alternate between the gateways
     assert_warm_after_the_first(cached)
 
