@@ -298,7 +298,9 @@ class AccountPool:
         retries = self.retries
         while True:
             self._count_error(account, model_id)
-            if not self._fail(account, error, model_id):
+            if error.upstream_code == PAID_PLAN_REQUIRED:
+                self._paid_only(account, model_id)
+            elif not self._fail(account, error):
                 raise error
             tried.append(account)
             reason = str(error.code)
@@ -353,14 +355,16 @@ class AccountPool:
         log.warning("account %s answers again; back in the pool", account.masked)
         self._save_state(account)
 
-    def _fail(self, account: Account, error: UpstreamError, model_id: str) -> bool:
+    def _paid_only(self, account: Account, model_id: str) -> None:
+        """A 5035: this model, on this account, needs the paid plan; its other models keep serving."""
+        now = self.clock()
+        self.paid.mark(account.id, account.masked, model_id, now + max(MARK_SECONDS, self.recheck), now)
+        self._later(self.paid.save(account.id, now))
+
+    def _fail(self, account: Account, error: UpstreamError) -> bool:
         """Marks what the failure says about the account; True if another account may serve the call."""
         code = error.code
         now = self.clock()
-        if error.upstream_code == PAID_PLAN_REQUIRED:  # this model, on this account: its others keep serving
-            self.paid.mark(account.id, account.masked, model_id, now + max(MARK_SECONDS, self.recheck), now)
-            self._later(self.paid.save(account.id, now))
-            return True
         if code in EXHAUSTED:
             account.exhausted_until = self._midnight
             account.recheck_at = min(self._midnight, now + self.recheck)

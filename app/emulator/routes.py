@@ -74,7 +74,7 @@ async def run_model(request: Request) -> Response:
         raise no_such_model(model)
     content_type = request.headers.get("content-type", "")
     session = request.headers.get("x-session-affinity", "")
-    call = Call(spec, body, content_type, account, state.agreed, session, state.prefixes)
+    call = Call(spec, body, content_type, account, state.agreed, session=session, prefixes=state.prefixes)
     return render(HANDLERS[spec.task](call), fault, state.streams)
 
 
