@@ -40,13 +40,17 @@ def main(argv: Sequence[str] | None = None) -> None:
     emulator.add_argument("--port", type=int, default=8787)
     emulator.add_argument("--token", help="require this Bearer token (else any is accepted)")
     emulator.add_argument("--account-id", help="accept only this account id (else any)")
+    emulator.add_argument("--free-accounts", default="", help="accounts on the free plan, comma-separated (5035)")
     emulator.add_argument("--log-level", default="warning")
     args = parser.parse_args(argv)
     if args.command == "serve":
         overrides = {k: v for k in ("host", "port", "workers", "log_level") if (v := getattr(args, k)) is not None}
         run_gateway(Settings(**overrides))
     else:
-        run_emulator(args.host, args.port, token=args.token, account_id=args.account_id, log_level=args.log_level)
+        free = tuple(a.strip() for a in args.free_accounts.split(",") if a.strip())
+        run_emulator(
+            args.host, args.port, token=args.token, account_id=args.account_id, log_level=args.log_level, free=free
+        )
 
 
 def is_demo(settings: Settings) -> bool:
@@ -282,13 +286,15 @@ def say(lines: list[str]) -> None:
         log.warning(line)
 
 
-def run_emulator(host: str, port: int, *, token: str | None, account_id: str | None, log_level: str) -> None:
+def run_emulator(
+    host: str, port: int, *, token: str | None, account_id: str | None, log_level: str, free: tuple[str, ...] = ()
+) -> None:
     from app.emulator.app import EMULATOR_KEEP_ALIVE, create_emulator
 
     logging.basicConfig(level=log_level.upper())
     print(f"Workers AI emulator on http://{host}:{port}/client/v4 (point CF_API_BASE here)", flush=True)
     uvicorn.run(
-        create_emulator(token=token, account_id=account_id),
+        create_emulator(token=token, account_id=account_id, free_accounts=free),
         host=host,
         port=port,
         loop=LOOP,

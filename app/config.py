@@ -43,7 +43,9 @@ class Settings(BaseSettings):
 
     # Account pool (app/accounts/, README "Several accounts")
     cf_accounts: str = Field(
-        "", description="Several accounts: ACCOUNT_ID:TOKEN pairs, comma-separated, or @/path/to/file (one a line)."
+        "",
+        description="Several accounts: ACCOUNT_ID:TOKEN pairs (ACCOUNT_ID:TOKEN:paid or :free to state the plan), "
+        "comma-separated, or @/path/to/file (one a line).",
     )
     account_daily_neurons: float = Field(
         10_000, gt=0, description="Each account's daily allowance in neurons (the free plan's 10,000)."
@@ -65,6 +67,9 @@ class Settings(BaseSettings):
     )
     gateway_key_rpm: int = Field(0, ge=0, description="Requests per minute per gateway key (0: no limit).")
     gateway_key_neurons_per_day: float = Field(0, ge=0, description="Neurons per UTC day per key (0: no limit).")
+    session_affinity_seconds: float = Field(
+        3600, ge=0, description="How long a conversation stays on the account it last ran on (0: off)."
+    )
 
     # Clients
     gateway_api_keys: Annotated[list[str], NoDecode] = Field(
@@ -213,7 +218,7 @@ class Settings(BaseSettings):
     @field_validator("cf_accounts")
     @classmethod
     def _check_accounts(cls, value: str) -> str:
-        from app.accounts.pool import parse_accounts
+        from app.accounts.setting import parse_accounts
 
         if value.strip():
             try:
@@ -224,11 +229,17 @@ class Settings(BaseSettings):
 
     def account_credentials(self) -> list[tuple[str, str]]:
         """Every account of the pool: CF_ACCOUNTS, else CF_ACCOUNT_ID with CF_API_TOKEN."""
-        from app.accounts.pool import parse_accounts
+        from app.accounts.setting import parse_accounts
 
         if self.cf_accounts.strip():
             return parse_accounts(self.cf_accounts)
         return [(self.cf_account_id, self.cf_api_token)] if self.cf_api_token else []
+
+    def account_plans(self) -> dict[str, str]:
+        """The Workers plan CF_ACCOUNTS states for each account that states one ("paid" or "free")."""
+        from app.accounts.setting import parse_plans
+
+        return dict(parse_plans(self.cf_accounts)) if self.cf_accounts.strip() else {}
 
     @field_validator("model_aliases", mode="before")
     @classmethod

@@ -15,6 +15,8 @@ from fastapi import Request
 from app.accounts.pool import AccountPool, key_id
 from app.catalog import Catalog
 from app.config import ACCOUNT_ID, Settings
+from app.convert.affinity import HEADER_BYTES as SESSION_HEADER
+from app.convert.affinity import from_header, session_of
 from app.errors import AuthenticationFailed
 from app.fetch.lazy import LazyImageFetcher
 from app.ops.requests import EXCHANGE, Exchange
@@ -106,6 +108,37 @@ def credentials_for(token: str | None, gw: Gateway) -> Credentials:
     if not ACCOUNT_ID.fullmatch(account):
         raise AuthenticationFailed("The account id in your key may hold only letters, digits, '-' and '_'.")
     return Credentials(account, cf_token, from_client=True)
+
+
+def session_header(request: Request) -> str | None:
+    """The client's `x-session-affinity` header (from the raw ASGI headers, as `bearer_token` reads)."""
+    for name, value in request.scope["headers"]:
+        if name == SESSION_HEADER:
+            header: str = value.decode("latin-1")
+            return header
+    return None
+
+
+def in_session(
+    request: Request,
+    gw: Gateway,
+    creds: Credentials,
+    *,
+    cache_key: str | None = None,
+    user: str | None = None,
+    messages: Any = None,
+) -> Credentials:
+    """`creds` for a request of the conversation it belongs to (convert/affinity.py). Without a pool that
+    keeps sessions on accounts only the client's header counts; `messages` may be a function that gives them,
+    called only when a session is derived from them."""
+    header = session_header(request)
+    accounts = gw.accounts
+    if accounts is None or accounts.affinity is None:  # the usual gateway: one header scan, nothing derived
+        return creds.with_session(from_header(header)) if header else creds
+    if callable(messages):
+        messages = messages()
+    session = session_of(header, cache_key=cache_key, user=user, messages=messages)
+    return creds.with_session(session.id, session.opens)
 
 
 def exchange(request: Request) -> Exchange:

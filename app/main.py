@@ -209,6 +209,8 @@ def _accounts(settings: Settings, catalog: Catalog, gw: Gateway) -> AccountPool:
         key_neurons=settings.gateway_key_neurons_per_day,
         recheck=settings.account_recheck_seconds,
         pooled=bool(settings.cf_accounts.strip()),
+        plans=settings.account_plans(),
+        affinity_seconds=settings.session_affinity_seconds,
     )
     if len(pairs) > 1:
         log.info("account pool: %d Cloudflare accounts (%s)", len(pairs), ", ".join(a.masked for a in pool.accounts))

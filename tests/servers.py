@@ -171,6 +171,7 @@ class Emulator:
         self._call("DELETE", "/__emulator/faults")
         self._call("DELETE", "/__emulator/requests")
         self._call("DELETE", "/__emulator/script")
+        self._call("DELETE", "/__emulator/plans")
 
     def script(self, *replies: dict[str, Any]) -> None:
         """Queue what text models answer next (app/emulator/script.py), in order."""
@@ -179,6 +180,11 @@ class Emulator:
     def script_state(self) -> dict[str, Any]:
         """`{pending: [...], served: n}`: the replies not yet consumed and how many were."""
         result: dict[str, Any] = self._call("GET", "/__emulator/script")
+        return result
+
+    def plans(self, **plans: list[str]) -> dict[str, list[str]]:
+        """Set the emulator's free accounts (`free_accounts`) and paid-only models (`paid_only_models`)."""
+        result: dict[str, list[str]] = self._call("PUT", "/__emulator/plans", plans)
         return result
 
     def requests(self) -> list[dict[str, Any]]:

@@ -37,8 +37,12 @@ def neurons_to_usd(neurons: float) -> float:
     return neurons * USD_PER_NEURON
 
 
-def for_tokens(model: Model, prompt: int, completion: int) -> float:
-    return usd_to_neurons((model.price_in * prompt + model.price_out * completion) / 1_000_000)
+def for_tokens(model: Model, prompt: int, completion: int, cached: int = 0) -> float:
+    """`cached`: of the `prompt` tokens, those read from the prefix cache (billed at the cached rate)."""
+    usd = model.price_in * (prompt - cached) + model.price_out * completion
+    if cached:
+        usd += (model.price_cached_in or model.price_in) * cached  # no discount assumed where none is published
+    return usd_to_neurons(usd / 1_000_000)
 
 
 def reported(result: object) -> float | None:
@@ -52,8 +56,8 @@ def reported(result: object) -> float | None:
     return None
 
 
-def token_usage(result: object) -> tuple[int, int] | None:
-    """(prompt, completion) tokens from a native or OpenAI-shaped answer's `usage`."""
+def token_usage(result: object) -> tuple[int, int, int] | None:
+    """(prompt, completion, cached prompt) tokens from a native or OpenAI-shaped answer's `usage`."""
     if not isinstance(result, dict):
         return None
     usage = result.get("usage")
@@ -61,8 +65,15 @@ def token_usage(result: object) -> tuple[int, int] | None:
         return None
     prompt, completion = usage.get("prompt_tokens", 0), usage.get("completion_tokens", 0)
     if isinstance(prompt, int) and isinstance(completion, int):
-        return prompt, completion
+        return prompt, completion, cached_tokens(usage)
     return None
+
+
+def cached_tokens(usage: dict[str, Any]) -> int:
+    """`prompt_tokens_details.cached_tokens` (0 when absent)."""
+    details = usage.get("prompt_tokens_details")
+    cached = details.get("cached_tokens") if type(details) is dict else 0
+    return cached if type(cached) is int and cached > 0 else 0
 
 
 def of_call(model: Model, payload: Any, result: object) -> float:
@@ -71,7 +82,7 @@ def of_call(model: Model, payload: Any, result: object) -> float:
     if type(result) is dict and (task is Task.TEXT_GENERATION or task is Task.IMAGE_TO_TEXT):
         # The answer to nearly every call, in one frame: a text answer with token usage and no neurons.
         usage = result.get("usage")
-        if type(usage) is dict and "neurons" not in usage:
+        if type(usage) is dict and "neurons" not in usage and "prompt_tokens_details" not in usage:
             prompt, completion = usage.get("prompt_tokens", 0), usage.get("completion_tokens", 0)
             if type(prompt) is int and type(completion) is int:
                 return (model.price_in * prompt + model.price_out * completion) / 1_000_000 / USD_PER_NEURON
@@ -83,7 +94,7 @@ def of_call(model: Model, payload: Any, result: object) -> float:
         if counted is None:
             prompt = tokens_for_chars(prompt_chars(payload)) if isinstance(payload, dict) else 0
             text = result.get("response") if isinstance(result, dict) else None
-            counted = (prompt, estimate_tokens(text) if isinstance(text, str) else 0)
+            counted = (prompt, estimate_tokens(text) if isinstance(text, str) else 0, 0)
         return for_tokens(model, *counted)
     if task is Task.TEXT_EMBEDDINGS:
         counted = token_usage(result)

@@ -38,12 +38,13 @@ from typing import Any, TypeVar
 import orjson
 
 from app.accounts import neurons as pricing
+from app.accounts.affinity import Affinity
 from app.accounts.limiter import Limiter, LocalLimiter, SharedLimiter
+from app.accounts.plans import MARK_SECONDS, PAID_PLAN_REQUIRED, PaidOnly, paid_plan_error
 from app.accounts.rates import RateTable
 from app.accounts.snapshot import AccountStatus, ModelUsage, Snapshot, State
 from app.accounts.source import mask
 from app.catalog import Catalog, Model, Task
-from app.config import ACCOUNT_ID
 from app.errors import GatewayError, UpstreamError
 from app.ops.metrics import LATENCY_BUCKETS, Metrics
 from app.ops.requests import CURRENT
@@ -139,6 +140,8 @@ class AccountPool:
         key_neurons: float = 0.0,
         recheck: float = 900.0,
         pooled: bool = False,
+        plans: Mapping[str, str] | None = None,
+        affinity_seconds: float = 0.0,
         clock: Callable[[], float] = time.time,
     ) -> None:
         if not accounts:
@@ -163,6 +166,10 @@ class AccountPool:
         self.neurons_total = 0.0  # neurons counted by this process since it started
         self.neurons_estimated = 0.0  # the part counted at an estimated price (no price published)
         self.metrics: Metrics | None = None  # set by the app: failovers, retries, neurons, upstream time
+        self.paid = PaidOnly(state, self._by_id, dict(plans or {}))  # plans.py: 5035 and paid-only models
+        # affinity.py: a conversation stays on one account (only a pool of several has a choice to make)
+        many = len(self.accounts) > 1
+        self.affinity = Affinity(state, ttl=affinity_seconds, clock=clock) if affinity_seconds > 0 and many else None
         # One process: counters here (the library's in-process storage costs 17x more a hit); else `limits`.
         self._local = LocalLimiter(clock) if state.backend == "memory" else None
         self._limiter: Limiter = self._local or SharedLimiter(state.limits_storage())
@@ -218,7 +225,7 @@ class AccountPool:
             return
         per_token = route.per_token
         usage = result.get("usage") if per_token is not None and type(result) is dict else None
-        if type(usage) is dict and "neurons" not in usage:
+        if type(usage) is dict and "neurons" not in usage and "prompt_tokens_details" not in usage:
             prompt, completion = usage.get("prompt_tokens", 0), usage.get("completion_tokens", 0)
             if type(prompt) is int and type(completion) is int:
                 used = per_token[0] * prompt + per_token[1] * completion  # type: ignore[index]
@@ -247,20 +254,46 @@ class AccountPool:
             self._periodic(now)
         route = self._routes.get(model_id) or self._route(model_id)
         pinned = await self._check_key(creds.key, now) if creds.key else None
+        session = creds.session if self.affinity is not None and pinned is None else ""
+        sticky = await self._sticky(route, session, now) if session and not creds.session_opens else None
         # The common case is decided without a coroutine: an account has a slot in this process's counters.
-        account = self._take(route, now, pinned) or await self._choose(route, [], pinned)
+        account = sticky or self._take(route, now, pinned) or await self._choose(route, [], pinned)
         started = time.perf_counter()
         try:
             result = await attempt(account)
         except UpstreamError as error:
-            return await self._fail_over(route, attempt, account, error, pinned)
+            return await self._fail_over(route, attempt, account, error, pinned, session)
         if route.latency is not None:
             seconds = time.perf_counter() - started
             route.latency[bisect_left(LATENCY_BUCKETS, seconds)] += 1
             route.latency[-1] += seconds
         if account.recheck_at:  # a marked account answered after all: usable again
             self._clear(account)
+        if session:
+            await self._stick(session, account)
         return result
+
+    async def _sticky(self, route: _Route, session: str, now: float) -> Account | None:
+        """The account `session` last ran on, if it can serve this call now (with a rate-limit slot taken);
+        else None, and the pool chooses as for any call."""
+        assert self.affinity is not None
+        found = self._by_id.get(await self.affinity.account_for(session) or "")
+        if found is None or not found.usable(now) or self._blocked(found, route.model.id, now):
+            return None
+        limit = route.limit
+        if limit:
+            key = route.keys[found.id]
+            free = self._local.take(key, limit, now) if self._local else await self._limiter.hit(key, limit)
+            if not free:
+                return None
+        return found
+
+    async def _stick(self, session: str, account: Account) -> None:
+        if self.affinity is not None:
+            try:
+                await self.affinity.remember(session, account.id)
+            except Exception as exc:  # the shared state failing costs the next turn its cache, not this answer
+                log.warning("could not record session affinity: %s", type(exc).__name__)
 
     async def _fail_over(
         self,
@@ -269,6 +302,7 @@ class AccountPool:
         account: Account,
         error: UpstreamError,
         pinned: Account | None,
+        session: str = "",
     ) -> T:
         """The first attempt failed: mark the account, and try the others while the failure allows."""
         model_id = route.model.id
@@ -276,11 +310,15 @@ class AccountPool:
         retries = self.retries
         while True:
             self._count_error(account, model_id)
-            if not self._fail(account, error):
+            if error.upstream_code == PAID_PLAN_REQUIRED:
+                self._paid_only(account, model_id)
+            elif not self._fail(account, error):
                 raise error
             tried.append(account)
             reason = str(error.code)
-            if not self._others(tried, pinned):
+            if not self._others(tried, pinned, model_id):
+                if error.upstream_code == PAID_PLAN_REQUIRED and len(self.accounts) > 1:  # one: its own words
+                    raise paid_plan_error(model_id, pinned=pinned is not None) from None
                 if error.code in EXHAUSTED and len(self.accounts) > 1:  # one account: its own words
                     raise self._exhausted(self.clock(), pinned) from None
                 if self.rejects(error):
@@ -305,6 +343,8 @@ class AccountPool:
                 self.metrics.upstream(model_id, time.perf_counter() - started)
             if account.recheck_at:
                 self._clear(account)
+            if session:  # the conversation moved: it stays on the account that answered
+                await self._stick(session, account)
             return result
 
     def _route(self, model_id: str) -> _Route:
@@ -375,6 +415,12 @@ class AccountPool:
         now = self.clock()
         return max(1, math.ceil(min(account.recheck_at for account in accounts) - now))
 
+    def _paid_only(self, account: Account, model_id: str) -> None:
+        """A 5035: this model, on this account, needs the paid plan; its other models keep serving."""
+        now = self.clock()
+        self.paid.mark(account.id, account.masked, model_id, now + max(MARK_SECONDS, self.recheck), now)
+        self._later(self.paid.save(account.id, now))
+
     def _fail(self, account: Account, error: UpstreamError) -> bool:
         """Marks what the failure says about the account; True if another account may serve the call."""
         code = error.code
@@ -390,11 +436,18 @@ class AccountPool:
             return True
         return code in TRANSIENT or _transient_status(error.upstream_status)
 
-    def _others(self, tried: list[Account], pinned: Account | None) -> bool:
+    def _others(self, tried: list[Account], pinned: Account | None, model_id: str) -> bool:
         if pinned is not None:
             return False
         now = self.clock()
-        return any(account.usable(now) and account not in tried for account in self.accounts)
+        return any(
+            account.usable(now) and account not in tried and not self._blocked(account, model_id, now)
+            for account in self.accounts
+        )
+
+    def _blocked(self, account: Account, model_id: str, now: float) -> bool:
+        """`account` may not run `model_id` (it needs the paid plan): one set lookup for every other model."""
+        return model_id in self.paid.paid_models and self.paid.blocked(account.id, model_id, now)
 
     def _take(self, route: _Route, now: float, pinned: Account | None) -> Account | None:
         """The account to try first if one has a rate-limit slot now in this process's counters; None when the
@@ -408,7 +461,7 @@ class AccountPool:
             if solo.recheck_at <= now and (not limit or local.take(route.solo_key, limit, now)):
                 return solo
             return None
-        for account in self._ranked(now, [], pinned):
+        for account in self._ranked(now, [], pinned, route.model.id):
             if not limit or local.take(route.keys[account.id], limit, now):
                 return account
         return None
@@ -419,9 +472,9 @@ class AccountPool:
         deadline = self.clock() + self.max_wait
         while True:
             now = self.clock()
-            candidates = self._ranked(now, tried, pinned)
+            candidates = self._ranked(now, tried, pinned, route.model.id)
             if not candidates:
-                raise self._none_left(now, pinned)
+                raise self._none_left(now, pinned, route.model.id)
             if not limit:
                 return candidates[0]
             for account in candidates:
@@ -432,9 +485,10 @@ class AccountPool:
                 raise _rate_limited(route.model.id, limit, max(1, math.ceil(free_at - now)))
             await asyncio.sleep(max(0.01, free_at - now))
 
-    def _ranked(self, now: float, tried: list[Account], pinned: Account | None) -> list[Account]:
+    def _ranked(self, now: float, tried: list[Account], pinned: Account | None, model_id: str) -> list[Account]:
         if pinned is not None:
-            return [pinned] if pinned.usable(now) and pinned not in tried else []
+            fits = pinned.usable(now) and pinned not in tried and not self._blocked(pinned, model_id, now)
+            return [pinned] if fits else []
         accounts = self.accounts
         count = len(accounts)
         if count == 1:
@@ -443,11 +497,15 @@ class AccountPool:
         start = self._next = (self._next + 1) % count
         order = accounts[start:] + accounts[:start]  # round-robin among equals: sorted() is stable
         usable = [a for a in order if a.usable(now) and a not in tried]
+        if model_id in self.paid.paid_models:
+            usable = [a for a in usable if not self.paid.blocked(a.id, model_id, now)]
         usable.sort(key=_used)  # least used first: the most allowance left
         return usable
 
-    def _none_left(self, now: float, pinned: Account | None) -> GatewayError:
+    def _none_left(self, now: float, pinned: Account | None, model_id: str = "") -> GatewayError:
         accounts = [pinned] if pinned is not None else self.accounts
+        if any(a.usable(now) and self._blocked(a, model_id, now) for a in accounts):  # the rest need Workers Paid
+            return paid_plan_error(model_id, pinned=pinned is not None)
         if all(a.disabled for a in accounts):  # each passed over until its recheck
             seconds = self.recheck_in(accounts)
             if len(accounts) > 1:
@@ -526,9 +584,9 @@ class AccountPool:
         self._record(account, route, pricing.of_call(route.model, payload, result), creds.key)
 
     def charge_tokens(
-        self, account: Account, model_id: str, usage: tuple[int, int] | float, creds: Credentials
+        self, account: Account, model_id: str, usage: tuple[int, ...] | float, creds: Credentials
     ) -> None:
-        """Count a stream that ended: `usage` as (prompt, completion) tokens, or neurons as reported."""
+        """Count a stream that ended: `usage` as (prompt, completion[, cached]) tokens, or neurons as reported."""
         route = self._routes.get(model_id) or self._route(model_id)
         used = pricing.for_tokens(route.model, *usage) if isinstance(usage, tuple) else usage
         self._record(account, route, used, creds.key)
@@ -627,6 +685,7 @@ class AccountPool:
 
     async def refresh(self) -> None:
         """Takes in what other workers and replicas wrote: each account's neurons today and its state."""
+        await self.paid.refresh(self._by_id)
         for account in self.accounts:
             counters = await self.state.counters(f"usage:{account.id}:{self._day}")
             account.used = max(account.used, counters.get("neurons", 0.0))
@@ -740,28 +799,6 @@ def _rate_limited(model_id: str, per_minute: int, retry_after: int) -> UpstreamE
         "rate_limit_exceeded",
         retry_after,
     )
-
-
-def parse_accounts(value: str) -> list[tuple[str, str]]:
-    """`CF_ACCOUNTS`: `ID:TOKEN` pairs, comma- or newline-separated, or `@/path` to a file of them (one a
-    line, `#` comments). Raises ValueError naming the entry (by position, never the token)."""
-    text = value.strip()
-    if text.startswith("@"):
-        with open(text[1:], encoding="utf-8") as handle:
-            text = handle.read()
-    entries = [part.strip() for line in text.splitlines() for part in line.split(",")]
-    pairs: list[tuple[str, str]] = []
-    for position, entry in enumerate((e for e in entries if e and not e.startswith("#")), start=1):
-        account, sep, token = entry.partition(":")
-        account, token = account.strip(), token.strip()
-        if not sep or not account or not token:
-            raise ValueError(f"CF_ACCOUNTS entry {position} is not ACCOUNT_ID:TOKEN")
-        if not ACCOUNT_ID.fullmatch(account):
-            raise ValueError(f"CF_ACCOUNTS entry {position}: the account id may hold only letters, digits, '-', '_'")
-        if any(existing == account for existing, _ in pairs):
-            raise ValueError(f"CF_ACCOUNTS entry {position} repeats an account id")
-        pairs.append((account, token))
-    return pairs
 
 
 def _too_many(message: str, code: str, retry_after: int) -> UpstreamError:

@@ -291,7 +291,13 @@ def orjson_input(arguments: str) -> Any:
 
 
 def usage_of(usage: Usage) -> dict[str, int]:
-    return {"input_tokens": usage.prompt_tokens, "output_tokens": usage.completion_tokens}
+    """Anthropic counts cache reads apart: `input_tokens` are the prompt tokens not read from the cache, and
+    `cache_read_input_tokens` the rest (Workers AI's `prompt_tokens` include them)."""
+    cached = usage.cached_tokens or 0
+    body = {"input_tokens": usage.prompt_tokens - cached, "output_tokens": usage.completion_tokens}
+    if usage.cached_tokens is not None:
+        body["cache_read_input_tokens"] = cached
+    return body
 
 
 def estimate_input_tokens(request: ChatCompletionRequest) -> int:

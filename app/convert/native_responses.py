@@ -94,5 +94,12 @@ def native_choice(result: Any) -> tuple[Choice, Usage | None]:
     raw = result.get("usage")
     usage = None
     if isinstance(raw, dict):
-        usage = usage_from({"prompt_tokens": raw.get("input_tokens"), "completion_tokens": raw.get("output_tokens")})
+        details = raw.get("input_tokens_details")
+        usage = usage_from(
+            {
+                "prompt_tokens": raw.get("input_tokens"),
+                "completion_tokens": raw.get("output_tokens"),
+                **({"prompt_tokens_details": details} if isinstance(details, dict) else {}),
+            }
+        )
     return choice, usage

@@ -17,7 +17,7 @@ from app.convert.results import Choice, Usage, new_id
 INCOMPLETE = {"length": "max_output_tokens", "content_filter": "content_filter"}
 NULL = b"null"
 _USAGE = (
-    b'{"input_tokens":%d,"input_tokens_details":{"cached_tokens":0},"output_tokens":%d,'
+    b'{"input_tokens":%d,"input_tokens_details":{"cached_tokens":%d},"output_tokens":%d,'
     b'"output_tokens_details":{"reasoning_tokens":%d},"total_tokens":%d}'
 )
 
@@ -80,7 +80,7 @@ def _model_part(model: str) -> bytes:
 
 def usage_json(usage: Usage, reasoning_tokens: int = 0) -> bytes:
     prompt, completion = usage.prompt_tokens, usage.completion_tokens
-    return _USAGE % (prompt, completion, reasoning_tokens, prompt + completion)
+    return _USAGE % (prompt, usage.cached_tokens or 0, completion, reasoning_tokens, prompt + completion)
 
 
 def ending(finish_reason: str) -> tuple[str, bytes]:

@@ -40,16 +40,36 @@ class Choice:
 class Usage:
     prompt_tokens: int = 0
     completion_tokens: int = 0
+    # Of prompt_tokens, those Workers AI read from its prefix cache (`prompt_tokens_details.cached_tokens`,
+    # billed at a lower rate); None when the answer did not say.
+    cached_tokens: int | None = None
 
-    def to_dict(self) -> dict[str, int]:
-        return {
+    def to_dict(self) -> dict[str, Any]:
+        body: dict[str, Any] = {
             "prompt_tokens": self.prompt_tokens,
             "completion_tokens": self.completion_tokens,
             "total_tokens": self.prompt_tokens + self.completion_tokens,
         }
+        if self.cached_tokens is not None:
+            body["prompt_tokens_details"] = {"cached_tokens": self.cached_tokens}
+        return body
 
     def __add__(self, other: Usage) -> Usage:
-        return Usage(self.prompt_tokens + other.prompt_tokens, self.completion_tokens + other.completion_tokens)
+        cached = self.cached_tokens
+        if other.cached_tokens is not None:
+            cached = (cached or 0) + other.cached_tokens
+        return Usage(self.prompt_tokens + other.prompt_tokens, self.completion_tokens + other.completion_tokens, cached)
+
+    def with_completion(self, completion_tokens: int) -> Usage:
+        """This prompt (cached part included) with another completion count (n choices summed)."""
+        return Usage(self.prompt_tokens, completion_tokens, self.cached_tokens)
+
+
+def cached_of(raw: dict[str, Any]) -> int | None:
+    """`usage.prompt_tokens_details.cached_tokens`, as Workers AI reports prefix-cache hits."""
+    details = raw.get("prompt_tokens_details")
+    cached = details.get("cached_tokens") if isinstance(details, dict) else None
+    return round(cached) if isinstance(cached, int | float) and not isinstance(cached, bool) else None
 
 
 def usage_from(raw: Any) -> Usage | None:
@@ -59,7 +79,7 @@ def usage_from(raw: Any) -> Usage | None:
     prompt, completion = raw.get("prompt_tokens"), raw.get("completion_tokens")
     if not isinstance(prompt, int | float) and not isinstance(completion, int | float):
         return None
-    return Usage(round(prompt or 0), round(completion or 0))
+    return Usage(round(prompt or 0), round(completion or 0), cached_of(raw) if "prompt_tokens_details" in raw else None)
 
 
 def tool_call(item: dict[str, Any]) -> dict[str, Any]:

@@ -15,8 +15,10 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--port", type=int, default=8787)
     parser.add_argument("--token", default=None, help="require `Authorization: Bearer <token>`")
     parser.add_argument("--account-id", default=None, help="accept only this account id in paths")
+    parser.add_argument("--free-accounts", default="", help="comma-separated accounts on the free plan (5035)")
     args = parser.parse_args(argv)
-    app = create_emulator(token=args.token, account_id=args.account_id)
+    free = tuple(a.strip() for a in args.free_accounts.split(",") if a.strip())
+    app = create_emulator(token=args.token, account_id=args.account_id, free_accounts=free)
     uvicorn.run(app, host=args.host, port=args.port, log_level="warning", timeout_keep_alive=EMULATOR_KEEP_ALIVE)
 
 

@@ -9,6 +9,7 @@ from starlette.routing import Route
 
 from app.emulator import control, routes
 from app.emulator.envelope import EmulatorError, error_response, route_error
+from app.emulator.plans import Plans
 from app.emulator.state import EmulatorState
 
 # Idle keep-alive seconds for the emulator's server: longer than the gateway keeps idle upstream connections
@@ -28,11 +29,14 @@ async def _outside(request: Request) -> Response:
     return error_response(route_error(request.url.path))
 
 
-def create_emulator(*, token: str | None = None, account_id: str | None = None) -> Starlette:
+def create_emulator(
+    *, token: str | None = None, account_id: str | None = None, free_accounts: tuple[str, ...] = ()
+) -> Starlette:
     """A Workers AI emulator.
 
     token: when set, every /client/v4 request must send `Authorization: Bearer <token>` (else 401 / 10000).
     account_id: when set, any other account id in the path is a 404 / 7003 routing error.
+    free_accounts: accounts on the free plan (paid-only models answer them 5035); all others are paid.
     """
     app = Starlette(
         routes=[
@@ -51,10 +55,15 @@ def create_emulator(*, token: str | None = None, account_id: str | None = None) 
             Route("/__emulator/requests", control.list_requests, methods=["GET"]),
             Route("/__emulator/requests", control.clear_requests, methods=["DELETE"]),
             Route("/__emulator/streams", control.stream_outcomes, methods=["GET"]),
+            Route("/__emulator/plans", control.get_plans, methods=["GET"]),
+            Route("/__emulator/plans", control.set_plans, methods=["PUT"]),
+            Route("/__emulator/plans", control.reset_plans, methods=["DELETE"]),
             Route("/__emulator/health", control.health, methods=["GET"]),
             Route("/{rest:path}", _outside, methods=ALL_METHODS),
         ],
         exception_handlers={EmulatorError: _render_error},
     )
-    app.state.emulator = EmulatorState(token=token, account_id=account_id)
+    app.state.emulator = EmulatorState(
+        token=token, account_id=account_id, initial_free=free_accounts, plans=Plans(free_accounts)
+    )
     return app

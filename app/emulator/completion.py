@@ -38,6 +38,7 @@ class Completion:
     tool_calls: tuple[ToolCall, ...] = ()
     finish_reason: str = "stop"
     completion_tokens: int = 0
+    cached_tokens: int = 0  # of the prompt's tokens, those the session's previous prompt had (plans.py)
 
     @property
     def prompt_tokens(self) -> int:

@@ -8,6 +8,7 @@ from starlette.responses import Response
 
 from app.emulator.envelope import json_response
 from app.emulator.faults import Fault, FaultSpecError
+from app.emulator.plans import Plans
 from app.emulator.script import ScriptSpecError, parse_replies
 from app.emulator.state import EmulatorState
 
@@ -76,6 +77,37 @@ async def clear_requests(request: Request) -> Response:
 async def stream_outcomes(request: Request) -> Response:
     """GET /__emulator/streams: how many event streams completed, were cut, or lost their client."""
     return json_response(_state(request).streams)
+
+
+async def get_plans(request: Request) -> Response:
+    """GET /__emulator/plans: the accounts on the free plan and the models that need the paid plan."""
+    return json_response(_state(request).plans.to_json())
+
+
+async def set_plans(request: Request) -> Response:
+    """PUT /__emulator/plans: `{"free_accounts": [...], "paid_only_models": [...]}` (either may be left out)."""
+    try:
+        body = orjson.loads(await request.body())
+        free, paid_only = body.get("free_accounts"), body.get("paid_only_models")
+        for value in (free, paid_only):
+            if value is not None and not (isinstance(value, list) and all(isinstance(v, str) for v in value)):
+                raise TypeError("free_accounts and paid_only_models are lists of strings")
+    except (orjson.JSONDecodeError, TypeError, AttributeError) as error:
+        return json_response({"error": str(error)}, 400)
+    plans = _state(request).plans
+    if free is not None:
+        plans.free = set(free)
+    if paid_only is not None:
+        plans.paid_only = set(paid_only)
+    return json_response(plans.to_json())
+
+
+async def reset_plans(request: Request) -> Response:
+    """DELETE /__emulator/plans: every account paid again, the default paid-only models, no cached prefix."""
+    state = _state(request)
+    state.plans = Plans(state.initial_free)
+    state.prefixes.clear()
+    return json_response(state.plans.to_json())
 
 
 async def health(request: Request) -> Response:

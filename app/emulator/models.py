@@ -188,10 +188,12 @@ def _spec(model: Model) -> ModelSpec:
 MODELS: dict[str, ModelSpec] = {model.id: _spec(model) for model in TABLE}
 
 
-def neurons(spec: ModelSpec, prompt_tokens: int, completion_tokens: int) -> float:
-    """Neurons for a token count at the model's listed price ($0.011 per 1,000 neurons)."""
+def neurons(spec: ModelSpec, prompt_tokens: int, completion_tokens: int, cached_tokens: int = 0) -> float:
+    """Neurons for a token count at the model's listed price ($0.011 per 1,000 neurons); cached prompt tokens
+    at the cached price where the model lists one."""
     rates = dict(spec.price)
-    usd = prompt_tokens * rates.get("per M input tokens", 0.0) + completion_tokens * rates.get(
-        "per M output tokens", 0.0
-    )
+    prompt_rate = rates.get("per M input tokens", 0.0)
+    cached_rate = rates.get("per M cached input tokens", prompt_rate)
+    usd = (prompt_tokens - cached_tokens) * prompt_rate + cached_tokens * cached_rate
+    usd += completion_tokens * rates.get("per M output tokens", 0.0)
     return usd / 1_000_000 / 0.011 * 1000

@@ -23,7 +23,7 @@ def result(completion: Completion) -> dict[str, Any]:
     body: dict[str, Any] = {"response": response}
     if not completion.request.is_prompt or completion.tool_calls:
         body["tool_calls"] = [tool_call_item(call, completion.spec.tool_style) for call in completion.tool_calls]
-    body["usage"] = usage(completion.prompt_tokens, completion.completion_tokens)
+    body["usage"] = usage(completion.prompt_tokens, completion.completion_tokens, completion.cached_tokens)
     return body
 
 
@@ -36,5 +36,6 @@ def stream_events(completion: Completion) -> list[bytes]:
         events.append({"response": "", "tool_calls": calls})
     else:
         events.append({"response": ""})
-    events.append({"response": "", "usage": usage(completion.prompt_tokens, completion.completion_tokens)})
+    final = usage(completion.prompt_tokens, completion.completion_tokens, completion.cached_tokens)
+    events.append({"response": "", "usage": final})
     return [frame(event) for event in events] + [DONE]

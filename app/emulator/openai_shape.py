@@ -19,10 +19,12 @@ from app.emulator.tokens import tokenize, usage
 
 
 def _usage(completion: Completion, prompt: int, generated: int, run_endpoint: bool) -> dict[str, Any]:
-    body = usage(prompt, generated)
+    """The usage of `prompt` tokens (the cached ones, when the prompt is counted) and `generated` tokens."""
+    cached = completion.cached_tokens if prompt else 0
+    body = usage(prompt, generated, cached)
     if run_endpoint:
-        body["prompt_tokens_details"] = {"cached_tokens": 0}
-        body["neurons"] = neurons(completion.spec, prompt, generated)
+        body["prompt_tokens_details"] = {"cached_tokens": cached}
+        body["neurons"] = neurons(completion.spec, prompt, generated, cached)
     return body
 
 

@@ -9,6 +9,7 @@ import orjson
 
 from app.emulator.envelope import ai_error
 from app.emulator.models import ModelSpec
+from app.emulator.plans import PrefixCache
 from app.emulator.script import Script
 from app.emulator.validation import mismatch
 
@@ -33,6 +34,8 @@ class Call:
     account: str = ""
     agreed: set[str] = field(default_factory=set)  # accounts that accepted the llama-3.2 vision terms
     script: Script = field(default_factory=Script)  # replies a test queued (text generation only)
+    session: str = ""  # the request's `x-session-affinity`
+    prefixes: PrefixCache | None = None  # where a session's last prompt is kept (text generation)
 
     @property
     def is_json(self) -> bool:

@@ -67,11 +67,14 @@ async def run_model(request: Request) -> Response:
     fault = await _take_fault(state, model, request)
     if fault is not None and fault.is_error:
         return fault.response()
+    account = request.path_params["account"]
+    state.plans.check(account, model)  # a paid-only model on a free account: 5035, whatever the body
     spec = MODELS.get(model)
     if spec is None:
         raise no_such_model(model)
     content_type = request.headers.get("content-type", "")
-    call = Call(spec, body, content_type, request.path_params["account"], state.agreed, state.script)
+    session = request.headers.get("x-session-affinity", "")
+    call = Call(spec, body, content_type, account, state.agreed, state.script, session=session, prefixes=state.prefixes)
     return render(HANDLERS[spec.task](call), fault, state.streams)
 
 
@@ -82,6 +85,7 @@ async def chat_completions(request: Request) -> Response:
     fault = await _take_fault(state, spec.name, request)
     if fault is not None and fault.is_error:
         return fault.response()
+    state.plans.check(request.path_params["account"], spec.name)
     agreed = request.path_params["account"] in state.agreed
     return render(openai_compat.create_chat_completion(spec, payload, agreed, state.script), fault, state.streams)
 

@@ -10,6 +10,7 @@ import orjson
 from starlette.requests import Request
 
 from app.emulator.faults import FaultQueue
+from app.emulator.plans import Plans, PrefixCache
 from app.emulator.script import Script
 
 LOG_SIZE = 100
@@ -56,5 +57,8 @@ class EmulatorState:
     log: RequestLog = field(default_factory=RequestLog)
     script: Script = field(default_factory=Script)  # scripted replies of text-generation models
     agreed: set[str] = field(default_factory=set)  # accounts that accepted the llama-3.2 vision terms
+    initial_free: tuple[str, ...] = ()  # accounts on the free plan from start-up (`--free-accounts`)
+    plans: Plans = field(default_factory=Plans)  # free accounts and paid-only models (5035)
+    prefixes: PrefixCache = field(default_factory=PrefixCache)  # each session's last prompt (cached tokens)
     # How event streams ended: "completed", "cut" (by a fault) or "disconnected" (the client went away).
     streams: dict[str, int] = field(default_factory=lambda: {"completed": 0, "cut": 0, "disconnected": 0})

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from app.emulator import native, openai_shape
 from app.emulator.completion import complete
 from app.emulator.envelope import ai_error
@@ -31,6 +33,9 @@ def run_text_generation(call: Call) -> Output:
         return JsonResult(response_object(complete(spec, request, call.script.take(spec.name, request))))
     request = parse_text_request(spec, body)
     completion = complete(spec, request, call.script.take(spec.name, request))
+    if call.session and call.prefixes is not None:
+        cached = call.prefixes.cached(call.account, spec.name, call.session, request)
+        completion = replace(completion, cached_tokens=cached)
     streaming = request.stream and spec.streams and not request.json_mode
     if spec.family is Family.NATIVE:
         if streaming:

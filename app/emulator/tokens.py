@@ -27,9 +27,13 @@ def truncate(text: str, limit: int) -> tuple[str, bool]:
     return "".join(tokens[:limit]), True
 
 
-def usage(prompt_tokens: int, completion_tokens: int) -> dict[str, Any]:
-    return {
+def usage(prompt_tokens: int, completion_tokens: int, cached_tokens: int = 0) -> dict[str, Any]:
+    """Workers AI's usage; a prefix-cache hit adds `prompt_tokens_details.cached_tokens` (of prompt_tokens)."""
+    body: dict[str, Any] = {
         "prompt_tokens": prompt_tokens,
         "completion_tokens": completion_tokens,
         "total_tokens": prompt_tokens + completion_tokens,
     }
+    if cached_tokens:
+        body["prompt_tokens_details"] = {"cached_tokens": cached_tokens}
+    return body

@@ -201,6 +201,7 @@ class ChatCompletionRequest(SamplingParams):
     tool_choice: Literal["none", "auto", "required"] | NamedToolChoice | None = None
     parallel_tool_calls: bool | None = None
     reasoning_effort: Literal["minimal", "low", "medium", "high"] | None = None
+    prompt_cache_key: Name | None = Field(None, description="Keeps a conversation on one account (session affinity).")
 
 
 Prompt = Annotated[str, StringConstraints(min_length=1)]

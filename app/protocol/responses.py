@@ -171,3 +171,4 @@ class ResponseRequest(_Wire):
     stream: bool = False
     background: Literal[False] = Field(False, description="Background responses are not supported: only `false`.")
     user: Name | None = None
+    prompt_cache_key: Name | None = Field(None, description="Keeps a conversation on one account (session affinity).")

@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Request, Response
 
 from app.catalog import Task
-from app.deps import authenticate, files, gateway
+from app.deps import authenticate, files, gateway, in_session
 from app.openapi import CALLS_UPSTREAM, documented
 from app.ops.requests import EXCHANGE, Exchange
 from app.protocol.openai import ChatCompletionRequest, CompletionRequest
@@ -34,6 +34,8 @@ async def create_chat_completion(request: Request) -> Response:
     if model.vision and (remote := image_urls.remote_images(body)):
         await image_urls.fetch_images(remote, gw.image_fetcher)
     call = chat.Call.for_chat(body, model, gw.settings.default_max_tokens)
+    messages = call.payload.get("messages")
+    creds = in_session(request, gw, creds, cache_key=body.prompt_cache_key, user=body.user, messages=messages)
     if body.stream:
         return await chat.stream(call, gw.upstream, creds, model.id, record)
     return await chat.complete(call, gw.upstream, creds, model.id, record)
@@ -51,6 +53,7 @@ async def create_completion(request: Request) -> Response:
     if model.replaces:  # a retired id, answered by its replacement (x-model-substituted)
         record.replaced = model.replaces
     call = chat.Call.for_completion(body, model, gw.settings.default_max_tokens)
+    creds = in_session(request, gw, creds, user=body.user)
     if body.stream:
         return await chat.stream(call, gw.upstream, creds, model.id, record)
     return await chat.complete(call, gw.upstream, creds, model.id, record)

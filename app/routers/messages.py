@@ -11,7 +11,7 @@ from pydantic import BaseModel
 
 from app.catalog import Task
 from app.convert.anthropic import chat_request, estimate_input_tokens, thinking
-from app.deps import Gateway, bearer_token, credentials_for, gateway
+from app.deps import Gateway, bearer_token, credentials_for, gateway, in_session
 from app.openapi import ANTHROPIC, ANTHROPIC_ANSWERS, documented
 from app.ops.requests import EXCHANGE
 from app.protocol.anthropic import CountTokensRequest, MessagesRequest
@@ -51,6 +51,9 @@ async def create_message(request: Request) -> Response:
     if model.vision and (remote := image_urls.remote_images(chat)):
         await image_urls.fetch_images(remote, gw.image_fetcher)
     call = Call.for_chat(chat, model, gw.settings.default_max_tokens)
+    user = (body.metadata or {}).get("user_id")  # Anthropic's own way to name who a conversation is for
+    user = user if isinstance(user, str) else None
+    creds = in_session(request, gw, creds, user=user, messages=call.payload.get("messages"))
     if body.stream:
         return await messages.stream(call, gw.upstream, creds, model.id, record, thinking=thinking(body))
     return await messages.complete(call, gw.upstream, creds, model.id, record, thinking=thinking(body))

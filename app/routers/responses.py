@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import functools
+
 import orjson
 from fastapi import APIRouter, Request, Response
 
 from app.catalog import Task
-from app.deps import authenticate, bearer_token, credentials_for, gateway
+from app.deps import authenticate, bearer_token, credentials_for, gateway, in_session
 from app.openapi import CALLS_UPSTREAM, documented
 from app.ops.requests import EXCHANGE
 from app.protocol.responses import ResponseRequest
@@ -35,7 +37,8 @@ async def create_response(request: Request) -> Response:
     record = request.scope[EXCHANGE]
     record.use(model.id, model.replaces)  # the request log line and metrics name it
     store = responses.store_for(gw, token)
-    return await responses.create(body, model, gw, creds, store, record)
+    session = functools.partial(in_session, request, gw)
+    return await responses.create(body, model, gw, creds, store, record, session)
 
 
 @router.get("/responses/{response_id}", **documented(401, 404))

@@ -113,7 +113,7 @@ class Call:
         known = [u for _, u in parsed if u is not None]
         if len(known) < len(parsed):
             return estimate_usage(self.prompt_tokens, [c for c, _ in parsed])
-        return Usage(known[0].prompt_tokens, sum(u.completion_tokens for u in known))
+        return known[0].with_completion(sum(u.completion_tokens for u in known))
 
 
 def explained(error: UpstreamError, model: Model) -> UpstreamError:

@@ -46,6 +46,7 @@ from app.upstream.errors import stream_truncated
 
 log = logging.getLogger("app.responses")
 Save = Callable[[bytes], Awaitable[None]] | None  # keeps the finished response
+InSession = Callable[..., Credentials]  # `deps.in_session` with its request and gateway bound
 
 
 def owner_of(token: str | None) -> str:
@@ -104,10 +105,17 @@ def store_for(gw: Gateway, token: str | None) -> Store:
 
 
 async def create(
-    request: ResponseRequest, model: Model, gw: Gateway, creds: Credentials, store: Store, record: Exchange
+    request: ResponseRequest,
+    model: Model,
+    gw: Gateway,
+    creds: Credentials,
+    store: Store,
+    record: Exchange,
+    session: InSession | None = None,
 ) -> Response:
     """One answer, whole or streamed, stored unless `store: false`. `record` gets the upstream time and the
-    tokens, as on the chat path (the request log line and the token counters)."""
+    tokens, as on the chat path (the request log line and the token counters). `session` (`deps.in_session`)
+    gives the credentials their conversation once the input is whole (after `previous_response_id`)."""
     items = listed_items(request)
     remote = check_images(items, model)
     if remote:
@@ -117,6 +125,9 @@ async def create(
     if request.previous_response_id:
         previous = await store.load(request.previous_response_id, "previous_response_id")
         items = [*history(previous["input"], previous["response"]["output"]), *items]
+    if session is not None:
+        opening = functools.partial(_opening, request, items)  # worked out only if a session is derived from it
+        creds = session(creds, cache_key=request.prompt_cache_key, user=request.user, messages=opening)
     answer = Answer.new(model.id, int(time.time()), echo_json(request))
     if request.tools:
         answer.namespaces = namespaces_of(request)
@@ -134,6 +145,12 @@ async def create(
     if request.store:
         await store.save(answer.id, stored_input(request, items), body)
     return JSONBytes(body)
+
+
+def _opening(request: ResponseRequest, items: list[Item]) -> list[Any]:
+    """The conversation's first items as dicts (with `instructions` as a system message), for its fingerprint."""
+    head: list[Any] = [{"role": "system", "content": request.instructions}] if request.instructions else []
+    return head + [item.model_dump(mode="json", exclude_none=True) for item in items[:4]]
 
 
 async def _native(

@@ -230,7 +230,7 @@ def stream_usage(states: Sequence[StreamState], prompt_tokens: Callable[[], int]
     """The usage of finished streams: the prompt counted once, however many choices were asked for;
     estimated where Workers AI reported none."""
     usages = [state.usage or Usage(prompt_tokens(), tokens_for_chars(state.completion_chars)) for state in states]
-    return Usage(usages[0].prompt_tokens, sum(u.completion_tokens for u in usages))
+    return usages[0].with_completion(sum(u.completion_tokens for u in usages))
 
 
 async def replay(frames: list[bytes]) -> AsyncIterator[bytes]:

@@ -10,7 +10,7 @@ import socket
 import ssl
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import partial
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -21,6 +21,7 @@ import orjson
 from app.accounts import neurons
 from app.accounts.source import mask
 from app.catalog import MODEL_ID
+from app.convert.affinity import HEADER as SESSION_HEADER
 from app.convert.text import prompt_chars, tokens_for_chars
 from app.errors import InvalidRequest, UpstreamError
 from app.ops.requests import CURRENT
@@ -55,9 +56,17 @@ class Credentials:
     token: str
     from_client: bool = False
     key: str = ""  # the gateway key presented, as `accounts.pool.key_id` names it ("" when keys are off)
+    # The conversation this request belongs to (`convert/affinity.py`): sent as `x-session-affinity`, and the
+    # account pool keeps it on one account. Set per request (`with_session`), never on shared credentials.
+    session: str = ""
+    session_opens: bool = False  # the request opens its conversation (`convert.affinity.Session.opens`)
 
     def __repr__(self) -> str:  # never print the token
         return f"Credentials(account_id={self.account_id!r}, from_client={self.from_client})"
+
+    def with_session(self, session: str, opens: bool = False) -> Credentials:
+        """These credentials for one request of conversation `session` (themselves when it is "")."""
+        return replace(self, session=session, session_opens=opens) if session else self
 
 
 @dataclass(frozen=True, slots=True)
@@ -215,7 +224,7 @@ class WorkersAI:
         pool = self.accounts
         if pool is None or creds.from_client:
             _note_account(mask(creds.account_id))
-            return await self._run(creds, model_id, payload, content_type)
+            return await self._run(creds, model_id, payload, content_type, creds.session)
         route = pool.ready(model_id, creds)
         attempt = partial(self._charged_run, pool, creds, model_id, payload, content_type)
         if route is None:
@@ -227,8 +236,9 @@ class WorkersAI:
         started = time.perf_counter()
         try:
             with _TRANSPORT_ERRORS:
+                headers = _headers(server, content_type, self._run_compressed, creds.session)
                 response = await (self._run_pool or self.run_pool).request(
-                    "POST", path, _headers(server, content_type, self._run_compressed), body, timeout=self._timeout
+                    "POST", path, headers, body, timeout=self._timeout
                 )
             result = _result(response.status, response.content_type, response.body, False)
         except UpstreamError as error:
@@ -245,20 +255,24 @@ class WorkersAI:
         content_type: str,
         account: Account,
     ) -> Result:
-        result = await self._run(account.creds, model_id, payload, content_type)
+        result = await self._run(account.creds, model_id, payload, content_type, creds.session)
         pool.charge(account, model_id, payload, result, creds)
         _note_account(account.masked)
         return result
 
     async def _run(
-        self, creds: Credentials, model_id: str, payload: dict[str, Any] | bytes | bytearray, content_type: str
+        self,
+        creds: Credentials,
+        model_id: str,
+        payload: dict[str, Any] | bytes | bytearray,
+        content_type: str,
+        session: str,
     ) -> Result:
         body = payload if isinstance(payload, bytes | bytearray) else orjson.dumps(payload)
         path = self.run_path(creds.account_id, model_id)
+        headers = _headers(creds, content_type, self._run_compressed, session)
         with _TRANSPORT_ERRORS:
-            response = await self.run_pool.request(
-                "POST", path, _headers(creds, content_type, self._run_compressed), body, timeout=self._timeout
-            )
+            response = await self.run_pool.request("POST", path, headers, body, timeout=self._timeout)
         return _result(response.status, response.content_type, response.body, creds.from_client)
 
     async def stream(
@@ -276,14 +290,14 @@ class WorkersAI:
         pool = self.accounts
         if pool is None or creds.from_client:
             _note_account(mask(creds.account_id))
-            return await self._stream(creds, model_id, payload, meanwhile)
+            return await self._stream(creds, model_id, payload, meanwhile, creds.session)
         route = pool.ready(model_id, creds)
         attempt = partial(self._charged_stream, pool, creds, model_id, payload, meanwhile)
         if route is None or route.account is None:
             return await pool.call(model_id, attempt, creds)
         started = time.perf_counter()
         try:
-            opened = await self._stream(route.account.creds, model_id, payload, meanwhile)
+            opened = await self._stream(route.account.creds, model_id, payload, meanwhile, creds.session)
         except UpstreamError as error:
             return await pool.recover(route, attempt, error)
         if isinstance(opened, Stream):
@@ -302,7 +316,7 @@ class WorkersAI:
         meanwhile: Callable[[], object] | None,
         account: Account,
     ) -> Stream | Result:
-        opened = await self._stream(account.creds, model_id, payload, meanwhile)
+        opened = await self._stream(account.creds, model_id, payload, meanwhile, creds.session)
         _note_account(account.masked)
         if isinstance(opened, Stream):
             opened.settle = partial(_settle_stream, pool, account, model_id, payload, creds)
@@ -316,13 +330,14 @@ class WorkersAI:
         model_id: str,
         payload: dict[str, Any],
         meanwhile: Callable[[], object] | None,
+        session: str,
     ) -> Stream | Result:
         path = self.run_path(creds.account_id, model_id)
         with _TRANSPORT_ERRORS:
             response = await self.run_pool.stream(
                 "POST",
                 path,
-                _headers(creds, JSON, self._run_events),
+                _headers(creds, JSON, self._run_events, session),
                 orjson.dumps(payload),
                 timeout=self._read_timeout,
                 read_timeout=self._read_timeout,
@@ -453,10 +468,12 @@ def _reason(exc: OSError) -> str:
     return f"the connection failed ({type(exc).__name__})."
 
 
-def _headers(creds: Credentials, content_type: str | None, extra: dict[str, str]) -> dict[str, str]:
+def _headers(creds: Credentials, content_type: str | None, extra: dict[str, str], session: str = "") -> dict[str, str]:
     headers = {"Authorization": f"Bearer {creds.token}", **extra}
     if content_type:
         headers["Content-Type"] = content_type
+    if session:  # Workers AI sends one session to the model instance that holds its cached prefix
+        headers[SESSION_HEADER] = session
     return headers
 
 
