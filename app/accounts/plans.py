@@ -68,7 +68,7 @@ class PaidOnly:
 
     def blocked(self, account: str, model_id: str, now: float) -> bool:
         """True if `account` may not run `model_id` now: it answered 5035 for it, or it is told free and the
-        model is known to need the paid plan."""
+        model is known to need the paid plan (the catalog's `paid_only`, or a 5035 from any account)."""
         marks = self.off.get(account)
         if marks and marks.get(model_id, 0.0) > now:
             return True

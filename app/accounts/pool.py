@@ -167,6 +167,8 @@ class AccountPool:
         self.neurons_estimated = 0.0  # the part counted at an estimated price (no price published)
         self.metrics: Metrics | None = None  # set by the app: failovers, retries, neurons, upstream time
         self.paid = PaidOnly(state, self._by_id, dict(plans or {}))  # plans.py: 5035 and paid-only models
+        # Models the catalog knows need Workers Paid: an account stated free is never tried for them.
+        self.paid.paid_models.update(model.id for model in catalog.models.values() if model.paid_only)
         # affinity.py: a conversation stays on one account (only a pool of several has a choice to make)
         many = len(self.accounts) > 1
         self.affinity = Affinity(state, ttl=affinity_seconds, clock=clock) if affinity_seconds > 0 and many else None

@@ -83,6 +83,20 @@ def test_an_account_stated_free_is_not_asked_once_the_model_is_known_paid_only(u
     assert A not in called and called.count(B) <= 1 and called[-4:] == [C, C, C, C]
 
 
+def test_an_account_stated_free_is_never_asked_for_a_model_the_catalog_marks_paid_only(upstream: Emulator) -> None:
+    upstream.plans(free_accounts=[A])  # kimi-k2.6: paid-only in the model table the catalog is built from
+    accounts = f"{A}:{CF_TOKEN}:free,{C}:{CF_TOKEN}:paid"
+    with gateway(managed_env(upstream.api_base, CF_ACCOUNTS=accounts)) as (url, _):
+        client = openai.OpenAI(base_url=f"{url}/v1", api_key=TEST_KEY, max_retries=0)
+        assert all(ask(client, KIMI, f"question {n}") for n in range(4))
+        kimi = accounts_called(upstream)
+        upstream.reset()
+        assert all(ask(client, LLAMA, f"free question {n}") for n in range(4))
+        llama = accounts_called(upstream)
+    assert kimi == [C, C, C, C]  # not even a first 5035 from A
+    assert A in llama  # A still serves what the free plan serves
+
+
 def test_managed_gateway_on_a_free_account_says_the_model_needs_the_paid_plan(
     upstream: Emulator, client: openai.OpenAI
 ) -> None:
