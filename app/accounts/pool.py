@@ -234,7 +234,7 @@ class AccountPool:
         if now >= self._due:
             self._periodic(now)
         route = self._routes.get(model_id) or self._route(model_id)
-        pinned = await self._check_key(creds.key, now) if creds.key else None
+        pinned = self._by_id.get(self.pins.get(creds.key, "")) if creds.key else None  # admitted at the edge
         # The common case is decided without a coroutine: an account has a slot in this process's counters.
         account = self._take(route, now, pinned) or await self._choose(route, [], pinned)
         started = time.perf_counter()
@@ -420,8 +420,12 @@ class AccountPool:
             seconds,
         )
 
-    async def _check_key(self, key: str, now: float) -> Account | None:
-        """Applies the per-key limits; returns the account `key` is pinned to, if any."""
+    async def admit(self, key: str) -> None:
+        """Applies the per-key limits to one request with `key` (`app/caller.py`, once a request, on every
+        route that takes a key): 429 past its requests a minute or its neurons today."""
+        now = self.clock()
+        if now >= self._due:
+            self._periodic(now)  # the day may have ended: today's count, not yesterday's
         if self.key_rpm:
             if not await self._limiter.hit(f"key/{key}", self.key_rpm):
                 wait = max(1, math.ceil(await self._limiter.free_at(f"key/{key}", self.key_rpm) - now))
@@ -440,7 +444,6 @@ class AccountPool:
                     "daily_limit_exceeded",
                     seconds,
                 )
-        return self._by_id.get(self.pins.get(key, ""))
 
     # -- accounting --------------------------------------------------------------------------------------
 

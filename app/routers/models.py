@@ -5,7 +5,8 @@ from __future__ import annotations
 import orjson
 from fastapi import APIRouter, Request, Response
 
-from app.deps import authenticate, gateway
+from app.caller import identify
+from app.deps import gateway
 from app.errors import ModelNotFound
 from app.openapi import documented
 from app.responses import JSONBytes
@@ -21,7 +22,7 @@ DEMO_NOTICE = (
 async def list_models(request: Request) -> Response:
     """Every model the gateway serves, Workers AI ids and OpenAI-name aliases, in OpenAI's list shape."""
     gw = gateway(request)
-    creds = authenticate(request, gw)
+    creds = identify(request, gw)
     await gw.models.refresh(gw.upstream, creds)
     body: dict[str, object] = {"object": "list", "data": gw.models.listing()}
     if gw.demo:
@@ -33,7 +34,7 @@ async def list_models(request: Request) -> Response:
 async def retrieve_model(model_id: str, request: Request) -> Response:
     """One model (or alias) by id."""
     gw = gateway(request)
-    authenticate(request, gw)
+    identify(request, gw)
     item = gw.models.get(model_id)
     if item is None:
         raise ModelNotFound(model_id)
