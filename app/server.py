@@ -12,7 +12,8 @@ the client never reads the answer. `GatewayProtocol` adds, per connection:
   refused with a 431 before it is buffered (exactly once the head is complete; a read that also ended a
   pipelined request is not counted, so such a head may pass the limit by at most one read, 256 KiB);
 - a body idle limit (`BODY_TIMEOUT`): a body that stops arriving gets a 408 and the connection closes;
-- OpenAI's error JSON for malformed HTTP (400) and WebSocket upgrades (403);
+- error JSON for malformed HTTP (400), WebSocket upgrades (403) and the refusals above, in the dialect of the
+  path the request was aimed at (as much of it as arrived: app/errors.py renderer_for);
 - zero-copy file answers: GET and HEAD requests are offered ASGI's `http.response.pathsend`, answered with
   `os.sendfile` (app/pathsend.py);
 - a lingering close after a final answer while the client may still be sending: the write side is shut

@@ -1,7 +1,7 @@
 """POST /v1/messages and POST /v1/messages/count_tokens: Anthropic's Messages API on the chat path.
 
-Both run in the fast lane, which renders their errors in Anthropic's shape (`app/fastlane.py` DIALECTS);
-so do FastAPI's answers for their paths (405, unknown sub-paths)."""
+Both run in the fast lane; every error aimed at their paths (405, unknown sub-paths, the server's 408/431
+included) is in Anthropic's shape (`app/errors.py` renderer_for)."""
 
 from __future__ import annotations
 
