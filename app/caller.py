@@ -113,8 +113,10 @@ def _managed(token: str | None, gw: Gateway, server: Credentials) -> Credentials
         )
     if token is not None and gw.accounts is not None and gw.accounts.per_key:
         known = gw.key_credentials.get(token)
-        if known is None:  # at most one entry per configured key: only matching keys get here
-            known = gw.key_credentials[token] = replace(server, key=key_id(token))
+        if known is None:
+            known = replace(server, key=key_id(token))
+            if keys:  # one entry per configured key at most; with no keys any token comes, so none is kept
+                gw.key_credentials[token] = known
         return known
     return server
 
