@@ -1,8 +1,9 @@
-"""The GatewayError hierarchy and the one renderer of error JSON: OpenAI's shape, and DeepLX's and DeepL's."""
+"""The GatewayError hierarchy and the one renderer of error JSON in each dialect: OpenAI's, Anthropic's,
+DeepL's and DeepLX's, with the one table of which paths speak which (`renderer_for`)."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 
 import orjson
 
@@ -55,8 +56,8 @@ class AuthenticationFailed(GatewayError):
     status_code = 401
     error_type = "invalid_request_error"
 
-    def __init__(self, message: str = "Incorrect API key provided.") -> None:
-        super().__init__(message, code="invalid_api_key")
+    def __init__(self, message: str = "Incorrect API key provided.", *, code: str = "invalid_api_key") -> None:
+        super().__init__(message, code=code)
 
 
 class NotFound(GatewayError):
@@ -105,25 +106,32 @@ def render_sse(error: GatewayError) -> bytes:
 
 
 # The translation dialects: the same errors, in the shapes DeepLX and DeepL clients parse.
+KEY_REFUSED = "Invalid access token"  # what DeepLX answers a missing or wrong token
+
+
 def deeplx_response(error: GatewayError) -> JSONBytes:
     """DeepLX: `{"code": N, "message": "..."}` with HTTP status N; Workers AI failures are 503s."""
     status = error.status_code
     message = error.message
     if status >= 500:
         status, message = 503, f"Translation failed: {message}"
+    elif error.code == "invalid_api_key":
+        message = KEY_REFUSED
     return JSONBytes(orjson.dumps({"code": status, "message": message}), status, error.headers)
 
 
 def deepl_response(error: GatewayError) -> JSONBytes:
     """DeepL API: `{"message": "..."}`; a refused key is a 403, the used-up daily allowance a 456."""
     status = error.status_code
+    message = error.message
     if status == 401:
         status = 403
+        message = KEY_REFUSED if error.code == "invalid_api_key" else message
     elif error.code == "daily_limit_exceeded":
         status = 456
     elif status >= 500 and status != 504:
         status = 503
-    return JSONBytes(orjson.dumps({"message": error.message}), status, error.headers)
+    return JSONBytes(orjson.dumps({"message": message}), status, error.headers)
 
 
 # Anthropic's Messages API: `{"type": "error", "error": {"type", "message"}}` with its statuses and types.
@@ -146,8 +154,8 @@ def anthropic_error(error: GatewayError) -> tuple[int, bytes]:
     status = error.status_code
     if status == 503:
         status = 529
-    elif status in (408, 504):  # Workers AI gave up or did not answer in time
-        status = 504
+    elif status == 504 or (status == 408 and error.error_type == "upstream_error"):  # Workers AI gave up
+        status = 504  # (a client too slow to send its request keeps its 408)
     elif status >= 500:
         status = 500
     kind = ANTHROPIC_TYPES.get(status, "invalid_request_error")
@@ -165,3 +173,26 @@ def anthropic_response(error: GatewayError) -> JSONBytes:
 def anthropic_sse(error: GatewayError) -> bytes:
     """An error after an Anthropic stream started: an `error` event (the SDKs raise it)."""
     return b"event: error\ndata: " + anthropic_error(error)[1] + b"\n\n"
+
+
+Renderer = Callable[[GatewayError], JSONBytes]
+# The one table of dialects: a path's clients parse its route's error shape; every other path speaks OpenAI's.
+# Prefixes cover what is aimed at a dialect's routes and is not one (an unknown sub-path, a 405), so the edge
+# answers those (app/server.py, app/middleware.py, app/fastlane.py, app/main.py's handlers) in that shape too.
+DIALECTS: dict[str, Renderer] = {
+    "/translate": deeplx_response,
+    "/v1/messages": anthropic_response,
+}
+DIALECT_PREFIXES: tuple[tuple[str, Renderer], ...] = (
+    ("/translate/", deeplx_response),  # /translate/batch, Immersive Translate's custom API
+    ("/v2/", deepl_response),  # the DeepL API: /v2/translate, /v2/usage, /v2/languages
+    ("/v1/messages/", anthropic_response),  # /v1/messages/count_tokens
+)
+
+
+def renderer_for(path: str) -> Renderer:
+    """The error renderer of a path's clients: its route's dialect, or OpenAI's."""
+    render = DIALECTS.get(path)
+    if render is None:
+        render = next((r for prefix, r in DIALECT_PREFIXES if path.startswith(prefix)), error_response)
+    return render

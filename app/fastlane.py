@@ -18,14 +18,7 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute
 from starlette.types import Message, Receive, Scope, Send
 
-from app.errors import (
-    GatewayError,
-    InternalError,
-    anthropic_response,
-    deepl_response,
-    deeplx_response,
-    error_response,
-)
+from app.errors import GatewayError, InternalError, renderer_for
 from app.middleware import TooLarge, declared_too_large, read_body, too_large_error
 from app.ops.requests import CURRENT, EXCHANGE, REQUEST_ID_HEADER, Exchange, RequestIds, RequestLog
 
@@ -33,26 +26,6 @@ log = logging.getLogger("app")
 CLIENT_GONE = 499  # what the request log and counter say of a request whose client left before the answer
 PROMPT_LOG_BYTES = 4096  # the most of a body a request line holds, with LOG_PROMPTS
 Handler = Callable[[Request], Awaitable[Response]]
-Renderer = Callable[[GatewayError], Response]
-
-# Routes whose clients parse another error shape than OpenAI's (every other fast route: error_response).
-DIALECTS: dict[str, Renderer] = {
-    "/translate": deeplx_response,
-    "/translate/batch": deeplx_response,
-    "/v2/translate": deepl_response,
-    "/v1/messages": anthropic_response,
-    "/v1/messages/count_tokens": anthropic_response,
-}
-# Paths under which every answer FastAPI makes (405, an unknown sub-path) is in a dialect too.
-DIALECT_PREFIXES: dict[str, Renderer] = {"/v1/messages/": anthropic_response}
-
-
-def renderer_for(path: str) -> Renderer:
-    """The error renderer of a path's clients: its route's dialect, or OpenAI's."""
-    render = DIALECTS.get(path)
-    if render is None:
-        render = next((r for prefix, r in DIALECT_PREFIXES.items() if path.startswith(prefix)), error_response)
-    return render
 
 
 class ReadRequest(Request):
@@ -140,7 +113,6 @@ class FastLane:
             self.requests.done(exchange, scope["method"], path, status, started)
 
     async def _respond(self, handler: Handler, scope: Scope, receive: Receive) -> Response | None:
-        render = DIALECTS.get(scope["path"], error_response)
         try:
             if declared_too_large(scope, self.max_body_bytes):
                 raise TooLarge
@@ -149,14 +121,14 @@ class FastLane:
                 scope[EXCHANGE].body = body[:PROMPT_LOG_BYTES]
             return await handler(ReadRequest(scope, body))
         except GatewayError as error:
-            return render(error)
+            return renderer_for(scope["path"])(error)
         except TooLarge:
-            return render(too_large_error(self.max_body_bytes))
+            return renderer_for(scope["path"])(too_large_error(self.max_body_bytes))
         except ClientDisconnect:
             return None  # nobody is left to answer
         except Exception:
             log.exception("unhandled error on POST %s", scope["path"])
-            return render(InternalError())
+            return renderer_for(scope["path"])(InternalError())
 
     def _add_cors(self, scope: Scope, response: Response) -> None:
         origin = next((value for name, value in scope["headers"] if name == b"origin"), None)

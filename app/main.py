@@ -21,8 +21,8 @@ from app.accounts.rates import RateTable
 from app.catalog import Catalog
 from app.config import Settings
 from app.deps import Gateway
-from app.errors import GatewayError, InternalError, InvalidRequest
-from app.fastlane import FastLane, renderer_for
+from app.errors import GatewayError, InternalError, InvalidRequest, renderer_for
+from app.fastlane import FastLane
 from app.fetch.lazy import LazyImageFetcher
 from app.middleware import BodyLimit
 from app.openapi import document_bodies

@@ -10,7 +10,7 @@ from __future__ import annotations
 from starlette.requests import ClientDisconnect
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from app.errors import PayloadTooLarge, error_response
+from app.errors import PayloadTooLarge, renderer_for
 
 
 class TooLarge(Exception):
@@ -83,4 +83,4 @@ class BodyLimit:
                 raise TooLarge
             await self.app(scope, limited(receive, self.max_bytes), send)
         except TooLarge:
-            await error_response(too_large_error(self.max_bytes))(scope, receive, send)
+            await renderer_for(scope["path"])(too_large_error(self.max_bytes))(scope, receive, send)

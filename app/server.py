@@ -12,7 +12,8 @@ the client never reads the answer. `GatewayProtocol` adds, per connection:
   refused with a 431 before it is buffered (exactly once the head is complete; a read that also ended a
   pipelined request is not counted, so such a head may pass the limit by at most one read, 256 KiB);
 - a body idle limit (`BODY_TIMEOUT`): a body that stops arriving gets a 408 and the connection closes;
-- OpenAI's error JSON for malformed HTTP (400) and WebSocket upgrades (403);
+- error JSON for malformed HTTP (400), WebSocket upgrades (403) and the refusals above, in the dialect of the
+  path the request was aimed at (as much of it as arrived: app/errors.py renderer_for);
 - zero-copy file answers: GET and HEAD requests are offered ASGI's `http.response.pathsend`, answered with
   `os.sendfile` (app/pathsend.py);
 - a lingering close after a final answer while the client may still be sending: the write side is shut
@@ -37,7 +38,7 @@ from typing import Any
 import httptools
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol, RequestResponseCycle
 
-from app.errors import GatewayError, InvalidRequest, render
+from app.errors import GatewayError, InvalidRequest, renderer_for
 from app.pathsend import FILE_METHODS, PATHSEND, PathsendCycle
 
 LINGER_IDLE = 5.0  # nginx's lingering_timeout
@@ -65,10 +66,11 @@ class HeadTooLarge(Exception):
     """Raised from a parser callback: httptools then stops parsing."""
 
 
-def error_bytes(error: GatewayError, default_headers: list[tuple[bytes, bytes]]) -> bytes:
-    """A whole HTTP/1.1 error answer that closes the connection (the one renderer supplies the body)."""
-    body = render(error)
-    status = error.status_code
+def error_bytes(error: GatewayError, default_headers: list[tuple[bytes, bytes]], path: str = "") -> bytes:
+    """A whole HTTP/1.1 error answer that closes the connection, in the dialect of the route `path` (what of
+    it has arrived) was aimed at: the one renderer supplies the status and body."""
+    answer = renderer_for(path)(error)
+    body, status = bytes(answer.body), answer.status_code
     head = [b"HTTP/1.1 %d %s\r\n" % (status, HTTPStatus(status).phrase.encode())]
     head += [name + b": " + value + b"\r\n" for name, value in default_headers]
     head.append(b"content-type: application/json\r\ncontent-length: %d\r\nconnection: close\r\n\r\n" % len(body))
@@ -265,11 +267,18 @@ class GatewayProtocol(HttpToolsProtocol):
             cycle.response_started = cycle.response_complete = True
             cycle.disconnected = True  # the app's receive() now returns http.disconnect; its send() does nothing
             cycle.message_event.set()
-        self.transport.write(error_bytes(error, self.server_state.default_headers))
+        self.transport.write(error_bytes(error, self.server_state.default_headers, self._path()))
         if linger:
             self.linger()
         else:
             self.transport.close()
+
+    def _path(self) -> str:
+        """The path of the request being refused, as far as it arrived (its dialect is known by its start)."""
+        if self.in_body and self.cycle is not None:
+            path: str = self.cycle.scope["path"]
+            return path
+        return self.url.partition(b"?")[0].decode("latin-1")
 
     def _head_timed_out(self) -> None:
         self.head_timer = None

@@ -255,7 +255,7 @@ class AccountPool:
         if now >= self._due:
             self._periodic(now)
         route = self._routes.get(model_id) or self._route(model_id)
-        pinned = await self._check_key(creds.key, now) if creds.key else None
+        pinned = self._by_id.get(self.pins.get(creds.key, "")) if creds.key else None  # admitted at the edge
         session = creds.session if self.affinity is not None and pinned is None else ""
         sticky = await self._sticky(route, session, now) if session and not creds.session_opens else None
         # The common case is decided without a coroutine: an account has a slot in this process's counters.
@@ -556,8 +556,12 @@ class AccountPool:
             seconds,
         )
 
-    async def _check_key(self, key: str, now: float) -> Account | None:
-        """Applies the per-key limits; returns the account `key` is pinned to, if any."""
+    async def admit(self, key: str) -> None:
+        """Applies the per-key limits to one request with `key` (`app/caller.py`, once a request, on every
+        route that takes a key): 429 past its requests a minute or its neurons today."""
+        now = self.clock()
+        if now >= self._due:
+            self._periodic(now)  # the day may have ended: today's count, not yesterday's
         if self.key_rpm:
             if not await self._limiter.hit(f"key/{key}", self.key_rpm):
                 wait = max(1, math.ceil(await self._limiter.free_at(f"key/{key}", self.key_rpm) - now))
@@ -576,7 +580,6 @@ class AccountPool:
                     "daily_limit_exceeded",
                     seconds,
                 )
-        return self._by_id.get(self.pins.get(key, ""))
 
     # -- accounting --------------------------------------------------------------------------------------
 

@@ -11,11 +11,12 @@ import orjson
 from fastapi import APIRouter, Request, Response
 from pydantic import ValidationError
 
+from app.caller import caller
 from app.catalog import Model, Task
 from app.convert.audio import Transcript, check_audio
 from app.convert.speech import MEDIA_TYPES
 from app.convert.subtitles import render
-from app.deps import Gateway, authenticate, gateway
+from app.deps import Gateway, gateway
 from app.errors import InvalidRequest
 from app.openapi import CALLS_UPSTREAM, documented
 from app.ops.requests import EXCHANGE
@@ -66,7 +67,7 @@ def _parse(form: Form) -> tuple[Upload, TranscriptionForm, str]:
 
 async def _recognise(request: Request, run: Recogniser, task: str) -> Response:
     gw = gateway(request)
-    creds = authenticate(request, gw)
+    creds = await caller(request, gw)
     form = await read_form(request, file_fields={"file": 1}, max_file_bytes=gw.settings.audio_max_upload_bytes)
     try:
         upload, fields, media_type = _parse(form)
@@ -118,7 +119,7 @@ async def create_speech(request: Request) -> Response:
     `voice`: an OpenAI voice name mapped to the model's speaker (or language), or the model's own name.
     `stream_format: sse` answers `speech.audio.delta` events, then `speech.audio.done`."""
     gw = gateway(request)
-    creds = authenticate(request, gw)
+    creds = await caller(request, gw)
     body = await read_json(request, SpeechRequest)
     model = gw.catalog.require(body.model, Task.TEXT_TO_SPEECH)
     request.scope[EXCHANGE].use(model.id, model.replaces)  # the request log line and metrics name it

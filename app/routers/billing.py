@@ -10,7 +10,8 @@ from fastapi import APIRouter, Request, Response
 
 from app.accounts import billing
 from app.accounts.source import read_snapshot
-from app.deps import authenticate, gateway
+from app.caller import identify
+from app.deps import gateway
 from app.errors import InvalidRequest
 from app.openapi import documented
 from app.responses import JSONBytes
@@ -24,7 +25,7 @@ DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 async def billing_subscription(request: Request) -> Response:
     """Today's free allowance of every usable account, in USD (10,000 neurons at $0.011 per 1,000)."""
     gw = gateway(request)
-    authenticate(request, gw)
+    identify(request, gw)
     accounts = getattr(gw, "accounts", None)
     snapshot = await read_snapshot(accounts)
     return JSONBytes(orjson.dumps(billing.subscription(snapshot, pooled=accounts is not None)))
@@ -36,7 +37,7 @@ async def billing_usage(request: Request) -> Response:
     """Today's spent allowance as `total_usage` in cents. `start_date`/`end_date` (YYYY-MM-DD) are
     accepted as OneAPI sends them; the figure is today's whatever the range, as the allowance is daily."""
     gw = gateway(request)
-    authenticate(request, gw)
+    identify(request, gw)
     for name in ("start_date", "end_date"):
         value = request.query_params.get(name)
         if value is not None and not DATE.fullmatch(value):

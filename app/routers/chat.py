@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Request, Response
 
+from app.caller import caller
 from app.catalog import Task
-from app.deps import authenticate, files, gateway, in_session
+from app.deps import files, gateway, in_session
 from app.openapi import CALLS_UPSTREAM, documented
 from app.ops.requests import EXCHANGE, Exchange
 from app.protocol.openai import ChatCompletionRequest, CompletionRequest
@@ -21,7 +22,7 @@ async def create_chat_completion(request: Request) -> Response:
     reasoning and images for vision models. A text-to-image model draws the last user message and
     answers a markdown image linking to the hosted file."""
     gw = gateway(request)
-    creds = authenticate(request, gw)
+    creds = await caller(request, gw)
     body = await read_json(request, ChatCompletionRequest)
     model = gw.catalog.require(body.model, Task.TEXT_GENERATION, Task.TEXT_TO_IMAGE)
     record: Exchange = request.scope[EXCHANGE]  # deps.exchange, inlined on the hot path
@@ -45,7 +46,7 @@ async def create_chat_completion(request: Request) -> Response:
 async def create_completion(request: Request) -> Response:
     """Legacy text completion of a prompt, whole or streamed."""
     gw = gateway(request)
-    creds = authenticate(request, gw)
+    creds = await caller(request, gw)
     body = await read_json(request, CompletionRequest)
     model = gw.catalog.require(body.model, Task.TEXT_GENERATION)
     record: Exchange = request.scope[EXCHANGE]  # deps.exchange, inlined on the hot path

@@ -7,10 +7,11 @@ import asyncio
 import orjson
 from fastapi import APIRouter, Request, Response
 
+from app.caller import caller
 from app.catalog import Task
 from app.convert.embeddings import batches, embedding_list, texts_of, token_ids_of, vectors_of
 from app.convert.token_ids import decode
-from app.deps import authenticate, exchange, gateway
+from app.deps import exchange, gateway
 from app.openapi import CALLS_UPSTREAM, documented
 from app.protocol.openai import EmbeddingRequest
 from app.responses import JSONBytes
@@ -24,7 +25,7 @@ async def create_embedding(request: Request) -> Response:
     """Embed text with a Workers AI embedding model; more than 100 inputs run as concurrent batches. Token
     ids (tiktoken's cl100k_base, as LangChain's OpenAIEmbeddings sends) are decoded back to text first."""
     gw = gateway(request)
-    creds = authenticate(request, gw)
+    creds = await caller(request, gw)
     body = await read_json(request, EmbeddingRequest)
     model = gw.catalog.require(body.model, Task.TEXT_EMBEDDINGS)
     record = exchange(request)

@@ -7,10 +7,11 @@ from typing import Any, get_args
 
 from fastapi import APIRouter, Request, Response
 
+from app.caller import caller
 from app.catalog import Task
 from app.convert.image_forms import edit_call, edit_model, generation_call
 from app.convert.images import ImageOptions
-from app.deps import authenticate, files, gateway
+from app.deps import files, gateway
 from app.openapi import CALLS_UPSTREAM, documented
 from app.ops.requests import EXCHANGE
 from app.protocol.images import ImageGenerationRequest, Quality
@@ -50,7 +51,7 @@ async def create_image(request: Request) -> Response:
     `gpt-image-1`). `response_format` `url` (the default) answers links to files this gateway hosts;
     `b64_json` answers the images inline."""
     gw = gateway(request)
-    creds = authenticate(request, gw)
+    creds = await caller(request, gw)
     body = await read_json(request, ImageGenerationRequest)
     model = gw.catalog.require(body.model, Task.TEXT_TO_IMAGE)
     request.scope[EXCHANGE].use(model.id, model.replaces)  # the request log line and metrics name it
@@ -68,7 +69,7 @@ async def create_image_edit(request: Request) -> Response:
     `strength`) with Stable Diffusion img2img, inpainting (when a mask is sent) or a FLUX.2 model. Each
     image or mask may be up to IMAGE_UPLOAD_MAX_BYTES (413 above)."""
     gw = gateway(request)
-    creds = authenticate(request, gw)
+    creds = await caller(request, gw)
     form = await read_edit_form(request, gw.settings.image_upload_max_bytes)
     named = form.model is not None and form.model not in gw.catalog.aliases
     model = gw.catalog.require(form.model or "dall-e-2", Task.TEXT_TO_IMAGE)

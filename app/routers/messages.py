@@ -1,7 +1,7 @@
 """POST /v1/messages and POST /v1/messages/count_tokens: Anthropic's Messages API on the chat path.
 
-Both run in the fast lane, which renders their errors in Anthropic's shape (`app/fastlane.py` DIALECTS);
-so do FastAPI's answers for their paths (405, unknown sub-paths)."""
+Both run in the fast lane; every error aimed at their paths (405, unknown sub-paths, the server's 408/431
+included) is in Anthropic's shape (`app/errors.py` renderer_for)."""
 
 from __future__ import annotations
 
@@ -9,9 +9,10 @@ import orjson
 from fastapi import APIRouter, Request, Response
 from pydantic import BaseModel
 
+from app.caller import caller, identify
 from app.catalog import Task
 from app.convert.anthropic import chat_request, estimate_input_tokens, thinking
-from app.deps import Gateway, bearer_token, credentials_for, gateway, in_session
+from app.deps import gateway, in_session
 from app.openapi import ANTHROPIC, ANTHROPIC_ANSWERS, documented
 from app.ops.requests import EXCHANGE
 from app.protocol.anthropic import CountTokensRequest, MessagesRequest
@@ -19,7 +20,6 @@ from app.responses import JSONBytes
 from app.routers.body import read_json
 from app.serving import image_urls, messages
 from app.serving.chat import Call
-from app.upstream.client import Credentials
 
 router = APIRouter(prefix="/v1", tags=["anthropic"])
 MESSAGES_SSE = (
@@ -29,20 +29,13 @@ MESSAGES_SSE = (
 )
 
 
-def _caller(request: Request, gw: Gateway) -> Credentials:
-    """The key as `x-api-key` (Anthropic's SDKs) or `Authorization: Bearer`; what it runs on as for chat."""
-    key = next((value for name, value in request.scope["headers"] if name == b"x-api-key"), None)
-    token = key.decode("latin-1").strip() or None if key else bearer_token(request)
-    return credentials_for(token, gw)
-
-
 @router.post("/messages", **documented(*ANTHROPIC_ANSWERS, streamed=MESSAGES_SSE, dialect=ANTHROPIC))
 async def create_message(request: Request) -> Response:
     """Anthropic's Messages API (the Anthropic SDKs, Claude-style coding agents) with a Workers AI text model:
     system, text / image / tool_use / tool_result blocks, tools and tool_choice, stop_sequences, thinking
     for reasoning models; whole or streamed. `anthropic-version` is accepted and not needed."""
     gw = gateway(request)
-    creds = _caller(request, gw)
+    creds = await caller(request, gw)  # the key as `x-api-key` (Anthropic's SDKs) or Bearer
     body = await read_json(request, MessagesRequest)
     model = gw.catalog.require(body.model, Task.TEXT_GENERATION)
     record = request.scope[EXCHANGE]
@@ -64,7 +57,7 @@ async def count_message_tokens(request: Request) -> Response:
     """How many input tokens a Messages request would take: the gateway's estimate (about four characters a
     token, tools included), with no call to Workers AI."""
     gw = gateway(request)
-    _caller(request, gw)
+    identify(request, gw)  # a count needs no Workers AI call: not counted against the key's limits
     body = await read_json(request, CountTokensRequest)
     gw.catalog.require(body.model, Task.TEXT_GENERATION)
     return JSONBytes(orjson.dumps({"input_tokens": estimate_input_tokens(chat_request(body))}))

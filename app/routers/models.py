@@ -5,7 +5,8 @@ from __future__ import annotations
 import orjson
 from fastapi import APIRouter, Request, Response
 
-from app.deps import authenticate, gateway
+from app.caller import identify
+from app.deps import gateway
 from app.errors import ModelNotFound
 from app.openapi import documented
 from app.responses import JSONBytes
@@ -23,7 +24,7 @@ async def list_models(request: Request) -> Response:
     with what it can do (`task`, `context_window`, `tools`, `vision`, `reasoning`, `json_mode`, `paid_only`,
     `pricing`); ids Cloudflare retired appear as aliases of their replacement, marked `retired`."""
     gw = gateway(request)
-    creds = authenticate(request, gw)
+    creds = identify(request, gw)
     await gw.models.refresh(gw.upstream, creds)
     return JSONBytes(gw.models.body(DEMO_NOTICE if gw.demo else None))
 
@@ -32,7 +33,7 @@ async def list_models(request: Request) -> Response:
 async def retrieve_model(model_id: str, request: Request) -> Response:
     """One model (or alias) by id."""
     gw = gateway(request)
-    authenticate(request, gw)
+    identify(request, gw)
     item = gw.models.get(model_id)
     if item is None:
         raise ModelNotFound(model_id)

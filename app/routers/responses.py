@@ -7,8 +7,9 @@ import functools
 import orjson
 from fastapi import APIRouter, Request, Response
 
+from app.caller import caller, identify, presented_key
 from app.catalog import Task
-from app.deps import authenticate, bearer_token, credentials_for, gateway, in_session
+from app.deps import gateway, in_session
 from app.openapi import CALLS_UPSTREAM, documented
 from app.ops.requests import EXCHANGE
 from app.protocol.responses import ResponseRequest
@@ -30,13 +31,12 @@ async def create_response(request: Request) -> Response:
     function tools, `text.format` JSON output and reasoning items. Stored unless `store: false`, so
     `previous_response_id` can continue the conversation."""
     gw = gateway(request)
-    token = bearer_token(request)
-    creds = credentials_for(token, gw)
+    creds = await caller(request, gw)
     body = await read_json(request, ResponseRequest)
     model = gw.catalog.require(body.model, Task.TEXT_GENERATION)
     record = request.scope[EXCHANGE]
     record.use(model.id, model.replaces)  # the request log line and metrics name it
-    store = responses.store_for(gw, token)
+    store = responses.store_for(gw, presented_key(request))
     session = functools.partial(in_session, request, gw)
     return await responses.create(body, model, gw, creds, store, record, session)
 
@@ -45,8 +45,8 @@ async def create_response(request: Request) -> Response:
 async def retrieve_response(response_id: str, request: Request) -> Response:
     """A stored response, as it was answered (only with the key that created it)."""
     gw = gateway(request)
-    authenticate(request, gw)
-    record = await responses.store_for(gw, bearer_token(request)).load(response_id)
+    identify(request, gw)
+    record = await responses.store_for(gw, presented_key(request)).load(response_id)
     return JSONBytes(orjson.dumps(record["response"]))
 
 
@@ -54,6 +54,6 @@ async def retrieve_response(response_id: str, request: Request) -> Response:
 async def delete_response(response_id: str, request: Request) -> Response:
     """Delete a stored response."""
     gw = gateway(request)
-    authenticate(request, gw)
-    await responses.store_for(gw, bearer_token(request)).delete(response_id)
+    identify(request, gw)
+    await responses.store_for(gw, presented_key(request)).delete(response_id)
     return JSONBytes(orjson.dumps({"id": response_id, "object": "response.deleted", "deleted": True}))

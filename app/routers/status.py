@@ -11,8 +11,8 @@ from fastapi import APIRouter, Request, Response
 from app.accounts import page
 from app.accounts.snapshot import Snapshot
 from app.accounts.source import read_snapshot
-from app.deps import Gateway, bearer_token, gateway, key_matches
-from app.errors import AuthenticationFailed
+from app.caller import require_gateway_key
+from app.deps import Gateway, gateway
 from app.openapi import documented
 from app.responses import JSONBytes
 
@@ -25,7 +25,7 @@ async def status_page(request: Request) -> Response:
     """The accounts' neurons, states, hourly use and models today, as a page for a browser. With gateway
     keys configured, send one as a Bearer token or as `?key=` (a browser cannot set the header)."""
     gw = gateway(request)
-    _allow(request, gw, query=True)
+    require_gateway_key(request, gw, query=True)
     snapshot = await _snapshot(gw)
     body = page.render(snapshot, note=_note(gw, snapshot), demo=gw.demo)
     return Response(body.encode(), media_type=HTML, headers={"Cache-Control": "no-store"})
@@ -35,22 +35,9 @@ async def status_page(request: Request) -> Response:
 async def status_json(request: Request) -> Response:
     """The status page's data: the pool's snapshot (`accounts`, totals, `reset_at`, translation `cache`)."""
     gw = gateway(request)
-    _allow(request, gw, query=False)
+    require_gateway_key(request, gw, query=False)
     snapshot = await _snapshot(gw)
     return JSONBytes(orjson.dumps(snapshot.to_dict()), headers={"Cache-Control": "no-store"})
-
-
-def _allow(request: Request, gw: Gateway, *, query: bool) -> None:
-    """Only gateway keys may look when keys are configured; anyone may when none are."""
-    keys = gw.settings.gateway_api_keys
-    if not keys:
-        return
-    token = bearer_token(request) or (request.query_params.get("key") if query else None)
-    if token is None:
-        where = "as `Authorization: Bearer <key>` or as `?key=<key>`" if query else "as `Authorization: Bearer <key>`"
-        raise AuthenticationFailed(f"The status is for gateway keys only: send one {where}.")
-    if not key_matches(token, keys):
-        raise AuthenticationFailed()
 
 
 async def _snapshot(gw: Gateway) -> Snapshot:

@@ -1,6 +1,6 @@
 """POST /translate (DeepLX), POST /v2/translate with GET /v2/usage and /v2/languages (DeepL API), and
-POST /translate/batch (Immersive Translate's custom API). The POSTs run in the fast lane, which renders
-their errors in each dialect's shape (`app/fastlane.py` DIALECTS)."""
+POST /translate/batch (Immersive Translate's custom API). Errors on these paths come in each dialect's shape
+(`app/errors.py` renderer_for); the key may come in the URL (`?token=`), as clients like DeepLX's send it."""
 
 from __future__ import annotations
 
@@ -13,55 +13,21 @@ import orjson
 from fastapi import APIRouter, Request, Response
 from pydantic import BaseModel, ValidationError
 
+from app.caller import caller, identify
 from app.convert.languages import deepl_languages, parse_source, parse_target
 from app.convert.translate import batch_reply, deepl_reply, deeplx_reply, form_fields
-from app.deps import Gateway, credentials_for, gateway, key_matches
-from app.errors import AuthenticationFailed, GatewayError, InvalidRequest, NotFound, PayloadTooLarge, deepl_response
+from app.deps import Gateway, gateway
+from app.errors import InvalidRequest, NotFound, PayloadTooLarge
 from app.openapi import DEEPL, DEEPL_ANSWERS, DEEPLX, DEEPLX_ANSWERS, documented
 from app.protocol.deepl import BatchRequest, DeepLRequest, DeepLXRequest
 from app.responses import JSONBytes
 from app.routers.body import invalid, read_json
 from app.serving.translate import Translator
-from app.upstream.client import Credentials
 
 router = APIRouter(tags=["translation"])
 Wire = TypeVar("Wire", bound=BaseModel)
 MAX_TEXTS = 50  # DeepL's limit of texts a request
 MAX_CHARACTERS = 128 * 1024  # DeepL's limit of a request's size
-
-
-def _caller(request: Request, gw: Gateway) -> Credentials:
-    """A gateway key as `?token=`, `?password=`, `Authorization: Bearer` or `Authorization: DeepL-Auth-Key`."""
-    token = _presented_key(request)
-    server = gw.server_credentials
-    if server is None:
-        return credentials_for(token, gw)  # passthrough: the key is a Cloudflare token
-    keys = gw.settings.gateway_api_keys
-    if keys and (token is None or not key_matches(token, keys)):
-        raise AuthenticationFailed("Invalid access token")
-    return server
-
-
-def _refused(request: Request, gw: Gateway) -> Response | None:
-    """For the DeepL GETs (served by FastAPI, not the fast lane): a refused key, in DeepL's shape."""
-    try:
-        _caller(request, gw)
-    except GatewayError as error:
-        return deepl_response(error)
-    return None
-
-
-def _presented_key(request: Request) -> str | None:
-    header = next((value for name, value in request.scope["headers"] if name == b"authorization"), None)
-    if header:
-        scheme, _, token = bytes(header).decode("latin-1").strip().partition(" ")
-        if scheme.lower() in ("bearer", "deepl-auth-key") and token.strip():
-            return token.strip()
-    query: bytes = request.scope.get("query_string", b"")
-    if query:
-        fields: dict[str, str] = dict(parse_qsl(query.decode("latin-1")))
-        return fields.get("token") or fields.get("password") or None
-    return None
 
 
 async def _fields(request: Request, model: type[Wire], lists: tuple[str, ...] = ()) -> Wire:
@@ -87,7 +53,7 @@ async def create_deeplx_translation(request: Request) -> Response:
     """DeepLX: `{text, source_lang, target_lang}` -> `{code, id, data, alternatives, source_lang, target_lang,
     method}`. Paste `https://<gateway>/translate?token=<key>` into Immersive Translate's DeepLX service."""
     gw = gateway(request)
-    creds = _caller(request, gw)
+    creds = await caller(request, gw, query=True)
     body = await _fields(request, DeepLXRequest)
     if not body.text:
         raise NotFound("No text to translate")
@@ -102,7 +68,7 @@ async def create_deepl_translation(request: Request) -> Response:
     """DeepL API: `text` (a list of up to 50), `target_lang`, optional `source_lang` ->
     `{translations: [{detected_source_language, text, billed_characters}]}`, one per text, in order."""
     gw = gateway(request)
-    creds = _caller(request, gw)
+    creds = await caller(request, gw, query=True)
     body = await _fields(request, DeepLRequest, lists=("text",))
     texts = [body.text] if isinstance(body.text, str) else body.text
     if not texts:
@@ -123,7 +89,7 @@ async def create_batch_translation(request: Request) -> Response:
     """Immersive Translate's custom API: `{source_lang, target_lang, text_list}` ->
     `{translations: [{detected_source_lang, text}]}`, one per paragraph, codes in lower case."""
     gw = gateway(request)
-    creds = _caller(request, gw)
+    creds = await caller(request, gw, query=True)
     body = await _fields(request, BatchRequest)
     target, source = parse_target(body.target_lang), parse_source(body.source_lang)
     translator = _translator(gw)
@@ -137,8 +103,7 @@ async def create_batch_translation(request: Request) -> Response:
 async def get_usage(request: Request) -> Response:
     """DeepL API usage: characters this gateway process sent upstream, and TRANSLATE_CHARACTER_LIMIT."""
     gw = gateway(request)
-    if (refused := _refused(request, gw)) is not None:
-        return refused
+    identify(request, gw, query=True)
     usage = {"character_count": _translator(gw).characters, "character_limit": gw.settings.translate_character_limit}
     return JSONBytes(orjson.dumps(usage))
 
@@ -147,8 +112,7 @@ async def get_usage(request: Request) -> Response:
 async def get_languages(request: Request) -> Response:
     """DeepL API languages: `type=source` (default) or `type=target` (with EN-US, PT-BR, ZH-HANT, ...)."""
     gw = gateway(request)
-    if (refused := _refused(request, gw)) is not None:
-        return refused
+    identify(request, gw, query=True)
     # The official Python library sends `type` as a form body, even on this GET.
     form = dict(parse_qsl((await request.body()).decode("utf-8", "replace")))  # bytes that are no UTF-8: not a 500
     kind = request.query_params.get("type") or form.get("type")

@@ -136,15 +136,17 @@ def test_a_keys_daily_neurons_start_again_at_midnight() -> None:
             upstream.accounts = pool
             keyed = Credentials(A, "t", key="a-key-hash")
             for _ in range(2):  # 0, then ~83 neurons used before each: both under the 150
+                await pool.admit(keyed.key)  # what app/caller.py does once a request
                 assert await upstream.run(keyed, LLAMA, PROMPT)
                 await asyncio.sleep(0)  # the key's count is written just after the answer
             for now in (MIDNIGHT - 60, MIDNIGHT - 1):
                 clock.now = now
                 with pytest.raises(UpstreamError) as caught:
-                    await upstream.run(keyed, LLAMA, PROMPT)
+                    await pool.admit(keyed.key)
                 refused.append(caught.value)
             clock.now = MIDNIGHT + 1
-            assert await upstream.run(keyed, LLAMA, PROMPT)  # a new day, a new allowance
+            await pool.admit(keyed.key)  # a new day, a new allowance
+            assert await upstream.run(keyed, LLAMA, PROMPT)
             await upstream.close()
             return refused, len(server.calls)
 

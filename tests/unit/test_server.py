@@ -176,6 +176,16 @@ async def test_head_in_pieces_over_the_limit_is_431() -> None:
 
 
 @in_loop
+async def test_a_head_refused_in_pieces_speaks_the_dialect_of_the_path_that_arrived() -> None:
+    protocol, transport = connect(echo_body)
+    protocol.data_received(b"POST /v2/translate?x=1 HTTP/1.1\r\nX: ")  # uvicorn's `url` holds what arrived
+    for _ in range(3):
+        protocol.data_received(b"a" * 1000)
+    head, _, body = transport.written.partition(b"\r\n\r\n")
+    assert head.startswith(b"HTTP/1.1 431 ") and set(json.loads(body)) == {"message"}  # DeepL's shape
+
+
+@in_loop
 async def test_head_in_one_read_over_the_limit_is_431() -> None:
     protocol, transport = connect(echo_body)
     protocol.data_received(b"GET / HTTP/1.1\r\nX: " + b"a" * 3000 + b"\r\n\r\n")
