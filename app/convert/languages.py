@@ -157,6 +157,16 @@ class Detector:
         return best
 
 
+def _commonest(buckets: list[list[str]]) -> dict[str, int]:
+    """Word -> centibels for the WORDS_PER_LANGUAGE commonest words of a cBpack list (buckets by frequency)."""
+    table: dict[str, int] = {}
+    for centibels, bucket in enumerate(buckets):
+        table.update(dict.fromkeys(bucket, centibels))
+        if len(table) >= WORDS_PER_LANGUAGE:
+            break
+    return table
+
+
 def short_words(text: str) -> list[str]:
     """The words of a text short enough to be judged by them (lower case), or [] for a longer one."""
     if len(text) > SHORT_CHARS:
@@ -175,20 +185,14 @@ class Words:
         from wordfreq.transliterate import SR_LATN_TABLE
 
         self._serbian = SR_LATN_TABLE
-        tables: dict[str, dict[str, int]] = {}
+        lists: dict[str, dict[str, int]] = {}  # by wordfreq's name: Croatian and Serbian share one
         for code in NAMES:
             name = _WORDLISTS.get(code, code)
-            path = DATA_PATH / f"small_{name}.msgpack.gz"
-            if name in tables or not path.exists():  # Thai has no list: its script alone tells it
-                tables[code] = tables.get(name, {})
-                continue
-            table: dict[str, int] = {}
-            for centibels, bucket in enumerate(read_cBpack(str(path))):
-                table.update(dict.fromkeys(bucket, centibels))
-                if len(table) >= WORDS_PER_LANGUAGE:
-                    break
-            tables[code] = tables[name] = table
-        self._tables = {code: tables[code] for code in NAMES if tables[code]}
+            if name not in lists:
+                path = DATA_PATH / f"small_{name}.msgpack.gz"  # Thai has none: its script alone tells it
+                lists[name] = _commonest(read_cBpack(str(path))) if path.exists() else {}
+        tables = {code: lists[_WORDLISTS.get(code, code)] for code in NAMES}
+        self._tables = {code: table for code, table in tables.items() if table}
 
     def cost(self, code: str, words: list[str]) -> int | None:
         """How unlikely `words` are in language `code` (lower: likelier); None when it knows none."""
