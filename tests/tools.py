@@ -134,10 +134,10 @@ def how_to_get(tools: list[Tool]) -> list[str]:
 
 def install(tools: Iterable[Tool] = TOOLS.values()) -> None:
     """Installs the missing tools a source can install here; says which it cannot, and how to get them."""
-    tools = list(tools)
-    absent = missing(tools) + [tool for tool in tools if SOURCES[tool.source].always and find(tool) is not None]
-    for name in sorted({tool.source for tool in absent}):
-        wanted = [tool for tool in absent if tool.source == name]
+    # Missing tools, and every tool of a source that checks its own (it knows when one is out of date).
+    asked = [tool for tool in tools if SOURCES[tool.source].always or find(tool) is None]
+    for name in sorted({tool.source for tool in asked}):
+        wanted = [tool for tool in asked if tool.source == name]
         source, packages = SOURCES[name], [tool.package for tool in wanted]
         reason = source.cannot_install()
         if reason is None:
