@@ -25,19 +25,18 @@ first), so a request's path holds no write and, with Redis, at most the one rate
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import logging
 import math
 import time
 from bisect import bisect_left
 from collections.abc import Awaitable, Callable, Mapping
-from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
 import orjson
 
 from app.accounts import neurons as pricing
+from app.accounts.account import Account, Route, key_id
 from app.accounts.affinity import Affinity
 from app.accounts.limiter import Limiter, LocalLimiter, SharedLimiter
 from app.accounts.plans import MARK_SECONDS, PAID_PLAN_REQUIRED, PaidOnly, paid_plan_error
@@ -77,48 +76,6 @@ def _transient_status(status: int) -> bool:
     """Workers AI's HTTP status says "try elsewhere" whatever the body: a 5xx, or a 429 (Cloudflare's edge
     may send one as an HTML page, which is no `rate_limit_exceeded` error code)."""
     return status >= 500 or status == 429
-
-
-def key_id(key: str) -> str:
-    """A gateway key as counters name it: a short hash, never the key."""
-    return hashlib.sha256(key.encode()).hexdigest()[:16]
-
-
-@dataclass(slots=True, eq=False)
-class Account:
-    id: str
-    creds: Credentials
-    masked: str
-    exhausted_until: float = 0.0  # Unix time of the reset it waits for; 0: not exhausted
-    disabled: str = ""  # why it was taken out ("" while usable)
-    used: float = 0.0  # neurons used today, as this process knows it
-    recheck_at: float = 0.0  # a marked account is passed over until then, then one call checks it again
-    usage_key: str = ""  # today's counters: `usage:{id}:{YYYY-MM-DD}`
-    # per model since the last save: [requests, neurons, errors] (written every SAVE_SECONDS)
-    tally: dict[str, list[float]] = field(default_factory=dict)
-
-    def usable(self, now: float) -> bool:
-        return self.recheck_at <= now
-
-
-class _Route:
-    """What the pool needs of a model on every call, looked up once: its catalog entry, its per-minute limit,
-    the rate-limit counter key of each account, the upstream-time buckets, the neurons a prompt and a
-    completion token cost (text models), and the account a pool of one sends every call to."""
-
-    __slots__ = ("account", "keys", "latency", "limit", "model", "per_token", "solo_key")
-
-    def __init__(
-        self, model: Model, limit: int, accounts: list[Account], latency: list[float] | None, solo: Account | None
-    ) -> None:
-        self.model = model
-        self.limit = limit
-        self.keys = {account.id: f"{account.id}/{model.id}" for account in accounts}
-        self.solo_key = self.keys[accounts[0].id]
-        self.latency = latency
-        self.account = solo
-        text = model.task is Task.TEXT_GENERATION or model.task is Task.IMAGE_TO_TEXT
-        self.per_token = (pricing.for_tokens(model, 1, 0), pricing.for_tokens(model, 0, 1)) if text else None
 
 
 class AccountPool:
@@ -180,7 +137,7 @@ class AccountPool:
         self._batch = CounterBatch(state) if self._defer else None  # per-key counters, written together
         self._pending: set[asyncio.Task[None]] = set()
         self._save_timer: asyncio.TimerHandle | None = None  # armed while tallies wait to be written
-        self._routes: dict[str, _Route] = {}
+        self._routes: dict[str, Route] = {}
         # The fast path (`ready`): one account, counted in this process.
         self._solo = self.accounts[0] if len(self.accounts) == 1 and self._local is not None else None
         self._take_slot: Callable[[str, int, float], bool] = self._local.take if self._local else _no_slot
@@ -193,7 +150,7 @@ class AccountPool:
 
     # -- the call ----------------------------------------------------------------------------------------
 
-    def ready(self, model_id: str, creds: Credentials) -> _Route | None:
+    def ready(self, model_id: str, creds: Credentials) -> Route | None:
         """The route of a call that may go at once to `route.account`, or None: `call` decides then. The fast
         path of a pool of one account with this process's counters and no per-key limits (the usual gateway),
         decided with no coroutine; the caller reports the outcome to `done` or `recover`."""
@@ -208,7 +165,7 @@ class AccountPool:
             return None
         return route
 
-    def done(self, route: _Route, started: float, payload: Any, result: object) -> None:
+    def done(self, route: Route, started: float, payload: Any, result: object) -> None:
         """A call `ready` routed answered: its upstream time and, unless `result` is None (a stream, counted
         when it ends), what it cost: for a text answer with token counts, worked out here in one frame."""
         seconds = time.perf_counter() - started
@@ -244,7 +201,7 @@ class AccountPool:
         tally[0] += 1
         tally[1] += used
 
-    async def recover(self, route: _Route, attempt: Callable[[Account], Awaitable[T]], error: UpstreamError) -> T:
+    async def recover(self, route: Route, attempt: Callable[[Account], Awaitable[T]], error: UpstreamError) -> T:
         """A call `ready` routed failed: fail over as `call` would (`attempt` runs a further try)."""
         assert route.account is not None
         return await self._fail_over(route, attempt, route.account, error, None)
@@ -275,7 +232,7 @@ class AccountPool:
             await self._stick(session, account)
         return result
 
-    async def _sticky(self, route: _Route, session: str, now: float) -> Account | None:
+    async def _sticky(self, route: Route, session: str, now: float) -> Account | None:
         """The account `session` last ran on, if it can serve this call now (with a rate-limit slot taken);
         else None, and the pool chooses as for any call."""
         assert self.affinity is not None
@@ -299,7 +256,7 @@ class AccountPool:
 
     async def _fail_over(
         self,
-        route: _Route,
+        route: Route,
         attempt: Callable[[Account], Awaitable[T]],
         account: Account,
         error: UpstreamError,
@@ -349,11 +306,11 @@ class AccountPool:
                 await self._stick(session, account)
             return result
 
-    def _route(self, model_id: str) -> _Route:
+    def _route(self, model_id: str) -> Route:
         known = self.catalog.models.get(model_id)
         model = known or Model(model_id, Task.TEXT_GENERATION)
         latency = self.metrics.upstream_counts(model_id) if self.metrics is not None else None
-        route = _Route(model, self.rates.per_minute(model), self.accounts, latency, self._solo)
+        route = Route(model, self.rates.per_minute(model), self.accounts, latency, self._solo)
         # Only catalog models are kept: an id the catalog learns later (from /ai/models/search) then gets its
         # task and prices, and ids clients make up cannot grow the table.
         if known is not None and len(self._routes) < MAX_ROUTES:
@@ -451,7 +408,7 @@ class AccountPool:
         """`account` may not run `model_id` (it needs the paid plan): one set lookup for every other model."""
         return model_id in self.paid.paid_models and self.paid.blocked(account.id, model_id, now)
 
-    def _take(self, route: _Route, now: float, pinned: Account | None) -> Account | None:
+    def _take(self, route: Route, now: float, pinned: Account | None) -> Account | None:
         """The account to try first if one has a rate-limit slot now in this process's counters; None when the
         counters are shared (Redis), none is usable or all are at their limit (then `_choose` decides)."""
         local = self._local
@@ -468,7 +425,7 @@ class AccountPool:
                 return account
         return None
 
-    async def _choose(self, route: _Route, tried: list[Account], pinned: Account | None) -> Account:
+    async def _choose(self, route: Route, tried: list[Account], pinned: Account | None) -> Account:
         """The account to try next, once it has a rate-limit slot for the model; waits up to `max_wait`."""
         limit = route.limit
         deadline = self.clock() + self.max_wait
@@ -596,7 +553,7 @@ class AccountPool:
         used = pricing.for_tokens(route.model, *usage) if isinstance(usage, tuple) else usage
         self._record(account, route, used, creds.key)
 
-    def _record(self, account: Account, route: _Route, used: float, key: str) -> None:
+    def _record(self, account: Account, route: Route, used: float, key: str) -> None:
         model_id = route.model.id
         account.used += used
         self.neurons_total += used  # /metrics reads it at scrape time (nothing per request there)
