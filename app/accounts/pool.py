@@ -35,13 +35,15 @@ from typing import Any, TypeVar
 
 import orjson
 
+from app.accounts import ledger, refusals
 from app.accounts import neurons as pricing
 from app.accounts.account import Account, Route, key_id
 from app.accounts.affinity import Affinity
+from app.accounts.keys import KeyLimits, keys_used
 from app.accounts.limiter import Limiter, LocalLimiter, SharedLimiter
 from app.accounts.plans import MARK_SECONDS, PAID_PLAN_REQUIRED, PaidOnly, paid_plan_error
 from app.accounts.rates import RateTable
-from app.accounts.snapshot import AccountStatus, ModelUsage, Snapshot, State
+from app.accounts.snapshot import Snapshot
 from app.accounts.source import mask
 from app.catalog import Catalog, Model, Task
 from app.errors import GatewayError, UpstreamError
@@ -50,32 +52,11 @@ from app.ops.requests import CURRENT
 from app.state.base import SharedState
 from app.state.batch import CounterBatch
 from app.upstream.client import Credentials
-from app.upstream.errors import AUTH_CODE
 
 log = logging.getLogger("app.accounts")
 T = TypeVar("T")
-DAY_SECONDS = 86_400
-USAGE_TTL = 2 * DAY_SECONDS  # today's counters outlive today, for a late reader
 REFRESH_SECONDS = 2.0  # how stale one replica's view of the others' counters and states may get
-SAVE_SECONDS = 0.1  # how long usage counters gather in this process before they are written
 MAX_ROUTES = 4096  # models the pool keeps a looked-up entry for
-
-# What an upstream failure means for the account (UpstreamError.code, set by app/upstream/errors.py).
-EXHAUSTED = frozenset({"daily_limit_exceeded"})
-TRANSIENT = frozenset(
-    {"rate_limit_exceeded", "upstream_error", "upstream_timeout", "upstream_aborted", "upstream_unreachable"}
-)
-AUTH_FAILED = "upstream_auth_failed"
-# Why an account was taken out (`Account.disabled`, also what the status page and /readyz show).
-TOKEN_REJECTED = "Cloudflare rejected its API token"
-ID_UNKNOWN = "Cloudflare does not know the id"
-WRONG_ACCOUNT_CODE = 7003
-
-
-def _transient_status(status: int) -> bool:
-    """Workers AI's HTTP status says "try elsewhere" whatever the body: a 5xx, or a 429 (Cloudflare's edge
-    may send one as an HTML page, which is no `rate_limit_exceeded` error code)."""
-    return status >= 500 or status == 429
 
 
 class AccountPool:
@@ -132,6 +113,7 @@ class AccountPool:
         # One process: counters here (the library's in-process storage costs 17x more a hit); else `limits`.
         self._local = LocalLimiter(clock) if state.backend == "memory" else None
         self._limiter: Limiter = self._local or SharedLimiter(state.limits_storage())
+        self.keys = KeyLimits(state, self._limiter, rpm=key_rpm, neurons=key_neurons)  # keys.py
         self._next = 0
         self._defer = state.backend != "memory"
         self._batch = CounterBatch(state) if self._defer else None  # per-key counters, written together
@@ -278,12 +260,12 @@ class AccountPool:
             if not self._others(tried, pinned, model_id):
                 if error.upstream_code == PAID_PLAN_REQUIRED and len(self.accounts) > 1:  # one: its own words
                     raise paid_plan_error(model_id, pinned=pinned is not None) from None
-                if error.code in EXHAUSTED and len(self.accounts) > 1:  # one account: its own words
+                if error.code in refusals.EXHAUSTED and len(self.accounts) > 1:  # one account: its own words
                     raise self._exhausted(self.clock(), pinned) from None
                 if self.rejects(error):
                     raise self._rejected(account, error) from None
                 raise error
-            if error.code in TRANSIENT or _transient_status(error.upstream_status):
+            if error.code in refusals.TRANSIENT or refusals.transient_status(error.upstream_status):
                 if retries <= 0:
                     raise error
                 retries -= 1
@@ -333,21 +315,16 @@ class AccountPool:
         if account.disabled or account.recheck_at:
             self._clear(account)
 
-    @staticmethod
-    def rejects(error: UpstreamError) -> bool:
-        """The failure says the account's credentials are wrong: its token (10000) or its id (7003)."""
-        return error.code == AUTH_FAILED or getattr(error, "upstream_code", None) == WRONG_ACCOUNT_CODE
+    rejects = staticmethod(refusals.rejects)
 
     def setting(self, account: Account) -> str:
         """The setting the operator must fix for a rejected account: the one they used."""
-        if self.pooled:
-            return "CF_ACCOUNTS"
-        return "CF_API_TOKEN" if account.disabled == TOKEN_REJECTED else "CF_ACCOUNT_ID"
+        return refusals.setting_to_fix(account, pooled=self.pooled)
 
     def take_out(self, account: Account, error: UpstreamError, *, when: str = "") -> None:
         """Marks an account whose credentials Cloudflare rejected: passed over until its recheck, logged as
         one error line naming the setting and the account (masked), never the token."""
-        why = TOKEN_REJECTED if error.code == AUTH_FAILED else ID_UNKNOWN
+        why = refusals.why_taken_out(error)
         account.disabled = why
         account.recheck_at = self.clock() + self.recheck
         setting = self.setting(account)
@@ -358,7 +335,7 @@ class AccountPool:
             when,
             account.masked,
             why,
-            _upstream_text(error),
+            refusals.upstream_text(error),
             out,
             self.recheck,
             setting,
@@ -384,7 +361,7 @@ class AccountPool:
         """Marks what the failure says about the account; True if another account may serve the call."""
         code = error.code
         now = self.clock()
-        if code in EXHAUSTED:
+        if code in refusals.EXHAUSTED:
             account.exhausted_until = self._midnight
             account.recheck_at = min(self._midnight, now + self.recheck)
             log.warning("account %s used up today's allowance; unused until 00:00 UTC", account.masked)
@@ -393,7 +370,7 @@ class AccountPool:
         if self.rejects(error):
             self.take_out(account, error)
             return True
-        return code in TRANSIENT or _transient_status(error.upstream_status)
+        return code in refusals.TRANSIENT or refusals.transient_status(error.upstream_status)
 
     def _others(self, tried: list[Account], pinned: Account | None, model_id: str) -> bool:
         if pinned is not None:
@@ -441,7 +418,7 @@ class AccountPool:
                     return account
             free_at = min([await self._limiter.free_at(route.keys[a.id], limit) for a in candidates])
             if free_at > deadline:
-                raise _rate_limited(route.model.id, limit, max(1, math.ceil(free_at - now)))
+                raise refusals.rate_limited(route.model.id, limit, max(1, math.ceil(free_at - now)))
             await asyncio.sleep(max(0.01, free_at - now))
 
     def _ranked(self, now: float, tried: list[Account], pinned: Account | None, model_id: str) -> list[Account]:
@@ -466,52 +443,15 @@ class AccountPool:
         if any(a.usable(now) and self._blocked(a, model_id, now) for a in accounts):  # the rest need Workers Paid
             return paid_plan_error(model_id, pinned=pinned is not None)
         if all(a.disabled for a in accounts):  # each passed over until its recheck
-            seconds = self.recheck_in(accounts)
-            if len(accounts) > 1:
-                what = "every account of this gateway was taken out (its token or id was rejected)"
-            else:
-                what = f"account {accounts[0].masked} was rejected ({accounts[0].disabled})"
-            return UpstreamError(
-                f"No usable Cloudflare account: {what}. This is a server configuration problem: the operator must "
-                f"fix {self.setting(accounts[0])}. The account is tried again in {seconds} s.",
-                status_code=503,
-                code="no_usable_account",
-                headers={"Retry-After": str(seconds)},
-            )
+            return refusals.all_taken_out(accounts, self.setting(accounts[0]), self.recheck_in(accounts))
         return self._exhausted(now, pinned)
 
     def _rejected(self, account: Account, error: UpstreamError) -> UpstreamError:
-        """What the client sees when the last account left was just rejected: the error's status and code,
-        with the setting to fix in place of Cloudflare's wording, and when the account is tried again."""
-        seconds = self.recheck_in([account])
-        message = (
-            f"Cloudflare rejected the credentials of account {account.masked}: {account.disabled} "
-            f"({_upstream_text(error)}). This is a server configuration problem: the operator must fix "
-            f"{self.setting(account)}. The account is tried again in {seconds} s."
-        )
-        rejected = UpstreamError(
-            message,
-            status_code=error.status_code,
-            error_type=error.error_type,
-            code=error.code,
-            headers={"Retry-After": str(seconds)},
-        )
-        rejected.upstream_code = error.upstream_code
-        return rejected
+        return refusals.rejected_error(account, error, self.setting(account), self.recheck_in([account]))
 
     def _exhausted(self, now: float, pinned: Account | None = None) -> UpstreamError:
         seconds = max(1, math.ceil(self._midnight - now))
-        which = (
-            "The Cloudflare account this key is pinned to (ACCOUNT_KEY_PINS) has"
-            if pinned is not None
-            else "Every Cloudflare account of this gateway has"
-        )
-        return _too_many(
-            f"{which} used up today's free Workers AI allowance "
-            f"({self.allowance:,.0f} neurons a day each). It resets at 00:00 UTC, in {seconds} s.",
-            "daily_limit_exceeded",
-            seconds,
-        )
+        return refusals.exhausted_error(self.allowance, seconds, pinned=pinned is not None)
 
     async def admit(self, key: str) -> None:
         """Applies the per-key limits to one request with `key` (`app/caller.py`, once a request, on every
@@ -519,24 +459,7 @@ class AccountPool:
         now = self.clock()
         if now >= self._due:
             self._periodic(now)  # the day may have ended: today's count, not yesterday's
-        if self.key_rpm:
-            if not await self._limiter.hit(f"key/{key}", self.key_rpm):
-                wait = max(1, math.ceil(await self._limiter.free_at(f"key/{key}", self.key_rpm) - now))
-                raise _too_many(
-                    f"This key is limited to {self.key_rpm} requests a minute (GATEWAY_KEY_RPM); retry in {wait} s.",
-                    "rate_limit_exceeded",
-                    wait,
-                )
-        if self.key_neurons:
-            used = (await self.state.counters(f"keyuse:{key}:{self._day}")).get("neurons", 0.0)
-            if used >= self.key_neurons:
-                seconds = max(1, math.ceil(self._midnight - now))
-                raise _too_many(
-                    f"This key has used its {self.key_neurons:,.0f} neurons for today (GATEWAY_KEY_NEURONS_PER_DAY); "
-                    f"the count starts again at 00:00 UTC, in {seconds} s.",
-                    "daily_limit_exceeded",
-                    seconds,
-                )
+        await self.keys.admit(key, now, self._day, self._midnight)
 
     # -- accounting --------------------------------------------------------------------------------------
 
@@ -563,10 +486,11 @@ class AccountPool:
         tally[0] += 1
         tally[1] += used
         if key and self.key_neurons:
+            spent = {"neurons": used}
             if self._batch is not None:
-                self._batch.add(f"keyuse:{key}:{self._day}", {"neurons": used}, USAGE_TTL)
+                self._batch.add(keys_used(key, self._day), spent, ledger.USAGE_TTL)
             else:
-                self._later(self.state.add(f"keyuse:{key}:{self._day}", {"neurons": used}, USAGE_TTL))
+                self._later(self.state.add(keys_used(key, self._day), spent, ledger.USAGE_TTL))
 
     def _count_error(self, account: Account, model_id: str) -> None:
         tally = account.tally.get(model_id) or self._new_tally(account, model_id)
@@ -577,31 +501,18 @@ class AccountPool:
         """A model's counters in `account` since the last save; the save is due at most SAVE_SECONDS later."""
         tally = account.tally[model_id] = [0, 0.0, 0]
         if self._save_timer is None:
-            self._save_timer = asyncio.get_running_loop().call_later(SAVE_SECONDS, self._save)
+            self._save_timer = asyncio.get_running_loop().call_later(ledger.SAVE_SECONDS, self._save)
         return tally
 
     def _save(self, hour: str = "") -> None:
         """Writes what each account counted since the last save: one `add` to its day's ledger, the neurons
         credited to the current hour (the tallies are at most SAVE_SECONDS old)."""
         self._save_timer = None
-        hour = hour or _HOURS[int(self.clock() % DAY_SECONDS) // 3600]
+        hour = hour or ledger.hour_of(self.clock())
         for account in self.accounts:
-            if not account.tally:
-                continue
-            tallies, account.tally = account.tally, {}
-            fields: dict[str, float] = {}
-            total = 0.0
-            for model_id, (requests, used, errors) in tallies.items():
-                fields[f"req:{model_id}"] = requests
-                if used:
-                    fields[f"neu:{model_id}"] = used
-                    total += used
-                if errors:
-                    fields[f"err:{model_id}"] = errors
-            if total:
-                fields["neurons"] = total
-                fields[hour] = total
-            self._later(self.state.add(account.usage_key, fields, USAGE_TTL))
+            if account.tally:
+                tallies, account.tally = account.tally, {}
+                self._later(self.state.add(account.usage_key, ledger.fields_of(tallies, hour), ledger.USAGE_TTL))
 
     def _save_state(self, account: Account) -> None:
         marks = {
@@ -626,9 +537,9 @@ class AccountPool:
         if self._save_timer is not None:  # what was counted before midnight goes to the day that ended
             self._save_timer.cancel()
             self._save("h23")
-        day_start = now - now % DAY_SECONDS
+        day_start = now - now % ledger.DAY_SECONDS
         self._day = datetime.fromtimestamp(day_start, UTC).strftime("%Y-%m-%d")
-        self._midnight = day_start + DAY_SECONDS
+        self._midnight = day_start + ledger.DAY_SECONDS
         for account in self.accounts:
             account.used = 0.0
             account.usage_key = f"usage:{account.id}:{self._day}"
@@ -681,21 +592,7 @@ class AccountPool:
         statuses = []
         for account in self.accounts:
             counters = await self.state.counters(f"usage:{account.id}:{self._day}")
-            used = max(account.used, counters.get("neurons", 0.0))
-            state: State = "disabled" if account.disabled else "exhausted" if account.exhausted_until > now else "ok"
-            statuses.append(
-                AccountStatus(
-                    id=account.masked,
-                    state=state,
-                    neurons_used=round(used, 3),
-                    neurons_left=round(max(0.0, self.allowance - used), 3) if state == "ok" else 0.0,
-                    daily_allowance=self.allowance,
-                    until=int(account.exhausted_until) if state == "exhausted" else None,
-                    reason=account.disabled,
-                    hourly=tuple(round(counters.get(hour, 0.0), 3) for hour in _HOURS),
-                    models=_models(counters, self.catalog),
-                )
-            )
+            statuses.append(ledger.status_of(account, counters, now, self.allowance, self.catalog))
         return Snapshot(
             generated_at=int(now),
             day=self._day,
@@ -710,7 +607,7 @@ class AccountPool:
         now = self.clock()
         counts = {"ok": 0, "exhausted": 0, "disabled": 0}
         for account in self.accounts:
-            counts["disabled" if account.disabled else "exhausted" if account.exhausted_until > now else "ok"] += 1
+            counts[ledger.state_of(account, now)] += 1
         return counts
 
 
@@ -720,51 +617,3 @@ def _no_slot(key: str, per_minute: int, now: float) -> bool:
 
 def _used(account: Account) -> float:
     return account.used
-
-
-_HOURS = tuple(f"h{hour:02d}" for hour in range(24))
-
-
-def _models(counters: dict[str, float], catalog: Catalog) -> tuple[ModelUsage, ...]:
-    names = [name[4:] for name in counters if name.startswith("req:")]
-    rows = [
-        ModelUsage(
-            name,
-            int(counters.get(f"req:{name}", 0)),
-            int(counters.get(f"err:{name}", 0)),
-            round(counters.get(f"neu:{name}", 0.0), 3),
-            estimated=_estimated(catalog, name),
-        )
-        for name in names
-    ]
-    return tuple(sorted(rows, key=lambda row: (-row.requests, row.model)))
-
-
-def _estimated(catalog: Catalog, model_id: str) -> bool:
-    """Whether `model_id`'s neurons are counted at the gateway's estimate (Cloudflare publishes no price)."""
-    model = catalog.models.get(model_id)
-    return model is not None and model.estimated
-
-
-def _upstream_text(error: UpstreamError) -> str:
-    """Cloudflare's own words, for a log line or a message that adds the setting to fix: an auth failure's
-    message (written for a single account, naming CF_API_TOKEN) is left out."""
-    if error.code == AUTH_FAILED:
-        return f"Workers AI error {AUTH_CODE}, Authentication error"
-    return error.message
-
-
-def _rate_limited(model_id: str, per_minute: int, retry_after: int) -> UpstreamError:
-    return _too_many(
-        f"Every Cloudflare account is at Workers AI's limit of {per_minute} requests a minute for `{model_id}`; "
-        f"retry in {retry_after} s.",
-        "rate_limit_exceeded",
-        retry_after,
-    )
-
-
-def _too_many(message: str, code: str, retry_after: int) -> UpstreamError:
-    """A 429 of the gateway's own (type `requests`, never `insufficient_quota`: OneAPI disables a channel on it)."""
-    return UpstreamError(
-        message, status_code=429, error_type="requests", code=code, headers={"Retry-After": str(retry_after)}
-    )
