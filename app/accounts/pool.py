@@ -20,6 +20,10 @@ Accounting: neurons (`neurons.py`), requests and errors by model and UTC day, in
 `neu:{model}`); exhausted and disabled states under `account:{account}`. The counters gather in this
 process and are written every SAVE_SECONDS (one write per account, whatever the traffic; readers flush
 first), so a request's path holds no write and, with Redis, at most the one rate-limit round trip.
+
+This file chooses and fails over; its nouns live beside it: `account.py` (an account, a model's route),
+`refusals.py` (what a failure means, the errors clients see), `ledger.py` (the counters as stored and
+shown), `keys.py` (per-key limits), and `calls.py` (the pool around the Workers AI client).
 """
 
 from __future__ import annotations
