@@ -1,4 +1,4 @@
-"""The ledger: how the pool's counts are kept in the shared state, and read back for the status page.
+"""The ledger: how the pool's counts are written to the shared state, and read back for the status page.
 
 Per account and UTC day, `usage:{account}:{YYYY-MM-DD}` holds `neurons`, `h00`..`h23` (neurons by hour),
 `req:{model}`, `err:{model}` and `neu:{model}`. The pool gathers a tally per model in the process
@@ -7,14 +7,98 @@ Per account and UTC day, `usage:{account}:{YYYY-MM-DD}` holds `neurons`, `h00`..
 
 from __future__ import annotations
 
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+
+import orjson
+
 from app.accounts.account import Account
 from app.accounts.snapshot import AccountStatus, ModelUsage, State
 from app.catalog import Catalog
+from app.state.base import SharedState
+from app.state.batch import CounterBatch
+
+log = logging.getLogger("app.accounts")
 
 DAY_SECONDS = 86_400
 USAGE_TTL = 2 * DAY_SECONDS  # today's counters outlive today, for a late reader
 SAVE_SECONDS = 0.1  # how long usage counters gather in this process before they are written
 _HOURS = tuple(f"h{hour:02d}" for hour in range(24))
+
+
+class Ledger:
+    """The pool's writes to the shared state: tallies gathered in the process and written every
+    SAVE_SECONDS, account states, per-key counters (batched with Redis), each as a task off the request's
+    path; `flush` waits for all of them (readers, shutdown)."""
+
+    def __init__(self, state: SharedState, accounts: list[Account], clock: Callable[[], float]) -> None:
+        self.state = state
+        self.accounts = accounts
+        self.clock = clock
+        self._batch = CounterBatch(state) if state.backend != "memory" else None  # per-key counters, together
+        self._pending: set[asyncio.Task[None]] = set()
+        self._save_timer: asyncio.TimerHandle | None = None  # armed while tallies wait to be written
+
+    def new_tally(self, account: Account, model_id: str) -> list[float]:
+        """A model's counters in `account` since the last save; the save is due at most SAVE_SECONDS later."""
+        tally = account.tally[model_id] = [0, 0.0, 0]
+        if self._save_timer is None:
+            self._save_timer = asyncio.get_running_loop().call_later(SAVE_SECONDS, self.save)
+        return tally
+
+    def save(self, hour: str = "") -> None:
+        """Writes what each account counted since the last save: one `add` to its day's ledger, the neurons
+        credited to the current hour (the tallies are at most SAVE_SECONDS old)."""
+        self._save_timer = None
+        hour = hour or hour_of(self.clock())
+        for account in self.accounts:
+            if account.tally:
+                tallies, account.tally = account.tally, {}
+                self.later(self.state.add(account.usage_key, fields_of(tallies, hour), USAGE_TTL))
+
+    def close_day(self) -> None:
+        """The UTC day ended: what was counted before midnight is written to the day that ended."""
+        if self._save_timer is not None:
+            self._save_timer.cancel()
+            self.save("h23")
+
+    def save_state(self, account: Account) -> None:
+        """An account's marks (exhausted, taken out, when it is checked again), for the other replicas."""
+        marks = {
+            "exhausted_until": account.exhausted_until,
+            "disabled": account.disabled,
+            "recheck_at": account.recheck_at,
+        }
+        ttl = max(1.0, account.recheck_at - self.clock())
+        self.later(self.state.set(f"account:{account.id}", orjson.dumps(marks), ttl))
+
+    def add(self, key: str, fields: dict[str, float]) -> None:
+        """Adds to counters kept for today and a day after (batched when the state is shared)."""
+        if self._batch is not None:
+            self._batch.add(key, fields, USAGE_TTL)
+        else:
+            self.later(self.state.add(key, fields, USAGE_TTL))
+
+    def later(self, work: Awaitable[None]) -> None:
+        task = asyncio.ensure_future(work)
+        self._pending.add(task)
+        task.add_done_callback(self._done)
+
+    def _done(self, task: asyncio.Task[None]) -> None:
+        self._pending.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            log.warning("could not record account usage: %s", type(task.exception()).__name__)
+
+    async def flush(self) -> None:
+        """Writes the counters gathered so far and waits for every deferred write."""
+        if self._save_timer is not None:
+            self._save_timer.cancel()
+        self.save()
+        if self._batch is not None:
+            await self._batch.flush()
+        while self._pending:
+            await asyncio.gather(*list(self._pending), return_exceptions=True)
 
 
 def hour_of(now: float) -> str:

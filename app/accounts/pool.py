@@ -54,7 +54,6 @@ from app.errors import GatewayError, UpstreamError
 from app.ops.metrics import LATENCY_BUCKETS, Metrics
 from app.ops.requests import CURRENT
 from app.state.base import SharedState
-from app.state.batch import CounterBatch
 from app.upstream.client import Credentials
 
 log = logging.getLogger("app.accounts")
@@ -120,9 +119,7 @@ class AccountPool:
         self.keys = KeyLimits(state, self._limiter, rpm=key_rpm, neurons=key_neurons)  # keys.py
         self._next = 0
         self._defer = state.backend != "memory"
-        self._batch = CounterBatch(state) if self._defer else None  # per-key counters, written together
-        self._pending: set[asyncio.Task[None]] = set()
-        self._save_timer: asyncio.TimerHandle | None = None  # armed while tallies wait to be written
+        self.ledger = ledger.Ledger(state, self.accounts, clock)  # ledger.py: the writes, off the request's path
         self._routes: dict[str, Route] = {}
         # The fast path (`ready`): one account, counted in this process.
         self._solo = self.accounts[0] if len(self.accounts) == 1 and self._local is not None else None
@@ -183,7 +180,7 @@ class AccountPool:
         if route.model.estimated:
             self.neurons_estimated += used
         model_id = route.model.id
-        tally = account.tally.get(model_id) or self._new_tally(account, model_id)
+        tally = account.tally.get(model_id) or self.ledger.new_tally(account, model_id)
         tally[0] += 1
         tally[1] += used
 
@@ -312,7 +309,7 @@ class AccountPool:
     def _clear(self, account: Account) -> None:
         account.exhausted_until, account.disabled, account.recheck_at = 0.0, "", 0.0
         log.warning("account %s answers again; back in the pool", account.masked)
-        self._save_state(account)
+        self.ledger.save_state(account)
 
     def restore(self, account: Account) -> None:
         """Cloudflare accepted a marked account's credentials again (the start-up check's recheck)."""
@@ -344,7 +341,7 @@ class AccountPool:
             self.recheck,
             setting,
         )
-        self._save_state(account)
+        self.ledger.save_state(account)
 
     def rejected(self) -> list[Account]:
         """The accounts whose credentials Cloudflare rejected (until they answer again)."""
@@ -359,7 +356,7 @@ class AccountPool:
         """A 5035: this model, on this account, needs the paid plan; its other models keep serving."""
         now = self.clock()
         self.paid.mark(account.id, account.masked, model_id, now + max(MARK_SECONDS, self.recheck), now)
-        self._later(self.paid.save(account.id, now))
+        self.ledger.later(self.paid.save(account.id, now))
 
     def _fail(self, account: Account, error: UpstreamError) -> bool:
         """Marks what the failure says about the account; True if another account may serve the call."""
@@ -369,7 +366,7 @@ class AccountPool:
             account.exhausted_until = self._midnight
             account.recheck_at = min(self._midnight, now + self.recheck)
             log.warning("account %s used up today's allowance; unused until 00:00 UTC", account.masked)
-            self._save_state(account)
+            self.ledger.save_state(account)
             return True
         if self.rejects(error):
             self.take_out(account, error)
@@ -486,61 +483,20 @@ class AccountPool:
         self.neurons_total += used  # /metrics reads it at scrape time (nothing per request there)
         if route.model.estimated:
             self.neurons_estimated += used
-        tally = account.tally.get(model_id) or self._new_tally(account, model_id)
+        tally = account.tally.get(model_id) or self.ledger.new_tally(account, model_id)
         tally[0] += 1
         tally[1] += used
         if key and self.key_neurons:
             spent = {"neurons": used}
-            if self._batch is not None:
-                self._batch.add(keys_used(key, self._day), spent, ledger.USAGE_TTL)
-            else:
-                self._later(self.state.add(keys_used(key, self._day), spent, ledger.USAGE_TTL))
+            self.ledger.add(keys_used(key, self._day), spent)
 
     def _count_error(self, account: Account, model_id: str) -> None:
-        tally = account.tally.get(model_id) or self._new_tally(account, model_id)
+        tally = account.tally.get(model_id) or self.ledger.new_tally(account, model_id)
         tally[0] += 1
         tally[2] += 1
 
-    def _new_tally(self, account: Account, model_id: str) -> list[float]:
-        """A model's counters in `account` since the last save; the save is due at most SAVE_SECONDS later."""
-        tally = account.tally[model_id] = [0, 0.0, 0]
-        if self._save_timer is None:
-            self._save_timer = asyncio.get_running_loop().call_later(ledger.SAVE_SECONDS, self._save)
-        return tally
-
-    def _save(self, hour: str = "") -> None:
-        """Writes what each account counted since the last save: one `add` to its day's ledger, the neurons
-        credited to the current hour (the tallies are at most SAVE_SECONDS old)."""
-        self._save_timer = None
-        hour = hour or ledger.hour_of(self.clock())
-        for account in self.accounts:
-            if account.tally:
-                tallies, account.tally = account.tally, {}
-                self._later(self.state.add(account.usage_key, ledger.fields_of(tallies, hour), ledger.USAGE_TTL))
-
-    def _save_state(self, account: Account) -> None:
-        marks = {
-            "exhausted_until": account.exhausted_until,
-            "disabled": account.disabled,
-            "recheck_at": account.recheck_at,
-        }
-        ttl = max(1.0, account.recheck_at - self.clock())
-        self._later(self.state.set(f"account:{account.id}", orjson.dumps(marks), ttl))
-
-    def _later(self, work: Awaitable[None]) -> None:
-        task = asyncio.ensure_future(work)
-        self._pending.add(task)
-        task.add_done_callback(self._done)
-
-    def _done(self, task: asyncio.Task[None]) -> None:
-        self._pending.discard(task)
-        if not task.cancelled() and task.exception() is not None:
-            log.warning("could not record account usage: %s", type(task.exception()).__name__)
-
     def _roll_day(self, now: float) -> None:
-        if self._save_timer is not None:  # what was counted before midnight goes to the day that ended
-            self._save_timer.cancel()
-            self._save("h23")
+        self.ledger.close_day()  # what was counted before midnight goes to the day that ended
         day_start = now - now % ledger.DAY_SECONDS
         self._day = datetime.fromtimestamp(day_start, UTC).strftime("%Y-%m-%d")
         self._midnight = day_start + ledger.DAY_SECONDS
@@ -576,13 +532,7 @@ class AccountPool:
 
     async def flush(self) -> None:
         """Writes the counters gathered so far and waits for every deferred write (readers, shutdown)."""
-        if self._save_timer is not None:
-            self._save_timer.cancel()
-        self._save()
-        if self._batch is not None:
-            await self._batch.flush()
-        while self._pending:
-            await asyncio.gather(*list(self._pending), return_exceptions=True)
+        await self.ledger.flush()
 
     # -- reading -----------------------------------------------------------------------------------------
 
