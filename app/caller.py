@@ -19,10 +19,10 @@ from urllib.parse import parse_qsl
 
 from fastapi import Request
 
-from app.accounts.pool import key_id
-from app.config import ACCOUNT_ID
-from app.deps import Gateway
+from app.accounts.account import key_id
+from app.cf_accounts import ACCOUNT_ID
 from app.errors import AuthenticationFailed
+from app.serving.gateway import Gateway
 from app.upstream.client import Credentials
 
 QUERY_KEYS = ("token", "password", "key")  # in this order, on the routes that take a key in the URL

@@ -19,6 +19,7 @@ import uvicorn
 from uvicorn.config import STARTUP_FAILURE
 from uvicorn.supervisors.multiprocess import Multiprocess
 
+from app.cf_accounts import DEMO_ACCOUNT_ID
 from app.config import DEFAULT_CF_API_BASE, Settings
 from app.ops.logs import EMULATOR_THREAD, log_config
 from app.server import GatewayProtocol, Limits
@@ -222,7 +223,7 @@ def _demo_settings(settings: Settings, port: int) -> Settings:
     return settings.model_copy(
         update={
             "cf_api_base": f"http://127.0.0.1:{port}/client/v4",
-            "cf_account_id": "demo",
+            "cf_account_id": DEMO_ACCOUNT_ID,
             "cf_api_token": "demo",
             "cf_ai_gateway": "",  # the emulator is called directly
         }

@@ -9,12 +9,12 @@ import orjson
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from app.ai_gateway import DEFAULT_BASE as DEFAULT_AI_GATEWAY_BASE
+from app.ai_gateway import MAX_CACHE_TTL, MIN_CACHE_TTL, AIGateway
+from app.cf_accounts import ACCOUNT_ID, parse_accounts, parse_plans
 from app.proxies import DIRECT, Proxy, parse_proxy, proxy_for
-from app.upstream.ai_gateway import DEFAULT_BASE as DEFAULT_AI_GATEWAY_BASE
-from app.upstream.ai_gateway import MAX_CACHE_TTL, MIN_CACHE_TTL, AIGateway
 
 DEFAULT_CF_API_BASE = "https://api.cloudflare.com/client/v4"
-ACCOUNT_ID = re.compile(r"[A-Za-z0-9_-]{1,64}")
 
 
 class Settings(BaseSettings):
@@ -30,7 +30,7 @@ class Settings(BaseSettings):
     cf_api_token: str = Field("", description="Cloudflare API token (Workers AI Read + Edit).")
     cf_api_base: str = Field(DEFAULT_CF_API_BASE, description="Base the run URL is built on.")
 
-    # Cloudflare AI Gateway (app/upstream/ai_gateway.py, docs/operations.md "AI Gateway")
+    # Cloudflare AI Gateway (app/ai_gateway.py, docs/operations.md "AI Gateway")
     cf_ai_gateway: str = Field("", description="AI Gateway id: run calls go through it; empty: straight to Workers AI.")
     cf_ai_gateway_base: str = Field(DEFAULT_AI_GATEWAY_BASE, description="Base the AI Gateway run URL is built on.")
     cf_ai_gateway_cache_ttl: int = Field(
@@ -130,7 +130,7 @@ class Settings(BaseSettings):
         500_000, ge=1, description="character_limit that GET /v2/usage reports (informational, not enforced)."
     )
 
-    # Upstream limits (app/upstream/pool.py): what a broken or hostile upstream can make the gateway hold.
+    # Upstream limits (app/upstream/connection_pool.py): what a broken or hostile upstream can make the gateway hold.
     upstream_max_response_bytes: int = Field(
         64 * 1024 * 1024, ge=1024, description="Largest upstream answer, decompressed; a larger one is a 502."
     )
@@ -218,8 +218,6 @@ class Settings(BaseSettings):
     @field_validator("cf_accounts")
     @classmethod
     def _check_accounts(cls, value: str) -> str:
-        from app.accounts.setting import parse_accounts
-
         if value.strip():
             try:
                 parse_accounts(value)
@@ -229,16 +227,12 @@ class Settings(BaseSettings):
 
     def account_credentials(self) -> list[tuple[str, str]]:
         """Every account of the pool: CF_ACCOUNTS, else CF_ACCOUNT_ID with CF_API_TOKEN."""
-        from app.accounts.setting import parse_accounts
-
         if self.cf_accounts.strip():
             return parse_accounts(self.cf_accounts)
         return [(self.cf_account_id, self.cf_api_token)] if self.cf_api_token else []
 
     def account_plans(self) -> dict[str, str]:
         """The Workers plan CF_ACCOUNTS states for each account that states one ("paid" or "free")."""
-        from app.accounts.setting import parse_plans
-
         return dict(parse_plans(self.cf_accounts)) if self.cf_accounts.strip() else {}
 
     @field_validator("model_aliases", mode="before")

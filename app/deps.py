@@ -6,43 +6,16 @@ FastAPI 0.1-0.45 ms of CPU per request (the benchmark's profile), more than the 
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from typing import Any
 
 from fastapi import Request
 
-from app.accounts.pool import AccountPool
-from app.catalog import Catalog
-from app.config import Settings
 from app.convert.affinity import HEADER_BYTES as SESSION_HEADER
 from app.convert.affinity import from_header, session_of
-from app.fetch.lazy import LazyImageFetcher
 from app.ops.requests import EXCHANGE, Exchange
-from app.serving.models import ModelDirectory
-from app.serving.translate import Translator
-from app.state import MemoryState, SharedState
+from app.serving.gateway import Gateway as Gateway  # re-exported: the routers' one import for it
 from app.storage import FileStore
-from app.upstream.client import Credentials, WorkersAI
-
-
-@dataclass(slots=True)
-class Gateway:
-    """Everything that lives for the app's lifetime; kept on `app.state.gateway`."""
-
-    settings: Settings
-    catalog: Catalog
-    models: ModelDirectory
-    upstream: WorkersAI
-    server_credentials: Credentials | None = None  # managed mode: the server's own token
-    demo: bool = False
-    translator: Translator | None = None  # /translate, /v2/translate (app/serving/translate.py)
-
-    image_fetcher: LazyImageFetcher | None = None  # fetches image URLs; None when IMAGE_URL_FETCH is off
-    state: SharedState = field(default_factory=MemoryState)  # shared by workers and replicas (app/state/)
-    accounts: AccountPool | None = None  # managed mode: the accounts calls run on (app/accounts/)
-    # Per-key credentials, when keys are pinned or limited (the key's hash travels, never the key).
-    key_credentials: dict[str, Credentials] = field(default_factory=dict)
-    response_stores: dict[str | None, Any] = field(default_factory=dict)  # serving/responses.py, per key
+from app.upstream.client import Credentials
 
 
 def gateway(request: Request) -> Gateway:

@@ -7,7 +7,7 @@ from collections.abc import Callable, Mapping
 
 import orjson
 
-from app.responses import JSONBytes
+from app.http_responses import JSONBytes
 
 
 class GatewayError(Exception):

@@ -15,6 +15,7 @@ from pydantic import BaseModel
 from starlette.exceptions import HTTPException
 from starlette.requests import ClientDisconnect
 
+from app.accounts.calls import PooledWorkersAI
 from app.accounts.check import CredentialCheck
 from app.accounts.pool import AccountPool
 from app.accounts.rates import RateTable
@@ -53,7 +54,7 @@ from app.routers import (
 from app.routers.body import param_of
 from app.serving.models import ModelDirectory
 from app.serving.translate import Translator
-from app.state import open_state
+from app.state import SharedState, open_state
 from app.state.redis import RedisState
 from app.storage import open_store
 from app.upstream.client import Credentials, WorkersAI
@@ -149,19 +150,21 @@ def _lifespan(
         state = open_state(settings)
         translator = Translator(settings, catalog, state)
         app.state.metrics.translation_cache(translator.cache)
+        # The account pool wraps the client: it chooses the account of each call (app/accounts/calls.py).
+        pool = _accounts(settings, catalog, state) if settings.managed else None
         app.state.gateway = Gateway(
             settings,
             catalog,
             ModelDirectory(catalog, ttl=settings.models_cache_seconds),
-            upstream,
+            PooledWorkersAI(upstream, pool),
             server_credentials=Credentials(*settings.account_credentials()[0]) if settings.managed else None,
             demo=demo,
             translator=translator,
             image_fetcher=fetcher,
             state=state,
+            accounts=pool,
         )
-        if settings.managed:
-            pool = app.state.gateway.accounts = upstream.accounts = _accounts(settings, catalog, app.state.gateway)
+        if pool is not None:
             pool.metrics = app.state.metrics
             app.state.metrics.account_states(pool.states)
             app.state.metrics.neurons(lambda: pool.neurons_total, lambda: pool.neurons_estimated)
@@ -189,7 +192,7 @@ def _lifespan(
     return lifespan
 
 
-def _accounts(settings: Settings, catalog: Catalog, gw: Gateway) -> AccountPool:
+def _accounts(settings: Settings, catalog: Catalog, state: SharedState) -> AccountPool:
     pairs = settings.account_credentials()
     known = {account for account, _ in pairs}
     unknown = sorted(set(settings.account_key_pins.values()) - known)
@@ -197,7 +200,7 @@ def _accounts(settings: Settings, catalog: Catalog, gw: Gateway) -> AccountPool:
         raise ValueError(f"ACCOUNT_KEY_PINS names {len(unknown)} account id(s) that are not in the pool")
     pool = AccountPool(
         [Credentials(account, token) for account, token in pairs],
-        state=gw.state,
+        state=state,
         catalog=catalog,
         rates=RateTable(settings.rate_limits),
         allowance=settings.account_daily_neurons,

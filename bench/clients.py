@@ -1,6 +1,6 @@
 """`python -m bench.clients`: what one upstream POST costs with each HTTP client the gateway could use.
 
-The figure behind the choice of `app/upstream/pool.py`: the fake upstream on one core, this process on
+The figure behind the choice of `app/upstream/connection_pool.py`: the fake upstream on one core, this process on
 the other, the same Workers AI chat POST sent with each client (the gateway's pool, aiohttp, httpx or httpx2), at
 concurrency 1 and 16. CPU per request is this process's user + system time over the requests sent, so
 it counts the client, the event loop and the JSON decode, nothing else.
@@ -31,7 +31,7 @@ Post = Callable[[], Awaitable[object]]
 
 
 async def pool_client(base: str) -> tuple[Post, Callable[[], Awaitable[None]]]:
-    from app.upstream.pool import ConnectionPool
+    from app.upstream.connection_pool import ConnectionPool
 
     pool = ConnectionPool(base)
 

@@ -17,7 +17,7 @@ import orjson
 
 from app.config import Settings
 from app.main import create_app
-from app.upstream import pool
+from app.upstream import connection_pool
 from bench.endpoints import ACCOUNT, GATEWAY_KEY, UPSTREAM_TOKEN
 from bench.fake_upstream import Canned, Knobs
 
@@ -60,7 +60,7 @@ class CannedPool:
         self.canned = Canned(Knobs(chunks=chunks))
 
     async def request(self, method: str, path: str, headers: dict[str, str], body: bytes = b"", **_: Any) -> Any:
-        return pool.Response(200, {"content-type": "application/json"}, self.canned.chat)
+        return connection_pool.Response(200, {"content-type": "application/json"}, self.canned.chat)
 
     async def stream(
         self, method: str, path: str, headers: dict[str, str], body: bytes, *, meanwhile: Any = None, **_: Any
@@ -175,9 +175,9 @@ async def serve(kind: str, requests: int, warmup: int = 50) -> None:
     app = create_app(settings)
     fastapi_app = app.app
     async with fastapi_app.router.lifespan_context(fastapi_app):
-        upstream = fastapi_app.state.gateway.upstream
+        upstream = fastapi_app.state.gateway.upstream.client
         await upstream.close()
-        await upstream.start(cast(pool.ConnectionPool, CannedPool(CHUNKS.get(kind, 20))))
+        await upstream.start(cast(connection_pool.ConnectionPool, CannedPool(CHUNKS.get(kind, 20))))
         body, path = request_body(kind), path_of(kind)
         for _ in range(warmup):  # every warm-up answer is checked; the counted ones are not (checking costs)
             check(kind, await _one(app, body, path))

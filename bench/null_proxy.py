@@ -2,7 +2,7 @@
 
 It is the gateway with the gateway taken out: the same server stack, started the same way (uvicorn with
 uvloop and httptools, no access log, no Server header, no proxy-headers rewrite), and the same upstream
-client (`app.upstream.pool.ConnectionPool`), forwarding the Workers AI run request as it came and the
+client (`app.upstream.connection_pool.ConnectionPool`), forwarding the Workers AI run request as it came and the
 answer's bytes as they arrive. No parsing, validation or conversion.
 
 The bench runs it on the gateway's core and times streams through it in the same interleaved rounds as
@@ -24,7 +24,7 @@ import uvicorn
 from app.cli import gateway_config
 from app.config import Settings
 from app.middleware import read_body
-from app.upstream.pool import ConnectionPool, StreamingResponse
+from app.upstream.connection_pool import ConnectionPool, StreamingResponse
 
 Message = MutableMapping[str, Any]
 Receive = Callable[[], Awaitable[Message]]

@@ -51,7 +51,7 @@ TOOLS = {
         Tool("nginx", "apt", "nginx-light", "in front of two gateways: test_compose", ("/usr/sbin/nginx",)),
         Tool("chromium", "apt", "chromium", "the status page drawn: test_status"),
         Tool("curl", "apt", "curl", "the README's upload recipe: test_audio"),
-        Tool("openssl", "apt", "openssl", "a self-signed certificate: unit/test_pool"),
+        Tool("openssl", "apt", "openssl", "a self-signed certificate: unit/test_connection_pool"),
         Tool("strace", "apt", "strace", "proves each coding agent stays on loopback: tests/agents"),
         Tool("claude", "agents", "claude", "Claude Code: tests/agents", (str(NPM_BIN / "claude"),)),
         Tool("codex", "agents", "codex", "Codex CLI: tests/agents", (str(NPM_BIN / "codex"),)),

@@ -19,7 +19,8 @@ import asyncio
 import logging
 from typing import Any
 
-from app.accounts.pool import Account, AccountPool
+from app.accounts.account import Account
+from app.accounts.pool import AccountPool
 from app.errors import UpstreamError
 from app.upstream.client import WorkersAI
 

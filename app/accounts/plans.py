@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable
-from typing import Literal
 
 import orjson
 
@@ -21,19 +20,8 @@ from app.errors import UpstreamError
 from app.state.base import SharedState
 
 log = logging.getLogger("app.accounts")
-Plan = Literal["paid", "free", ""]  # "": not said, learned from the answers
-PLANS: tuple[Plan, ...] = ("paid", "free")
 PAID_PLAN_REQUIRED = 5035  # Workers AI's code for "this model requires the Workers Paid plan"
 MARK_SECONDS = 3600.0  # at least this long a 5035 keeps a model off an account (ACCOUNT_RECHECK_SECONDS if longer)
-
-
-def split_plan(token: str) -> tuple[str, Plan]:
-    """`TOKEN:paid` -> (TOKEN, "paid"); a token with no plan suffix is kept whole (tokens may hold ':')."""
-    head, sep, tail = token.rpartition(":")
-    plan = tail.strip().lower()
-    if sep and head.strip() and plan in PLANS:
-        return head.strip(), plan
-    return token, ""
 
 
 def paid_plan_error(model_id: str, *, pinned: bool) -> UpstreamError:

@@ -20,105 +20,46 @@ Accounting: neurons (`neurons.py`), requests and errors by model and UTC day, in
 `neu:{model}`); exhausted and disabled states under `account:{account}`. The counters gather in this
 process and are written every SAVE_SECONDS (one write per account, whatever the traffic; readers flush
 first), so a request's path holds no write and, with Redis, at most the one rate-limit round trip.
+
+This file chooses and fails over; its nouns live beside it: `account.py` (an account, a model's route),
+`refusals.py` (what a failure means, the errors clients see), `ledger.py` (the counters as stored and
+shown), `keys.py` (per-key limits), and `calls.py` (the pool around the Workers AI client).
 """
 
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import logging
 import math
 import time
 from bisect import bisect_left
 from collections.abc import Awaitable, Callable, Mapping
-from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
 import orjson
 
+from app.accounts import ledger, refusals
 from app.accounts import neurons as pricing
+from app.accounts.account import Account, Route, key_id
 from app.accounts.affinity import Affinity
+from app.accounts.keys import KeyLimits, keys_used
 from app.accounts.limiter import Limiter, LocalLimiter, SharedLimiter
 from app.accounts.plans import MARK_SECONDS, PAID_PLAN_REQUIRED, PaidOnly, paid_plan_error
 from app.accounts.rates import RateTable
-from app.accounts.snapshot import AccountStatus, ModelUsage, Snapshot, State
+from app.accounts.snapshot import Snapshot
 from app.accounts.source import mask
 from app.catalog import Catalog, Model, Task
 from app.errors import GatewayError, UpstreamError
 from app.ops.metrics import LATENCY_BUCKETS, Metrics
 from app.ops.requests import CURRENT
 from app.state.base import SharedState
-from app.state.batch import CounterBatch
 from app.upstream.client import Credentials
-from app.upstream.errors import AUTH_CODE
 
 log = logging.getLogger("app.accounts")
 T = TypeVar("T")
-DAY_SECONDS = 86_400
-USAGE_TTL = 2 * DAY_SECONDS  # today's counters outlive today, for a late reader
 REFRESH_SECONDS = 2.0  # how stale one replica's view of the others' counters and states may get
-SAVE_SECONDS = 0.1  # how long usage counters gather in this process before they are written
 MAX_ROUTES = 4096  # models the pool keeps a looked-up entry for
-
-# What an upstream failure means for the account (UpstreamError.code, set by app/upstream/errors.py).
-EXHAUSTED = frozenset({"daily_limit_exceeded"})
-TRANSIENT = frozenset(
-    {"rate_limit_exceeded", "upstream_error", "upstream_timeout", "upstream_aborted", "upstream_unreachable"}
-)
-AUTH_FAILED = "upstream_auth_failed"
-# Why an account was taken out (`Account.disabled`, also what the status page and /readyz show).
-TOKEN_REJECTED = "Cloudflare rejected its API token"
-ID_UNKNOWN = "Cloudflare does not know the id"
-WRONG_ACCOUNT_CODE = 7003
-
-
-def _transient_status(status: int) -> bool:
-    """Workers AI's HTTP status says "try elsewhere" whatever the body: a 5xx, or a 429 (Cloudflare's edge
-    may send one as an HTML page, which is no `rate_limit_exceeded` error code)."""
-    return status >= 500 or status == 429
-
-
-def key_id(key: str) -> str:
-    """A gateway key as counters name it: a short hash, never the key."""
-    return hashlib.sha256(key.encode()).hexdigest()[:16]
-
-
-@dataclass(slots=True, eq=False)
-class Account:
-    id: str
-    creds: Credentials
-    masked: str
-    exhausted_until: float = 0.0  # Unix time of the reset it waits for; 0: not exhausted
-    disabled: str = ""  # why it was taken out ("" while usable)
-    used: float = 0.0  # neurons used today, as this process knows it
-    recheck_at: float = 0.0  # a marked account is passed over until then, then one call checks it again
-    usage_key: str = ""  # today's counters: `usage:{id}:{YYYY-MM-DD}`
-    # per model since the last save: [requests, neurons, errors] (written every SAVE_SECONDS)
-    tally: dict[str, list[float]] = field(default_factory=dict)
-
-    def usable(self, now: float) -> bool:
-        return self.recheck_at <= now
-
-
-class _Route:
-    """What the pool needs of a model on every call, looked up once: its catalog entry, its per-minute limit,
-    the rate-limit counter key of each account, the upstream-time buckets, the neurons a prompt and a
-    completion token cost (text models), and the account a pool of one sends every call to."""
-
-    __slots__ = ("account", "keys", "latency", "limit", "model", "per_token", "solo_key")
-
-    def __init__(
-        self, model: Model, limit: int, accounts: list[Account], latency: list[float] | None, solo: Account | None
-    ) -> None:
-        self.model = model
-        self.limit = limit
-        self.keys = {account.id: f"{account.id}/{model.id}" for account in accounts}
-        self.solo_key = self.keys[accounts[0].id]
-        self.latency = latency
-        self.account = solo
-        text = model.task is Task.TEXT_GENERATION or model.task is Task.IMAGE_TO_TEXT
-        self.per_token = (pricing.for_tokens(model, 1, 0), pricing.for_tokens(model, 0, 1)) if text else None
 
 
 class AccountPool:
@@ -175,12 +116,11 @@ class AccountPool:
         # One process: counters here (the library's in-process storage costs 17x more a hit); else `limits`.
         self._local = LocalLimiter(clock) if state.backend == "memory" else None
         self._limiter: Limiter = self._local or SharedLimiter(state.limits_storage())
+        self.keys = KeyLimits(state, self._limiter, rpm=key_rpm, neurons=key_neurons)  # keys.py
         self._next = 0
         self._defer = state.backend != "memory"
-        self._batch = CounterBatch(state) if self._defer else None  # per-key counters, written together
-        self._pending: set[asyncio.Task[None]] = set()
-        self._save_timer: asyncio.TimerHandle | None = None  # armed while tallies wait to be written
-        self._routes: dict[str, _Route] = {}
+        self.ledger = ledger.Ledger(state, self.accounts, clock)  # ledger.py: the writes, off the request's path
+        self._routes: dict[str, Route] = {}
         # The fast path (`ready`): one account, counted in this process.
         self._solo = self.accounts[0] if len(self.accounts) == 1 and self._local is not None else None
         self._take_slot: Callable[[str, int, float], bool] = self._local.take if self._local else _no_slot
@@ -193,7 +133,7 @@ class AccountPool:
 
     # -- the call ----------------------------------------------------------------------------------------
 
-    def ready(self, model_id: str, creds: Credentials) -> _Route | None:
+    def ready(self, model_id: str, creds: Credentials) -> Route | None:
         """The route of a call that may go at once to `route.account`, or None: `call` decides then. The fast
         path of a pool of one account with this process's counters and no per-key limits (the usual gateway),
         decided with no coroutine; the caller reports the outcome to `done` or `recover`."""
@@ -208,7 +148,7 @@ class AccountPool:
             return None
         return route
 
-    def done(self, route: _Route, started: float, payload: Any, result: object) -> None:
+    def done(self, route: Route, started: float, payload: Any, result: object) -> None:
         """A call `ready` routed answered: its upstream time and, unless `result` is None (a stream, counted
         when it ends), what it cost: for a text answer with token counts, worked out here in one frame."""
         seconds = time.perf_counter() - started
@@ -240,11 +180,11 @@ class AccountPool:
         if route.model.estimated:
             self.neurons_estimated += used
         model_id = route.model.id
-        tally = account.tally.get(model_id) or self._new_tally(account, model_id)
+        tally = account.tally.get(model_id) or self.ledger.new_tally(account, model_id)
         tally[0] += 1
         tally[1] += used
 
-    async def recover(self, route: _Route, attempt: Callable[[Account], Awaitable[T]], error: UpstreamError) -> T:
+    async def recover(self, route: Route, attempt: Callable[[Account], Awaitable[T]], error: UpstreamError) -> T:
         """A call `ready` routed failed: fail over as `call` would (`attempt` runs a further try)."""
         assert route.account is not None
         return await self._fail_over(route, attempt, route.account, error, None)
@@ -275,7 +215,7 @@ class AccountPool:
             await self._stick(session, account)
         return result
 
-    async def _sticky(self, route: _Route, session: str, now: float) -> Account | None:
+    async def _sticky(self, route: Route, session: str, now: float) -> Account | None:
         """The account `session` last ran on, if it can serve this call now (with a rate-limit slot taken);
         else None, and the pool chooses as for any call."""
         assert self.affinity is not None
@@ -299,7 +239,7 @@ class AccountPool:
 
     async def _fail_over(
         self,
-        route: _Route,
+        route: Route,
         attempt: Callable[[Account], Awaitable[T]],
         account: Account,
         error: UpstreamError,
@@ -321,12 +261,12 @@ class AccountPool:
             if not self._others(tried, pinned, model_id):
                 if error.upstream_code == PAID_PLAN_REQUIRED and len(self.accounts) > 1:  # one: its own words
                     raise paid_plan_error(model_id, pinned=pinned is not None) from None
-                if error.code in EXHAUSTED and len(self.accounts) > 1:  # one account: its own words
+                if error.code in refusals.EXHAUSTED and len(self.accounts) > 1:  # one account: its own words
                     raise self._exhausted(self.clock(), pinned) from None
                 if self.rejects(error):
                     raise self._rejected(account, error) from None
                 raise error
-            if error.code in TRANSIENT or _transient_status(error.upstream_status):
+            if error.code in refusals.TRANSIENT or refusals.transient_status(error.upstream_status):
                 if retries <= 0:
                     raise error
                 retries -= 1
@@ -349,11 +289,11 @@ class AccountPool:
                 await self._stick(session, account)
             return result
 
-    def _route(self, model_id: str) -> _Route:
+    def _route(self, model_id: str) -> Route:
         known = self.catalog.models.get(model_id)
         model = known or Model(model_id, Task.TEXT_GENERATION)
         latency = self.metrics.upstream_counts(model_id) if self.metrics is not None else None
-        route = _Route(model, self.rates.per_minute(model), self.accounts, latency, self._solo)
+        route = Route(model, self.rates.per_minute(model), self.accounts, latency, self._solo)
         # Only catalog models are kept: an id the catalog learns later (from /ai/models/search) then gets its
         # task and prices, and ids clients make up cannot grow the table.
         if known is not None and len(self._routes) < MAX_ROUTES:
@@ -369,28 +309,23 @@ class AccountPool:
     def _clear(self, account: Account) -> None:
         account.exhausted_until, account.disabled, account.recheck_at = 0.0, "", 0.0
         log.warning("account %s answers again; back in the pool", account.masked)
-        self._save_state(account)
+        self.ledger.save_state(account)
 
     def restore(self, account: Account) -> None:
         """Cloudflare accepted a marked account's credentials again (the start-up check's recheck)."""
         if account.disabled or account.recheck_at:
             self._clear(account)
 
-    @staticmethod
-    def rejects(error: UpstreamError) -> bool:
-        """The failure says the account's credentials are wrong: its token (10000) or its id (7003)."""
-        return error.code == AUTH_FAILED or getattr(error, "upstream_code", None) == WRONG_ACCOUNT_CODE
+    rejects = staticmethod(refusals.rejects)
 
     def setting(self, account: Account) -> str:
         """The setting the operator must fix for a rejected account: the one they used."""
-        if self.pooled:
-            return "CF_ACCOUNTS"
-        return "CF_API_TOKEN" if account.disabled == TOKEN_REJECTED else "CF_ACCOUNT_ID"
+        return refusals.setting_to_fix(account, pooled=self.pooled)
 
     def take_out(self, account: Account, error: UpstreamError, *, when: str = "") -> None:
         """Marks an account whose credentials Cloudflare rejected: passed over until its recheck, logged as
         one error line naming the setting and the account (masked), never the token."""
-        why = TOKEN_REJECTED if error.code == AUTH_FAILED else ID_UNKNOWN
+        why = refusals.why_taken_out(error)
         account.disabled = why
         account.recheck_at = self.clock() + self.recheck
         setting = self.setting(account)
@@ -401,12 +336,12 @@ class AccountPool:
             when,
             account.masked,
             why,
-            _upstream_text(error),
+            refusals.upstream_text(error),
             out,
             self.recheck,
             setting,
         )
-        self._save_state(account)
+        self.ledger.save_state(account)
 
     def rejected(self) -> list[Account]:
         """The accounts whose credentials Cloudflare rejected (until they answer again)."""
@@ -421,22 +356,22 @@ class AccountPool:
         """A 5035: this model, on this account, needs the paid plan; its other models keep serving."""
         now = self.clock()
         self.paid.mark(account.id, account.masked, model_id, now + max(MARK_SECONDS, self.recheck), now)
-        self._later(self.paid.save(account.id, now))
+        self.ledger.later(self.paid.save(account.id, now))
 
     def _fail(self, account: Account, error: UpstreamError) -> bool:
         """Marks what the failure says about the account; True if another account may serve the call."""
         code = error.code
         now = self.clock()
-        if code in EXHAUSTED:
+        if code in refusals.EXHAUSTED:
             account.exhausted_until = self._midnight
             account.recheck_at = min(self._midnight, now + self.recheck)
             log.warning("account %s used up today's allowance; unused until 00:00 UTC", account.masked)
-            self._save_state(account)
+            self.ledger.save_state(account)
             return True
         if self.rejects(error):
             self.take_out(account, error)
             return True
-        return code in TRANSIENT or _transient_status(error.upstream_status)
+        return code in refusals.TRANSIENT or refusals.transient_status(error.upstream_status)
 
     def _others(self, tried: list[Account], pinned: Account | None, model_id: str) -> bool:
         if pinned is not None:
@@ -451,7 +386,7 @@ class AccountPool:
         """`account` may not run `model_id` (it needs the paid plan): one set lookup for every other model."""
         return model_id in self.paid.paid_models and self.paid.blocked(account.id, model_id, now)
 
-    def _take(self, route: _Route, now: float, pinned: Account | None) -> Account | None:
+    def _take(self, route: Route, now: float, pinned: Account | None) -> Account | None:
         """The account to try first if one has a rate-limit slot now in this process's counters; None when the
         counters are shared (Redis), none is usable or all are at their limit (then `_choose` decides)."""
         local = self._local
@@ -468,7 +403,7 @@ class AccountPool:
                 return account
         return None
 
-    async def _choose(self, route: _Route, tried: list[Account], pinned: Account | None) -> Account:
+    async def _choose(self, route: Route, tried: list[Account], pinned: Account | None) -> Account:
         """The account to try next, once it has a rate-limit slot for the model; waits up to `max_wait`."""
         limit = route.limit
         deadline = self.clock() + self.max_wait
@@ -484,7 +419,7 @@ class AccountPool:
                     return account
             free_at = min([await self._limiter.free_at(route.keys[a.id], limit) for a in candidates])
             if free_at > deadline:
-                raise _rate_limited(route.model.id, limit, max(1, math.ceil(free_at - now)))
+                raise refusals.rate_limited(route.model.id, limit, max(1, math.ceil(free_at - now)))
             await asyncio.sleep(max(0.01, free_at - now))
 
     def _ranked(self, now: float, tried: list[Account], pinned: Account | None, model_id: str) -> list[Account]:
@@ -509,52 +444,15 @@ class AccountPool:
         if any(a.usable(now) and self._blocked(a, model_id, now) for a in accounts):  # the rest need Workers Paid
             return paid_plan_error(model_id, pinned=pinned is not None)
         if all(a.disabled for a in accounts):  # each passed over until its recheck
-            seconds = self.recheck_in(accounts)
-            if len(accounts) > 1:
-                what = "every account of this gateway was taken out (its token or id was rejected)"
-            else:
-                what = f"account {accounts[0].masked} was rejected ({accounts[0].disabled})"
-            return UpstreamError(
-                f"No usable Cloudflare account: {what}. This is a server configuration problem: the operator must "
-                f"fix {self.setting(accounts[0])}. The account is tried again in {seconds} s.",
-                status_code=503,
-                code="no_usable_account",
-                headers={"Retry-After": str(seconds)},
-            )
+            return refusals.all_taken_out(accounts, self.setting(accounts[0]), self.recheck_in(accounts))
         return self._exhausted(now, pinned)
 
     def _rejected(self, account: Account, error: UpstreamError) -> UpstreamError:
-        """What the client sees when the last account left was just rejected: the error's status and code,
-        with the setting to fix in place of Cloudflare's wording, and when the account is tried again."""
-        seconds = self.recheck_in([account])
-        message = (
-            f"Cloudflare rejected the credentials of account {account.masked}: {account.disabled} "
-            f"({_upstream_text(error)}). This is a server configuration problem: the operator must fix "
-            f"{self.setting(account)}. The account is tried again in {seconds} s."
-        )
-        rejected = UpstreamError(
-            message,
-            status_code=error.status_code,
-            error_type=error.error_type,
-            code=error.code,
-            headers={"Retry-After": str(seconds)},
-        )
-        rejected.upstream_code = error.upstream_code
-        return rejected
+        return refusals.rejected_error(account, error, self.setting(account), self.recheck_in([account]))
 
     def _exhausted(self, now: float, pinned: Account | None = None) -> UpstreamError:
         seconds = max(1, math.ceil(self._midnight - now))
-        which = (
-            "The Cloudflare account this key is pinned to (ACCOUNT_KEY_PINS) has"
-            if pinned is not None
-            else "Every Cloudflare account of this gateway has"
-        )
-        return _too_many(
-            f"{which} used up today's free Workers AI allowance "
-            f"({self.allowance:,.0f} neurons a day each). It resets at 00:00 UTC, in {seconds} s.",
-            "daily_limit_exceeded",
-            seconds,
-        )
+        return refusals.exhausted_error(self.allowance, seconds, pinned=pinned is not None)
 
     async def admit(self, key: str) -> None:
         """Applies the per-key limits to one request with `key` (`app/caller.py`, once a request, on every
@@ -562,24 +460,7 @@ class AccountPool:
         now = self.clock()
         if now >= self._due:
             self._periodic(now)  # the day may have ended: today's count, not yesterday's
-        if self.key_rpm:
-            if not await self._limiter.hit(f"key/{key}", self.key_rpm):
-                wait = max(1, math.ceil(await self._limiter.free_at(f"key/{key}", self.key_rpm) - now))
-                raise _too_many(
-                    f"This key is limited to {self.key_rpm} requests a minute (GATEWAY_KEY_RPM); retry in {wait} s.",
-                    "rate_limit_exceeded",
-                    wait,
-                )
-        if self.key_neurons:
-            used = (await self.state.counters(f"keyuse:{key}:{self._day}")).get("neurons", 0.0)
-            if used >= self.key_neurons:
-                seconds = max(1, math.ceil(self._midnight - now))
-                raise _too_many(
-                    f"This key has used its {self.key_neurons:,.0f} neurons for today (GATEWAY_KEY_NEURONS_PER_DAY); "
-                    f"the count starts again at 00:00 UTC, in {seconds} s.",
-                    "daily_limit_exceeded",
-                    seconds,
-                )
+        await self.keys.admit(key, now, self._day, self._midnight)
 
     # -- accounting --------------------------------------------------------------------------------------
 
@@ -596,82 +477,29 @@ class AccountPool:
         used = pricing.for_tokens(route.model, *usage) if isinstance(usage, tuple) else usage
         self._record(account, route, used, creds.key)
 
-    def _record(self, account: Account, route: _Route, used: float, key: str) -> None:
+    def _record(self, account: Account, route: Route, used: float, key: str) -> None:
         model_id = route.model.id
         account.used += used
         self.neurons_total += used  # /metrics reads it at scrape time (nothing per request there)
         if route.model.estimated:
             self.neurons_estimated += used
-        tally = account.tally.get(model_id) or self._new_tally(account, model_id)
+        tally = account.tally.get(model_id) or self.ledger.new_tally(account, model_id)
         tally[0] += 1
         tally[1] += used
         if key and self.key_neurons:
-            if self._batch is not None:
-                self._batch.add(f"keyuse:{key}:{self._day}", {"neurons": used}, USAGE_TTL)
-            else:
-                self._later(self.state.add(f"keyuse:{key}:{self._day}", {"neurons": used}, USAGE_TTL))
+            spent = {"neurons": used}
+            self.ledger.add(keys_used(key, self._day), spent)
 
     def _count_error(self, account: Account, model_id: str) -> None:
-        tally = account.tally.get(model_id) or self._new_tally(account, model_id)
+        tally = account.tally.get(model_id) or self.ledger.new_tally(account, model_id)
         tally[0] += 1
         tally[2] += 1
 
-    def _new_tally(self, account: Account, model_id: str) -> list[float]:
-        """A model's counters in `account` since the last save; the save is due at most SAVE_SECONDS later."""
-        tally = account.tally[model_id] = [0, 0.0, 0]
-        if self._save_timer is None:
-            self._save_timer = asyncio.get_running_loop().call_later(SAVE_SECONDS, self._save)
-        return tally
-
-    def _save(self, hour: str = "") -> None:
-        """Writes what each account counted since the last save: one `add` to its day's ledger, the neurons
-        credited to the current hour (the tallies are at most SAVE_SECONDS old)."""
-        self._save_timer = None
-        hour = hour or _HOURS[int(self.clock() % DAY_SECONDS) // 3600]
-        for account in self.accounts:
-            if not account.tally:
-                continue
-            tallies, account.tally = account.tally, {}
-            fields: dict[str, float] = {}
-            total = 0.0
-            for model_id, (requests, used, errors) in tallies.items():
-                fields[f"req:{model_id}"] = requests
-                if used:
-                    fields[f"neu:{model_id}"] = used
-                    total += used
-                if errors:
-                    fields[f"err:{model_id}"] = errors
-            if total:
-                fields["neurons"] = total
-                fields[hour] = total
-            self._later(self.state.add(account.usage_key, fields, USAGE_TTL))
-
-    def _save_state(self, account: Account) -> None:
-        marks = {
-            "exhausted_until": account.exhausted_until,
-            "disabled": account.disabled,
-            "recheck_at": account.recheck_at,
-        }
-        ttl = max(1.0, account.recheck_at - self.clock())
-        self._later(self.state.set(f"account:{account.id}", orjson.dumps(marks), ttl))
-
-    def _later(self, work: Awaitable[None]) -> None:
-        task = asyncio.ensure_future(work)
-        self._pending.add(task)
-        task.add_done_callback(self._done)
-
-    def _done(self, task: asyncio.Task[None]) -> None:
-        self._pending.discard(task)
-        if not task.cancelled() and task.exception() is not None:
-            log.warning("could not record account usage: %s", type(task.exception()).__name__)
-
     def _roll_day(self, now: float) -> None:
-        if self._save_timer is not None:  # what was counted before midnight goes to the day that ended
-            self._save_timer.cancel()
-            self._save("h23")
-        day_start = now - now % DAY_SECONDS
+        self.ledger.close_day()  # what was counted before midnight goes to the day that ended
+        day_start = now - now % ledger.DAY_SECONDS
         self._day = datetime.fromtimestamp(day_start, UTC).strftime("%Y-%m-%d")
-        self._midnight = day_start + DAY_SECONDS
+        self._midnight = day_start + ledger.DAY_SECONDS
         for account in self.accounts:
             account.used = 0.0
             account.usage_key = f"usage:{account.id}:{self._day}"
@@ -704,13 +532,7 @@ class AccountPool:
 
     async def flush(self) -> None:
         """Writes the counters gathered so far and waits for every deferred write (readers, shutdown)."""
-        if self._save_timer is not None:
-            self._save_timer.cancel()
-        self._save()
-        if self._batch is not None:
-            await self._batch.flush()
-        while self._pending:
-            await asyncio.gather(*list(self._pending), return_exceptions=True)
+        await self.ledger.flush()
 
     # -- reading -----------------------------------------------------------------------------------------
 
@@ -724,21 +546,7 @@ class AccountPool:
         statuses = []
         for account in self.accounts:
             counters = await self.state.counters(f"usage:{account.id}:{self._day}")
-            used = max(account.used, counters.get("neurons", 0.0))
-            state: State = "disabled" if account.disabled else "exhausted" if account.exhausted_until > now else "ok"
-            statuses.append(
-                AccountStatus(
-                    id=account.masked,
-                    state=state,
-                    neurons_used=round(used, 3),
-                    neurons_left=round(max(0.0, self.allowance - used), 3) if state == "ok" else 0.0,
-                    daily_allowance=self.allowance,
-                    until=int(account.exhausted_until) if state == "exhausted" else None,
-                    reason=account.disabled,
-                    hourly=tuple(round(counters.get(hour, 0.0), 3) for hour in _HOURS),
-                    models=_models(counters, self.catalog),
-                )
-            )
+            statuses.append(ledger.status_of(account, counters, now, self.allowance, self.catalog))
         return Snapshot(
             generated_at=int(now),
             day=self._day,
@@ -753,7 +561,7 @@ class AccountPool:
         now = self.clock()
         counts = {"ok": 0, "exhausted": 0, "disabled": 0}
         for account in self.accounts:
-            counts["disabled" if account.disabled else "exhausted" if account.exhausted_until > now else "ok"] += 1
+            counts[ledger.state_of(account, now)] += 1
         return counts
 
 
@@ -763,51 +571,3 @@ def _no_slot(key: str, per_minute: int, now: float) -> bool:
 
 def _used(account: Account) -> float:
     return account.used
-
-
-_HOURS = tuple(f"h{hour:02d}" for hour in range(24))
-
-
-def _models(counters: dict[str, float], catalog: Catalog) -> tuple[ModelUsage, ...]:
-    names = [name[4:] for name in counters if name.startswith("req:")]
-    rows = [
-        ModelUsage(
-            name,
-            int(counters.get(f"req:{name}", 0)),
-            int(counters.get(f"err:{name}", 0)),
-            round(counters.get(f"neu:{name}", 0.0), 3),
-            estimated=_estimated(catalog, name),
-        )
-        for name in names
-    ]
-    return tuple(sorted(rows, key=lambda row: (-row.requests, row.model)))
-
-
-def _estimated(catalog: Catalog, model_id: str) -> bool:
-    """Whether `model_id`'s neurons are counted at the gateway's estimate (Cloudflare publishes no price)."""
-    model = catalog.models.get(model_id)
-    return model is not None and model.estimated
-
-
-def _upstream_text(error: UpstreamError) -> str:
-    """Cloudflare's own words, for a log line or a message that adds the setting to fix: an auth failure's
-    message (written for a single account, naming CF_API_TOKEN) is left out."""
-    if error.code == AUTH_FAILED:
-        return f"Workers AI error {AUTH_CODE}, Authentication error"
-    return error.message
-
-
-def _rate_limited(model_id: str, per_minute: int, retry_after: int) -> UpstreamError:
-    return _too_many(
-        f"Every Cloudflare account is at Workers AI's limit of {per_minute} requests a minute for `{model_id}`; "
-        f"retry in {retry_after} s.",
-        "rate_limit_exceeded",
-        retry_after,
-    )
-
-
-def _too_many(message: str, code: str, retry_after: int) -> UpstreamError:
-    """A 429 of the gateway's own (type `requests`, never `insufficient_quota`: OneAPI disables a channel on it)."""
-    return UpstreamError(
-        message, status_code=429, error_type="requests", code=code, headers={"Retry-After": str(retry_after)}
-    )

@@ -19,7 +19,7 @@ from typing import Any, NamedTuple
 
 import orjson
 
-HEADER = "x-session-affinity"
+HEADER = "x-session-affinity"  # what clients send; Workers AI reads the same name (upstream.client.SESSION_HEADER)
 HEADER_BYTES = HEADER.encode()
 # A client's header value is sent on as it is when it is a plain token of sane length; else it is hashed.
 _PLAIN = re.compile(r"[A-Za-z0-9._:/=@+-]{1,128}")

@@ -26,30 +26,12 @@ from typing import Any
 
 from app.convert.whisper_languages import NAMES as SPOKEN_NAMES
 from app.errors import InvalidRequest
+from app.protocol.language_codes import ALIASES, ENGINE_CODES, VARIANTS
 
-# The seed's languages (ISO 639-1, as m2m100 names them); their English names (for text-generation
-# prompts and /v2/languages) are the ones Whisper reports, capitalised.
-ENGINE_CODES = (
-    "en zh fr de es it ja ko pt ru nl sv no da fi pl tr ar he id th vi hi ms el cs sk ro hu bg hr sr uk".split()
-)
+# Their English names (for text-generation prompts and /v2/languages) are the ones Whisper reports, capitalised.
 NAMES: dict[str, str] = {code: SPOKEN_NAMES[code].title() for code in ENGINE_CODES}
-# Codes clients send that name one of those languages (DeepL's NB for Norwegian, old Java codes).
-ALIASES: dict[str, str] = {"nb": "no", "nn": "no", "iw": "he", "in": "id"}
 # DeepL's code where it differs from ISO 639-1 (answers speak DeepL).
 DEEPL_CODES: dict[str, str] = {"no": "NB"}
-# Regional and script variants: (language, OpenCC configuration for the output, or None).
-VARIANTS: dict[str, tuple[str, str | None]] = {
-    "en-us": ("en", None),
-    "en-gb": ("en", None),
-    "pt-br": ("pt", None),
-    "pt-pt": ("pt", None),
-    "zh-hans": ("zh", None),
-    "zh-cn": ("zh", None),
-    "zh-sg": ("zh", None),
-    "zh-hant": ("zh", "s2twp"),
-    "zh-tw": ("zh", "s2twp"),
-    "zh-hk": ("zh", "s2hk"),
-}
 TARGET_VARIANTS: dict[str, str] = {
     "EN-GB": "English (British)",
     "EN-US": "English (American)",
@@ -219,11 +201,3 @@ class Script:
     def convert(self, text: str) -> str:
         converted: str = self._converter.convert(text)
         return converted
-
-
-def code_pattern(*, source: bool) -> str:
-    """The codes `parse_target` (or `parse_source`) takes, as a regular expression for the API document:
-    any case, `_` for `-`, surrounding spaces; a source may also be empty or `auto`."""
-    codes = sorted({*NAMES, *ALIASES, *VARIANTS} | ({"auto"} if source else set()), key=lambda c: (-len(c), c))
-    spelled = ("".join(f"[{c.upper()}{c}]" if c.isalpha() else "[-_]" for c in code) for code in codes)
-    return r"^\s*(?:" + "|".join(spelled) + (")?" if source else ")") + r"\s*$"

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pydantic import BaseModel, ConfigDict, Field
 from pydantic.config import JsonDict
 
-from app.convert.languages import code_pattern
+from app.protocol.language_codes import code_pattern
 
 
 def _require(schema: JsonDict, name: str) -> None:

@@ -13,8 +13,8 @@ from app.accounts.source import read_snapshot
 from app.caller import identify
 from app.deps import gateway
 from app.errors import InvalidRequest
+from app.http_responses import JSONBytes
 from app.openapi import documented
-from app.responses import JSONBytes
 
 router = APIRouter(tags=["billing"])
 DATE = re.compile(r"\d{4}-\d{2}-\d{2}")

@@ -12,9 +12,9 @@ from app.catalog import Task
 from app.convert.embeddings import batches, embedding_list, texts_of, token_ids_of, vectors_of
 from app.convert.token_ids import decode
 from app.deps import exchange, gateway
+from app.http_responses import JSONBytes
 from app.openapi import CALLS_UPSTREAM, documented
 from app.protocol.openai import EmbeddingRequest
-from app.responses import JSONBytes
 from app.routers.body import read_json
 
 router = APIRouter(prefix="/v1", tags=["embeddings"])

@@ -13,8 +13,8 @@ import orjson
 from fastapi import APIRouter, Request, Response
 
 from app.deps import gateway
+from app.http_responses import JSONBytes
 from app.openapi import documented
-from app.responses import JSONBytes
 from app.routers.health import mode_of
 from app.serving.home import KEYS, RECIPES, RECIPES_FOR, SUMMARY, render, wants_html
 from app.serving.images import public_base

@@ -13,10 +13,10 @@ from app.caller import caller, identify
 from app.catalog import Task
 from app.convert.anthropic import chat_request, estimate_input_tokens, thinking
 from app.deps import gateway, in_session
+from app.http_responses import JSONBytes
 from app.openapi import ANTHROPIC, ANTHROPIC_ANSWERS, documented
 from app.ops.requests import EXCHANGE
 from app.protocol.anthropic import CountTokensRequest, MessagesRequest
-from app.responses import JSONBytes
 from app.routers.body import read_json
 from app.serving import image_urls, messages
 from app.serving.chat import Call

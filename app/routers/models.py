@@ -8,8 +8,8 @@ from fastapi import APIRouter, Request, Response
 from app.caller import identify
 from app.deps import gateway
 from app.errors import ModelNotFound
+from app.http_responses import JSONBytes
 from app.openapi import documented
-from app.responses import JSONBytes
 
 router = APIRouter(prefix="/v1", tags=["models"])
 DEMO_NOTICE = (

@@ -10,10 +10,10 @@ from fastapi import APIRouter, Request, Response
 from app.caller import caller, identify, presented_key
 from app.catalog import Task
 from app.deps import gateway, in_session
+from app.http_responses import JSONBytes
 from app.openapi import CALLS_UPSTREAM, documented
 from app.ops.requests import EXCHANGE
 from app.protocol.responses import ResponseRequest
-from app.responses import JSONBytes
 from app.routers.body import read_json
 from app.serving import responses
 

@@ -13,8 +13,8 @@ from app.accounts.snapshot import Snapshot
 from app.accounts.source import read_snapshot
 from app.caller import require_gateway_key
 from app.deps import Gateway, gateway
+from app.http_responses import JSONBytes
 from app.openapi import documented
-from app.responses import JSONBytes
 
 router = APIRouter(tags=["status"])
 HTML = "text/html; charset=utf-8"

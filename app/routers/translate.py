@@ -18,9 +18,9 @@ from app.convert.languages import deepl_languages, parse_source, parse_target
 from app.convert.translate import batch_reply, deepl_reply, deeplx_reply, form_fields
 from app.deps import Gateway, gateway
 from app.errors import InvalidRequest, NotFound, PayloadTooLarge
+from app.http_responses import JSONBytes
 from app.openapi import DEEPL, DEEPL_ANSWERS, DEEPLX, DEEPLX_ANSWERS, documented
 from app.protocol.deepl import BatchRequest, DeepLRequest, DeepLXRequest
-from app.responses import JSONBytes
 from app.routers.body import invalid, read_json
 from app.serving.translate import Translator
 

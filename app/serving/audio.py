@@ -16,9 +16,9 @@ from app.convert.languages import NAMES as ENGINE_LANGUAGES
 from app.convert.speech import DECODED, MEDIA_TYPES, from_mp3, is_aura, speech_payload
 from app.convert.subtitles import cues, with_text
 from app.convert.whisper_languages import language_code
-from app.deps import Gateway
 from app.errors import UpstreamError
 from app.protocol.audio import SpeechRequest, TranscriptionForm
+from app.serving.gateway import Gateway
 from app.serving.translate import translate_text
 from app.uploads import Upload
 from app.upstream.client import Binary, Credentials
@@ -95,7 +95,9 @@ async def _translate_to_english(gw: Gateway, creds: Credentials, text: str, sour
     TRANSLATE_MODEL); a source outside the engine's languages is detected from the text instead."""
     if not text.strip():
         return text
-    return await translate_text(gw, creds, text, source if source in ENGINE_LANGUAGES else None, "EN")
+    return await translate_text(
+        gw.translator, gw.upstream, creds, text, source if source in ENGINE_LANGUAGES else None, "EN"
+    )
 
 
 async def synthesise(gw: Gateway, creds: Credentials, model: Model, request: SpeechRequest) -> tuple[bytes, str]:

@@ -19,7 +19,7 @@ import orjson
 
 from app.catalog import Catalog, Model, Retired, Task, Unit, model_from_search
 from app.errors import GatewayError
-from app.upstream.client import Credentials, WorkersAI
+from app.upstream.client import Credentials, Upstream
 
 log = logging.getLogger("app.models")
 CATALOG_CREATED = 1_700_000_000  # a fixed `created` for models that do not say when they appeared
@@ -42,7 +42,7 @@ class ModelDirectory:
     def _fresh(self) -> bool:
         return self._checked_at is not None and self.clock() - self._checked_at < self.ttl
 
-    async def refresh(self, upstream: WorkersAI, creds: Credentials | None) -> None:
+    async def refresh(self, upstream: Upstream, creds: Credentials | None) -> None:
         if creds is None or self.ttl == 0 or self._fresh():
             return
         async with self._lock:

@@ -33,18 +33,18 @@ from app.convert.responses import (
 from app.convert.results import Usage, estimate_usage
 from app.convert.stream import StreamState, deltas_of
 from app.convert.text import tokens_for_chars
-from app.deps import Gateway
 from app.errors import GatewayError, NotFound
+from app.http_responses import EventStreamResponse, JSONBytes
 from app.ops.requests import Exchange
 from app.protocol.responses import Item, ResponseRequest
-from app.responses import EventStreamResponse, JSONBytes
 from app.serving import chat, image_urls
+from app.serving.gateway import Gateway
 from app.serving.streams import replay
 from app.state import SharedState
 from app.upstream.client import Credentials, Stream
 from app.upstream.errors import stream_truncated
 
-log = logging.getLogger("app.responses")
+log = logging.getLogger("app.http_responses")
 Save = Callable[[bytes], Awaitable[None]] | None  # keeps the finished response
 InSession = Callable[..., Credentials]  # `deps.in_session` with its request and gateway bound
 

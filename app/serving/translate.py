@@ -12,7 +12,7 @@ import hashlib
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Generic, TypeVar
+from typing import Generic, TypeVar
 
 from app.cache import Cache, CacheKey, Coalescer, MemoryCache, translation_cache
 from app.catalog import Catalog, Model, Task
@@ -38,10 +38,7 @@ from app.convert.translate import (
 )
 from app.errors import GatewayError
 from app.state.base import SharedState
-from app.upstream.client import Credentials, WorkersAI
-
-if TYPE_CHECKING:
-    from app.deps import Gateway
+from app.upstream.client import Credentials, Upstream
 
 T = TypeVar("T")
 log = logging.getLogger("app.translate")
@@ -86,7 +83,7 @@ class Translator:
         self.characters = 0  # characters sent upstream since start (GET /v2/usage)
 
     async def translate(
-        self, upstream: WorkersAI, creds: Credentials, text: str, source: str | None, target: Target
+        self, upstream: Upstream, creds: Credentials, text: str, source: str | None, target: Target
     ) -> Translation:
         """`text` into `target`, from `source` (None: detected). Lines, blank lines, edge whitespace and
         markup keep their place; text already in the target language makes no upstream call."""
@@ -121,7 +118,7 @@ class Translator:
         return source
 
     async def _segments(
-        self, upstream: WorkersAI, creds: Credentials, segments: list[str], source: str, target: Target
+        self, upstream: Upstream, creds: Credentials, segments: list[str], source: str, target: Target
     ) -> list[str]:
         # A chat engine is asked for the variant itself; m2m100 writes Simplified, converted afterwards.
         engine, wanted = _engine(self.model.id, creds), _engine_target(target, self.chat)
@@ -137,7 +134,7 @@ class Translator:
                 found[index] = text
         return [value or "" for value in found]
 
-    async def _call(self, upstream: WorkersAI, creds: Credentials, key: CacheKey, source: str, target: Target) -> str:
+    async def _call(self, upstream: Upstream, creds: Credentials, key: CacheKey, source: str, target: Target) -> str:
         segment = key[3]
         async with self.slots:
             self.characters += len(segment)
@@ -186,9 +183,11 @@ def _engine_target(target: Target, chat: bool) -> str:
     return f"{target.code}-{target.script}" if chat and target.script else target.code
 
 
-async def translate_text(gw: Gateway, creds: Credentials, text: str, source: str | None, target: str) -> str:
+async def translate_text(
+    translator: Translator | None, upstream: Upstream, creds: Credentials, text: str, source: str | None, target: str
+) -> str:
     """Translate `text` (source None or "auto": detected) into a DeepL-style `target` code, through the
     gateway's engine and cache. Raises GatewayError (400 for an unsupported language)."""
-    assert gw.translator is not None, "the app's lifespan builds the translator"
-    result = await gw.translator.translate(gw.upstream, creds, text, parse_source(source), parse_target(target))
+    assert translator is not None, "the app's lifespan builds the translator"
+    result = await translator.translate(upstream, creds, text, parse_source(source), parse_target(target))
     return result.text

@@ -6,12 +6,18 @@ The switch is the owning `RedisState`'s: one failure anywhere flips both values 
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from limits.aio.storage import MovingWindowSupport, SlidingWindowCounterSupport, Storage
 
-if TYPE_CHECKING:
-    from app.state.redis import RedisState
+
+class Switch(Protocol):
+    """What the storage asks of its owner (`RedisState`): whether Redis is in use, and to hear a failure."""
+
+    @property
+    def up(self) -> bool: ...
+
+    def failed(self, exc: BaseException) -> None: ...
 
 
 class FailoverStorage(Storage, MovingWindowSupport, SlidingWindowCounterSupport):
@@ -19,7 +25,7 @@ class FailoverStorage(Storage, MovingWindowSupport, SlidingWindowCounterSupport)
 
     STORAGE_SCHEME = None
 
-    def __init__(self, remote: Any, local: Any, owner: RedisState) -> None:
+    def __init__(self, remote: Any, local: Any, owner: Switch) -> None:
         super().__init__()
         self._remote = remote
         self._local = local

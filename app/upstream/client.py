@@ -1,6 +1,6 @@
 """The only code that speaks HTTP to Cloudflare: `WorkersAI`, over one connection pool for the app's life.
 
-The pool (`pool.py`) is ours rather than aiohttp's or httpx's: 45-75 us of CPU a request against aiohttp's
+The pool (`connection_pool.py`) is ours rather than aiohttp's or httpx's: 45-75 us of CPU a request against aiohttp's
 190-250 us and httpx's ~1,000 us (`python -m bench.clients`; performance.md B2).
 """
 
@@ -8,28 +8,21 @@ from __future__ import annotations
 
 import socket
 import ssl
-import time
 from collections.abc import Callable
 from dataclasses import dataclass, replace
-from functools import partial
 from types import TracebackType
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import Any, Protocol
 from urllib.parse import urlencode
 
 import orjson
 
-from app.accounts import neurons
-from app.accounts.source import mask
+from app.ai_gateway import AIGateway
 from app.catalog import MODEL_ID
-from app.convert.affinity import HEADER as SESSION_HEADER
-from app.convert.text import prompt_chars, tokens_for_chars
 from app.errors import InvalidRequest, UpstreamError
-from app.ops.requests import CURRENT
 from app.proxies import Proxy
 from app.sse import EventDecoder
 from app.upstream import errors
-from app.upstream.ai_gateway import AIGateway
-from app.upstream.pool import (
+from app.upstream.connection_pool import (
     DEFAULT_MAX_RESPONSE,
     BadResponse,
     ConnectionPool,
@@ -40,12 +33,11 @@ from app.upstream.pool import (
     StreamingResponse,
 )
 
-if TYPE_CHECKING:
-    from app.accounts.pool import Account, AccountPool
-
-T = TypeVar("T")
 JSON = "application/json"
 EVENT_STREAM = "text/event-stream"
+# Workers AI sends the requests of one session to the model instance that holds its cached prefix; clients
+# send the gateway the same header (app/convert/affinity.py).
+SESSION_HEADER = "x-session-affinity"
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,7 +47,7 @@ class Credentials:
     account_id: str
     token: str
     from_client: bool = False
-    key: str = ""  # the gateway key presented, as `accounts.pool.key_id` names it ("" when keys are off)
+    key: str = ""  # the gateway key presented, as `accounts.account.key_id` names it ("" when keys are off)
     # The conversation this request belongs to (`convert/affinity.py`): sent as `x-session-affinity`, and the
     # account pool keeps it on one account. Set per request (`with_session`), never on shared credentials.
     session: str = ""
@@ -86,7 +78,8 @@ class Stream:
         self._response = response
         self._decoder = EventDecoder()
         self._ended = False
-        # The account pool's accounting: called once at `aclose` with the last batches and the event count.
+        # The account pool's accounting (app/accounts/calls.py): called once at `aclose` with the last
+        # batches and the event count.
         self.settle: Callable[[list[bytes], int], None] | None = None
         self._previous: list[bytes] = []
         self._last: list[bytes] = []
@@ -126,6 +119,31 @@ class Stream:
 Result = dict[str, Any] | list[Any] | Binary
 
 
+class Upstream(Protocol):
+    """What the serving code calls Workers AI through: `WorkersAI` itself, or the account pool around it
+    (app/accounts/calls.py), which has the same calls and chooses the account."""
+
+    async def run(
+        self,
+        creds: Credentials,
+        model_id: str,
+        payload: dict[str, Any] | bytes | bytearray,
+        *,
+        content_type: str = ...,
+    ) -> Result: ...
+
+    async def stream(
+        self,
+        creds: Credentials,
+        model_id: str,
+        payload: dict[str, Any],
+        *,
+        meanwhile: Callable[[], object] | None = ...,
+    ) -> Stream | Result: ...
+
+    async def search_models(self, creds: Credentials, *, per_page: int = ...) -> list[dict[str, Any]]: ...
+
+
 class WorkersAI:
     """Client of the Workers AI REST API (`{base}/accounts/{account}/ai/...`). With `ai_gateway`, run calls
     go through Cloudflare AI Gateway instead (its own connection pool, reached through `ai_gateway_proxy`);
@@ -161,7 +179,6 @@ class WorkersAI:
         self._max_connections = max_connections
         self._pool: ConnectionPool | None = None
         self._run_pool: ConnectionPool | None = None  # the AI Gateway's pool, else `_pool`
-        self.accounts: AccountPool | None = None  # managed mode: which account runs each call (app/accounts/)
 
     async def start(self, pool: ConnectionPool | None = None) -> None:
         """Opens the connection pools (`pool`: a stand-in with the same interface, as the bench's in-process
@@ -217,62 +234,19 @@ class WorkersAI:
         payload: dict[str, Any] | bytes | bytearray,
         *,
         content_type: str = JSON,
+        session: str = "",
     ) -> Result:
-        """Run a model and return its unwrapped `result` (or the raw body of a binary answer). `payload`
-        as bytes is sent as it is (audio; JSON the caller encoded). With an account pool and the server's
-        credentials, the pool chooses the account, fails over and counts what the call cost."""
-        pool = self.accounts
-        if pool is None or creds.from_client:
-            _note_account(mask(creds.account_id))
-            return await self._run(creds, model_id, payload, content_type, creds.session)
-        route = pool.ready(model_id, creds)
-        attempt = partial(self._charged_run, pool, creds, model_id, payload, content_type)
-        if route is None:
-            return await pool.call(model_id, attempt, creds)
-        # `_run`, inlined: the pool's fast path spends no coroutine of its own on the call.
-        server = route.account.creds  # type: ignore[union-attr]
-        body = payload if isinstance(payload, bytes | bytearray) else orjson.dumps(payload)
-        path = self.run_path(server.account_id, model_id)
-        started = time.perf_counter()
-        try:
-            with _TRANSPORT_ERRORS:
-                headers = _headers(server, content_type, self._run_compressed, creds.session)
-                response = await (self._run_pool or self.run_pool).request(
-                    "POST", path, headers, body, timeout=self._timeout
-                )
-            result = _result(response.status, response.content_type, response.body, False)
-        except UpstreamError as error:
-            return await pool.recover(route, attempt, error)
-        pool.done(route, started, payload, result)
-        return result
-
-    async def _charged_run(
-        self,
-        pool: AccountPool,
-        creds: Credentials,
-        model_id: str,
-        payload: dict[str, Any] | bytes | bytearray,
-        content_type: str,
-        account: Account,
-    ) -> Result:
-        result = await self._run(account.creds, model_id, payload, content_type, creds.session)
-        pool.charge(account, model_id, payload, result, creds)
-        _note_account(account.masked)
-        return result
-
-    async def _run(
-        self,
-        creds: Credentials,
-        model_id: str,
-        payload: dict[str, Any] | bytes | bytearray,
-        content_type: str,
-        session: str,
-    ) -> Result:
+        """Run a model on `creds`' account and return its unwrapped `result` (or the raw body of a binary
+        answer). `payload` as bytes is sent as it is (audio; JSON the caller encoded). `session` (else
+        `creds.session`) is sent as `x-session-affinity`. Which account, and what the call cost, is the
+        account pool's business (app/accounts/calls.py wraps this client)."""
         body = payload if isinstance(payload, bytes | bytearray) else orjson.dumps(payload)
         path = self.run_path(creds.account_id, model_id)
-        headers = _headers(creds, content_type, self._run_compressed, session)
+        headers = _headers(creds, content_type, self._run_compressed, session or creds.session)
         with _TRANSPORT_ERRORS:
-            response = await self.run_pool.request("POST", path, headers, body, timeout=self._timeout)
+            response = await (self._run_pool or self.run_pool).request(
+                "POST", path, headers, body, timeout=self._timeout
+            )
         return _result(response.status, response.content_type, response.body, creds.from_client)
 
     async def stream(
@@ -282,62 +256,17 @@ class WorkersAI:
         payload: dict[str, Any],
         *,
         meanwhile: Callable[[], object] | None = None,
+        session: str = "",
     ) -> Stream | Result:
         """Run a model with `stream: true`. Errors before the first byte raise; a model that answers
         JSON instead of SSE (gpt-oss over /ai/run) returns its result like `run`. `meanwhile` runs once
-        the request is sent, while Workers AI works on it (see `ConnectionPool.stream`). With an account
-        pool, failover happens only while opening: once a stream is returned it is never retried."""
-        pool = self.accounts
-        if pool is None or creds.from_client:
-            _note_account(mask(creds.account_id))
-            return await self._stream(creds, model_id, payload, meanwhile, creds.session)
-        route = pool.ready(model_id, creds)
-        attempt = partial(self._charged_stream, pool, creds, model_id, payload, meanwhile)
-        if route is None or route.account is None:
-            return await pool.call(model_id, attempt, creds)
-        started = time.perf_counter()
-        try:
-            opened = await self._stream(route.account.creds, model_id, payload, meanwhile, creds.session)
-        except UpstreamError as error:
-            return await pool.recover(route, attempt, error)
-        if isinstance(opened, Stream):
-            opened.settle = partial(_settle_stream, pool, route.account, model_id, payload, creds)
-            pool.done(route, started, payload, None)
-        else:
-            pool.done(route, started, payload, opened)
-        return opened
-
-    async def _charged_stream(
-        self,
-        pool: AccountPool,
-        creds: Credentials,
-        model_id: str,
-        payload: dict[str, Any],
-        meanwhile: Callable[[], object] | None,
-        account: Account,
-    ) -> Stream | Result:
-        opened = await self._stream(account.creds, model_id, payload, meanwhile, creds.session)
-        _note_account(account.masked)
-        if isinstance(opened, Stream):
-            opened.settle = partial(_settle_stream, pool, account, model_id, payload, creds)
-        else:
-            pool.charge(account, model_id, payload, opened, creds)
-        return opened
-
-    async def _stream(
-        self,
-        creds: Credentials,
-        model_id: str,
-        payload: dict[str, Any],
-        meanwhile: Callable[[], object] | None,
-        session: str,
-    ) -> Stream | Result:
+        the request is sent, while Workers AI works on it (see `ConnectionPool.stream`)."""
         path = self.run_path(creds.account_id, model_id)
         with _TRANSPORT_ERRORS:
             response = await self.run_pool.stream(
                 "POST",
                 path,
-                _headers(creds, JSON, self._run_events, session),
+                _headers(creds, JSON, self._run_events, session or creds.session),
                 orjson.dumps(payload),
                 timeout=self._read_timeout,
                 read_timeout=self._read_timeout,
@@ -380,35 +309,6 @@ class WorkersAI:
             )
         result = _result(response.status, response.content_type, response.body, creds.from_client)
         return result if isinstance(result, list) else []
-
-
-def _settle_stream(
-    pool: AccountPool,
-    account: Account,
-    model_id: str,
-    payload: dict[str, Any],
-    creds: Credentials,
-    tail: list[bytes],
-    events: int,
-) -> None:
-    """A stream ended: count it, from the usage its last events carry (Workers AI sends it last), else
-    estimated from the prompt and the number of events (about a token each)."""
-    for event in reversed(tail):
-        if b'"usage"' in event:
-            try:
-                found = orjson.loads(event)
-            except orjson.JSONDecodeError:
-                continue
-            given = neurons.reported(found)
-            if given is not None:
-                pool.charge_tokens(account, model_id, given, creds)
-                return
-            counted = neurons.token_usage(found)
-            if counted is not None:
-                pool.charge_tokens(account, model_id, counted, creds)
-                return
-    prompt = tokens_for_chars(prompt_chars(payload))
-    pool.charge_tokens(account, model_id, (prompt, max(0, events - 1)), creds)
 
 
 # Compressed answers for buffered calls (an embeddings batch shrinks several times); none for streams,
@@ -492,11 +392,3 @@ def _result(status: int, content_type: str, raw: bytes, client_token: bool) -> R
     if isinstance(result, dict | list):
         return result
     raise errors.from_envelope(502, raw, client_token=client_token)
-
-
-def _note_account(masked: str) -> None:
-    """The request's log line names the account its call ran on, `masked` (a pooled `Account.masked`, or a
-    passthrough client's id through `mask`; the pool's fast path notes it in `AccountPool.done`)."""
-    record = CURRENT.get()
-    if record is not None:
-        record.account = masked

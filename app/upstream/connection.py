@@ -1,5 +1,5 @@
 """One keep-alive HTTP/1.1 connection (an `asyncio.Protocol` fed to httptools), and the failures the pool
-names. `pool.py` owns the connections; `streaming.py` reads stream bodies from them."""
+names. `connection_pool.py` owns the connections; `streaming.py` reads stream bodies from them."""
 
 from __future__ import annotations
 

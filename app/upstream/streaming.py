@@ -5,12 +5,8 @@ from __future__ import annotations
 import asyncio
 import zlib
 from collections.abc import AsyncIterator, Callable
-from typing import TYPE_CHECKING
 
 from app.upstream.connection import BadResponse, Connection, Stalled
-
-if TYPE_CHECKING:
-    from app.upstream.pool import ConnectionPool
 
 
 class StreamingResponse:
@@ -21,10 +17,10 @@ class StreamingResponse:
     A reader that judges progress itself (an SSE translator that sees only empty events) hands a probe
     to `watch`, and the same one timer then checks that instead of the socket."""
 
-    def __init__(self, pool: ConnectionPool, conn: Connection, read_timeout: float, cap: int) -> None:
+    def __init__(self, release: Callable[[Connection], None], conn: Connection, read_timeout: float, cap: int) -> None:
         self.status = conn.status
         self.headers = conn.headers
-        self._pool = pool
+        self._release = release  # the pool takes a connection whose body was read to the end back
         self._conn: Connection | None = conn
         self._read_timeout = read_timeout
         self._timer: asyncio.TimerHandle | None = None
@@ -118,7 +114,7 @@ class StreamingResponse:
             self._timer = None
         conn, self._conn = self._conn, None
         if conn is not None:
-            self._pool.release(conn)
+            self._release(conn)
 
 
 def decoder(encoding: str) -> zlib._Decompress | None:

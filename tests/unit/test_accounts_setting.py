@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from pydantic import ValidationError
 
-from app.accounts.setting import parse_accounts
+from app.cf_accounts import parse_accounts
 from app.config import Settings
 
 SECRET = "tok-SECRET-7f3a"

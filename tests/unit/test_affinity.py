@@ -8,7 +8,7 @@ import asyncio
 import pytest
 
 from app.accounts.affinity import Affinity
-from app.accounts.setting import parse_accounts, parse_plans
+from app.cf_accounts import parse_accounts, parse_plans
 from app.convert.affinity import session_of
 from app.state import MemoryState
 

@@ -6,7 +6,7 @@ import asyncio
 from collections.abc import AsyncIterator
 from typing import Any
 
-from app.responses import EventStreamResponse
+from app.http_responses import EventStreamResponse
 from app.sse import DONE
 
 

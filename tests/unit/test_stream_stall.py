@@ -16,7 +16,7 @@ from app.catalog import Catalog
 from app.convert.stream import StreamState
 from app.serving.streams import ChunkWriter, translate
 from app.upstream.client import Stream
-from tests.unit.test_pool_hostile import CREDS, MODEL, SSE_HEAD, Hostile, chunk, client, settled
+from tests.unit.test_connection_pool_hostile import CREDS, MODEL, SSE_HEAD, Hostile, chunk, client, settled
 
 EMPTY = chunk(b'data: {"response":"","p":"abc"}\n\n')
 

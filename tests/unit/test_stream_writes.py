@@ -26,7 +26,7 @@ class Batches:
         return self.batches.pop(0) if self.batches else None
 
     def watch(self, progress: object) -> None:
-        pass  # the stall timer is the pool's (tests/unit/test_pool_hostile.py)
+        pass  # the stall timer is the pool's (tests/unit/test_connection_pool_hostile.py)
 
     async def aclose(self) -> None:
         self.closed = True

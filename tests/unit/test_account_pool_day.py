@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 
 import pytest
 
+from app.accounts.calls import PooledWorkersAI
 from app.accounts.pool import AccountPool
 from app.catalog import Catalog
 from app.errors import UpstreamError
@@ -81,12 +82,12 @@ def test_at_midnight_the_counters_restart_and_an_exhausted_account_serves_again(
     async def main() -> None:
         clock = Clock(EVENING)
         async with WorkersAIStandIn() as server:
-            upstream = WorkersAI(server.url, timeout=5)
-            await upstream.start()
+            client = WorkersAI(server.url, timeout=5)
+            await client.start()
             pool = AccountPool(
                 [Credentials(A, "t"), Credentials(B, "t")], state=MemoryState(), catalog=Catalog(), clock=clock
             )
-            upstream.accounts = pool
+            upstream = PooledWorkersAI(client, pool)  # as app/main.py builds it
             server_creds = Credentials(A, "t")
             server.spent = {A}  # A used up today's allowance: it answers 4006 until Workers AI's reset
             for _ in range(3):
@@ -103,7 +104,7 @@ def test_at_midnight_the_counters_restart_and_an_exhausted_account_serves_again(
                 assert await upstream.run(server_creds, LLAMA, PROMPT)
             after = await pool.snapshot()
             yesterday = await pool.state.counters(f"usage:{B}:2026-03-14")
-            await upstream.close()
+            await client.close()
 
         alpha, bravo = evening.accounts
         assert (evening.day, alpha.state, alpha.until, alpha.neurons_left) == ("2026-03-14", "exhausted", MIDNIGHT, 0)
@@ -128,12 +129,12 @@ def test_a_keys_daily_neurons_start_again_at_midnight() -> None:
         clock = Clock(MIDNIGHT - 100)
         refused: list[UpstreamError] = []
         async with WorkersAIStandIn() as server:
-            upstream = WorkersAI(server.url, timeout=5)
-            await upstream.start()
+            client = WorkersAI(server.url, timeout=5)
+            await client.start()
             pool = AccountPool(
                 [Credentials(A, "t")], state=MemoryState(), catalog=Catalog(), key_neurons=150, clock=clock
             )
-            upstream.accounts = pool
+            upstream = PooledWorkersAI(client, pool)  # as app/main.py builds it
             keyed = Credentials(A, "t", key="a-key-hash")
             for _ in range(2):  # 0, then ~83 neurons used before each: both under the 150
                 await pool.admit(keyed.key)  # what app/caller.py does once a request
@@ -147,7 +148,7 @@ def test_a_keys_daily_neurons_start_again_at_midnight() -> None:
             clock.now = MIDNIGHT + 1
             await pool.admit(keyed.key)  # a new day, a new allowance
             assert await upstream.run(keyed, LLAMA, PROMPT)
-            await upstream.close()
+            await client.close()
             return refused, len(server.calls)
 
     refused, calls = asyncio.run(main())

@@ -1,11 +1,18 @@
-"""`CF_ACCOUNTS`, read: the pool's accounts and the Workers plan each states (docs/accounts.md, Settings)."""
+"""`CF_ACCOUNTS`, read: the pool's accounts and the Workers plan each states (docs/accounts.md, Settings).
+
+A parser of one setting, below app/config.py (which validates the setting with it), so it imports nothing
+of the product (pyproject.toml's layers)."""
 
 from __future__ import annotations
 
-from app.accounts.plans import Plan, split_plan
-from app.config import ACCOUNT_ID
+import re
+from typing import Literal
 
-__all__ = ["parse_accounts", "parse_plans"]
+__all__ = ["ACCOUNT_ID", "PLANS", "Plan", "parse_accounts", "parse_plans", "split_plan"]
+
+ACCOUNT_ID = re.compile(r"[A-Za-z0-9_-]{1,64}")
+Plan = Literal["paid", "free", ""]  # "": not said, learned from the answers (app/accounts/plans.py)
+PLANS: tuple[Plan, ...] = ("paid", "free")
 
 
 def parse_accounts(value: str) -> list[tuple[str, str]]:
@@ -38,3 +45,17 @@ def _entries(value: str) -> list[tuple[str, str, Plan]]:
             raise ValueError(f"CF_ACCOUNTS entry {position} repeats an account id")
         found.append((account, token, plan))
     return found
+
+
+def split_plan(token: str) -> tuple[str, Plan]:
+    """`TOKEN:paid` -> (TOKEN, "paid"); a token with no plan suffix is kept whole (tokens may hold ':')."""
+    head, sep, tail = token.rpartition(":")
+    plan = tail.strip().lower()
+    if sep and head.strip() and plan in PLANS:
+        return head.strip(), plan
+    return token, ""
+
+
+# The account `workers-ai-gateway serve` uses with no Cloudflare settings (demo mode, against the built-in
+# emulator): not a secret, and shown as it is (app/accounts/source.py `mask`).
+DEMO_ACCOUNT_ID = "demo"

@@ -147,7 +147,7 @@ class ConnectionPool:
         request = self._head(method, path, headers, body) + body
         conn = await self._exchange(request, timeout=timeout, streaming=True, meanwhile=meanwhile)
         try:
-            return StreamingResponse(self, conn, read_timeout, self._cap)
+            return StreamingResponse(self.release, conn, read_timeout, self._cap)
         except BaseException:  # an encoding it cannot decode: the connection goes back before the error
             conn.close()
             self.release(conn)

@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from app.upstream.pool import ConnectionPool
+from app.upstream.connection_pool import ConnectionPool
 from tests.loopback import LoopbackServer
 from tests.tools import require
 

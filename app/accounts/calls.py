@@ -1,0 +1,173 @@
+"""Workers AI through the account pool: the client (`app/upstream/client.py`) speaks HTTP; this wraps it, so
+each call runs on the account the pool chooses, fails over as the pool says, and is counted in neurons.
+
+Built once at start-up around the client (app/main.py), with the pool of a managed gateway or none (a
+passthrough gateway: every call carries the client's own account). Its calls are the client's (`Upstream`),
+so the serving code does not know which it holds.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from functools import partial
+from typing import Any
+
+import orjson
+
+from app.accounts import neurons
+from app.accounts.account import Account
+from app.accounts.pool import AccountPool
+from app.accounts.source import mask
+from app.convert.text import prompt_chars, tokens_for_chars
+from app.errors import UpstreamError
+from app.ops.requests import CURRENT
+from app.upstream.client import JSON, Credentials, Result, Stream, WorkersAI
+
+
+class PooledWorkersAI:
+    """`WorkersAI` with the account pool around it. A client's own credentials (passthrough) go straight to
+    the client; the server's go to the account the pool chooses."""
+
+    __slots__ = ("accounts", "client")
+
+    def __init__(self, client: WorkersAI, accounts: AccountPool | None = None) -> None:
+        self.client = client
+        self.accounts = accounts  # None: no managed accounts (a passthrough gateway)
+
+    async def run(
+        self,
+        creds: Credentials,
+        model_id: str,
+        payload: dict[str, Any] | bytes | bytearray,
+        *,
+        content_type: str = JSON,
+    ) -> Result:
+        """`WorkersAI.run` on the account the pool chooses, failing over and counting what the call cost."""
+        pool = self.accounts
+        if pool is None or creds.from_client:
+            _note_account(mask(creds.account_id))
+            return await self.client.run(creds, model_id, payload, content_type=content_type)
+        route = pool.ready(model_id, creds)
+        attempt = partial(self._charged_run, pool, creds, model_id, payload, content_type)
+        if route is None:
+            return await pool.call(model_id, attempt, creds)
+        started = time.perf_counter()
+        try:
+            result = await self.client.run(
+                route.account.creds,  # type: ignore[union-attr]
+                model_id,
+                payload,
+                content_type=content_type,
+                session=creds.session,
+            )
+        except UpstreamError as error:
+            return await pool.recover(route, attempt, error)
+        pool.done(route, started, payload, result)
+        return result
+
+    async def _charged_run(
+        self,
+        pool: AccountPool,
+        creds: Credentials,
+        model_id: str,
+        payload: dict[str, Any] | bytes | bytearray,
+        content_type: str,
+        account: Account,
+    ) -> Result:
+        result = await self.client.run(
+            account.creds, model_id, payload, content_type=content_type, session=creds.session
+        )
+        pool.charge(account, model_id, payload, result, creds)
+        _note_account(account.masked)
+        return result
+
+    async def stream(
+        self,
+        creds: Credentials,
+        model_id: str,
+        payload: dict[str, Any],
+        *,
+        meanwhile: Callable[[], object] | None = None,
+    ) -> Stream | Result:
+        """`WorkersAI.stream` on the account the pool chooses. Failover happens only while opening: once a
+        stream is returned it is never retried; it is counted when it ends."""
+        pool = self.accounts
+        if pool is None or creds.from_client:
+            _note_account(mask(creds.account_id))
+            return await self.client.stream(creds, model_id, payload, meanwhile=meanwhile)
+        route = pool.ready(model_id, creds)
+        attempt = partial(self._charged_stream, pool, creds, model_id, payload, meanwhile)
+        if route is None or route.account is None:
+            return await pool.call(model_id, attempt, creds)
+        started = time.perf_counter()
+        try:
+            opened = await self.client.stream(
+                route.account.creds, model_id, payload, meanwhile=meanwhile, session=creds.session
+            )
+        except UpstreamError as error:
+            return await pool.recover(route, attempt, error)
+        if isinstance(opened, Stream):
+            opened.settle = partial(_settle_stream, pool, route.account, model_id, payload, creds)
+            pool.done(route, started, payload, None)
+        else:
+            pool.done(route, started, payload, opened)
+        return opened
+
+    async def _charged_stream(
+        self,
+        pool: AccountPool,
+        creds: Credentials,
+        model_id: str,
+        payload: dict[str, Any],
+        meanwhile: Callable[[], object] | None,
+        account: Account,
+    ) -> Stream | Result:
+        opened = await self.client.stream(account.creds, model_id, payload, meanwhile=meanwhile, session=creds.session)
+        _note_account(account.masked)
+        if isinstance(opened, Stream):
+            opened.settle = partial(_settle_stream, pool, account, model_id, payload, creds)
+        else:
+            pool.charge(account, model_id, payload, opened, creds)
+        return opened
+
+    async def search_models(self, creds: Credentials, *, per_page: int = 100) -> list[dict[str, Any]]:
+        """`WorkersAI.search_models` (no model runs, nothing is counted)."""
+        return await self.client.search_models(creds, per_page=per_page)
+
+
+def _settle_stream(
+    pool: AccountPool,
+    account: Account,
+    model_id: str,
+    payload: dict[str, Any],
+    creds: Credentials,
+    tail: list[bytes],
+    events: int,
+) -> None:
+    """A stream ended: count it, from the usage its last events carry (Workers AI sends it last), else
+    estimated from the prompt and the number of events (about a token each)."""
+    for event in reversed(tail):
+        if b'"usage"' in event:
+            try:
+                found = orjson.loads(event)
+            except orjson.JSONDecodeError:
+                continue
+            given = neurons.reported(found)
+            if given is not None:
+                pool.charge_tokens(account, model_id, given, creds)
+                return
+            counted = neurons.token_usage(found)
+            if counted is not None:
+                pool.charge_tokens(account, model_id, counted, creds)
+                return
+    prompt = tokens_for_chars(prompt_chars(payload))
+    pool.charge_tokens(account, model_id, (prompt, max(0, events - 1)), creds)
+
+
+def _note_account(masked: str) -> None:
+    """The request's log line names the account its call ran on, `masked` (a pooled `Account.masked`, or a
+    passthrough client's id through `mask`; the pool's fast path notes it in `AccountPool.done`)."""
+    record = CURRENT.get()
+    if record is not None:
+        record.account = masked
