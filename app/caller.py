@@ -23,6 +23,7 @@ from app.accounts.pool import key_id
 from app.config import ACCOUNT_ID
 from app.deps import Gateway
 from app.errors import AuthenticationFailed
+from app.serving.batches.dispatch import BATCH_CALLER
 from app.upstream.client import Credentials
 
 QUERY_KEYS = ("token", "password", "key")  # in this order, on the routes that take a key in the URL
@@ -41,7 +42,10 @@ async def caller(request: Request, gw: Gateway, *, query: bool = False) -> Crede
 
 def identify(request: Request, gw: Gateway, *, query: bool = False) -> Credentials:
     """Who the caller is (401 otherwise), for routes that read rather than run (models, stored responses,
-    usage): not counted against the key's limits."""
+    usage): not counted against the key's limits. A batch line (served in-process) is its batch's owner."""
+    batch_owner: Credentials | None = request.scope.get(BATCH_CALLER)
+    if batch_owner is not None:
+        return batch_owner
     return credentials_for(presented_key(request, query=query), gw)
 
 

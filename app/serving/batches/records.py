@@ -1,0 +1,88 @@
+"""A batch's record (OpenAI's `Batch` object, plus its owner) and the files it ends with."""
+
+from __future__ import annotations
+
+import hashlib
+import time
+from typing import Any
+
+import orjson
+
+ACTIVE = frozenset({"validating", "in_progress", "finalizing", "cancelling"})
+PRIVATE = ("owner", "order")  # kept on disk, never shown; `order`: creation in ns, for listings
+
+
+def new_record(
+    batch_id: str, owner: str, input_file_id: str, endpoint: str, metadata: dict[str, str] | None, expire: int
+) -> dict[str, Any]:
+    now = int(time.time())
+    return {
+        "id": batch_id,
+        "object": "batch",
+        "endpoint": endpoint,
+        "errors": None,
+        "input_file_id": input_file_id,
+        "completion_window": "24h",
+        "status": "validating",
+        "output_file_id": None,
+        "error_file_id": None,
+        "created_at": now,
+        "in_progress_at": None,
+        "expires_at": now + expire,
+        "finalizing_at": None,
+        "completed_at": None,
+        "failed_at": None,
+        "expired_at": None,
+        "cancelling_at": None,
+        "cancelled_at": None,
+        "request_counts": {"total": 0, "completed": 0, "failed": 0},
+        "metadata": metadata,
+        "model": None,
+        "owner": owner,
+        "order": time.time_ns(),
+        # The gateway's own: what a batch that is not moving waits for (docs/batches.md), and until when.
+        "waiting_for": None,
+        "waiting_until": None,
+    }
+
+
+def public(record: dict[str, Any], cancel_requested: float | None) -> dict[str, Any]:
+    """The Batch object a client sees; a cancel asked for and not yet taken up shows as `cancelling`."""
+    view = {name: value for name, value in record.items() if name not in PRIVATE}
+    if cancel_requested is not None and view["status"] in ("validating", "in_progress"):
+        view["status"] = "cancelling"
+        view["cancelling_at"] = int(cancel_requested)
+    return view
+
+
+def move(record: dict[str, Any], status: str) -> None:
+    """`status` from now, with its timestamp (`in_progress` -> `in_progress_at`, `cancelled` -> `cancelled_at`)."""
+    record["status"] = status
+    record[f"{status}_at"] = int(time.time())
+    if status not in ("in_progress", "cancelling"):
+        record["waiting_for"] = record["waiting_until"] = None
+
+
+def result_file_id(batch_id: str, kind: str) -> str:
+    """The id of a batch's output or error file, the same every time, so a batch finalized again after a
+    restart writes the same file over instead of leaving a second one."""
+    return "file-" + hashlib.sha256(f"{batch_id}/{kind}".encode()).hexdigest()[:24]
+
+
+def output_line(line_id: str, custom_id: str, status: int, request_id: str, body: object) -> dict[str, Any]:
+    """A line of the output or error file for an answered request, as OpenAI writes it."""
+    return {
+        "id": line_id,
+        "custom_id": custom_id,
+        "response": {"status_code": status, "request_id": request_id, "body": body},
+        "error": None,
+    }
+
+
+def unanswered_line(line_id: str, custom_id: str, code: str, message: str) -> dict[str, Any]:
+    """A line of the error file for a request that got no answer: cancelled, expired, or cut by a restart."""
+    return {"id": line_id, "custom_id": custom_id, "response": None, "error": {"code": code, "message": message}}
+
+
+def jsonl(lines: list[dict[str, Any]]) -> bytes:
+    return b"".join(orjson.dumps(line) + b"\n" for line in lines)
