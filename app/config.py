@@ -191,7 +191,7 @@ class Settings(BaseSettings):
         25_000_000, ge=1024, description="Largest batch input file (413 above); MAX_BODY_BYTES caps the upload too."
     )
     batch_expire_seconds: int = Field(
-        7 * 86_400, ge=60, description="A batch not done this long after its creation expires (its results kept)."
+        7 * 86_400, ge=1, description="A batch not done this long after its creation expires (its results kept)."
     )
 
     # Shared state (Redis)

@@ -156,15 +156,18 @@ def test_a_batch_cancelled_midway_keeps_what_was_done_and_runs_nothing_more(upst
     assert sorted(line["custom_id"] for line in out + errors) == sorted(f"emb-{i}" for i in range(60))
 
 
-def test_a_batch_resumes_after_the_gateway_is_killed_and_runs_no_line_twice(upstream: Emulator, tmp_path: Path) -> None:
+@pytest.mark.parametrize("stop", ["kill", "terminate"])
+def test_a_batch_resumes_after_a_restart_and_runs_no_line_twice(upstream: Emulator, tmp_path: Path, stop: str) -> None:
+    """SIGKILL cuts the lines in flight: they are reported `batch_interrupted`, never sent again. SIGTERM lets
+    them finish first: nothing is lost."""
     upstream.fault(model=EMBED, latency_ms=150, times=1000)
     env = managed_env(upstream.api_base, DATA_DIR=str(tmp_path), BATCH_CONCURRENCY="2", **FAST)
     with gateway_process(env) as (url, process, _):
         with openai.OpenAI(base_url=f"{url}/v1", api_key=TEST_KEY, max_retries=0) as client:
             batch = start(client, [embedding_line(i) for i in range(60)])
             before = wait_for(client, batch.id, lambda b: b.request_counts.completed >= 10)
-        process.kill()  # SIGKILL: no shutdown, lines cut in flight
-        process.wait()
+        getattr(process, stop)()
+        process.wait(30)
     with gateway(env) as (url, _):
         with openai.OpenAI(base_url=f"{url}/v1", api_key=TEST_KEY, max_retries=0) as client:
             ended = wait_for(client, batch.id)
@@ -174,10 +177,38 @@ def test_a_batch_resumes_after_the_gateway_is_killed_and_runs_no_line_twice(upst
     assert before.request_counts is not None and ended.request_counts.completed > before.request_counts.completed
     ids = Counter(line["custom_id"] for line in out + errors)
     assert ids == Counter(f"emb-{i}" for i in range(60))  # each line exactly once, in one file or the other
-    # A line in flight at the kill may have run: it is reported, never sent again.
-    assert all(line["error"]["code"] == "batch_interrupted" for line in errors) and len(errors) <= 2
-    assert max(reached.values()) == 1
+    assert max(reached.values()) == 1  # and Workers AI saw none twice
     assert len(out) == ended.request_counts.completed
+    if stop == "terminate":
+        assert errors == []
+    else:  # a line in flight at the kill may have run: it is reported, never sent again
+        assert all(line["error"]["code"] == "batch_interrupted" for line in errors) and len(errors) <= 2
+
+
+def test_a_batch_past_its_time_expires_with_what_it_did(upstream: Emulator) -> None:
+    upstream.fault(model=EMBED, latency_ms=300, times=1000)
+    with batch_gateway(upstream, BATCH_CONCURRENCY="1", BATCH_EXPIRE_SECONDS="2") as (client, _, _):
+        batch = wait_for(client, start(client, [embedding_line(i) for i in range(30)]).id)
+        out, errors = results(client, batch.output_file_id), results(client, batch.error_file_id)
+    assert batch.status == "expired" and isinstance(batch.expired_at, int)
+    assert batch.expired_at >= batch.created_at + 2
+    assert batch.request_counts is not None and 1 <= batch.request_counts.completed == len(out) < 30
+    assert {line["error"]["code"] for line in errors} == {"batch_expired"}
+    assert len(out) + len(errors) == 30
+
+
+def test_a_responses_batch_answers_as_the_responses_route(client: openai.OpenAI) -> None:
+    lines = [
+        {"custom_id": f"r-{i}", "method": "POST", "url": "/v1/responses", "body": {"model": LLAMA, "input": f"Hi {i}"}}
+        for i in range(3)
+    ]
+    batch = wait_for(client, start(client, lines, "/v1/responses").id)
+    out = results(client, batch.output_file_id)
+    assert batch.status == "completed" and len(out) == 3
+    body = out[0]["response"]["body"]
+    assert body["object"] == "response" and body["status"] == "completed"
+    message = next(item for item in body["output"] if item["type"] == "message")
+    assert message["content"][0]["text"] and isinstance(body["usage"]["input_tokens"], int)
 
 
 def test_a_small_daily_share_stops_the_batch_until_the_reset_and_leaves_the_rest_to_users(
