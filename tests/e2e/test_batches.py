@@ -231,6 +231,20 @@ def test_a_small_daily_share_stops_the_batch_until_the_reset_and_leaves_the_rest
     assert interactive.choices[0].message.content  # the rest of the day is the users'
 
 
+def test_lines_run_as_the_batch_s_key_within_its_daily_neurons(upstream: Emulator) -> None:
+    """GATEWAY_KEY_NEURONS_PER_DAY of the key that made the batch applies to its lines, as to its own requests;
+    another key is not held back."""
+    with batch_gateway(upstream, BATCH_CONCURRENCY="1", GATEWAY_KEY_NEURONS_PER_DAY="0.5") as (client, url, _):
+        batch = start(client, [chat_line(i) for i in range(20)], "/v1/chat/completions")
+        waiting = wait_for(client, batch.id, lambda b: b.waiting_for == "daily_limit_exceeded")
+        with pytest.raises(openai.RateLimitError):
+            client.chat.completions.create(model=LLAMA, messages=[{"role": "user", "content": "Hi"}])
+        with openai.OpenAI(base_url=f"{url}/v1", api_key="other-key", max_retries=0) as other:
+            assert other.chat.completions.create(model=LLAMA, messages=[{"role": "user", "content": "Hi"}]).choices
+    assert waiting.status == "in_progress" and waiting.request_counts is not None
+    assert 1 <= waiting.request_counts.completed < 20 and waiting.request_counts.failed == 0  # a 429 waits
+
+
 @pytest.mark.parametrize(
     ("lines", "code", "line"),
     [

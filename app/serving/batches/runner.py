@@ -198,8 +198,10 @@ class BatchRunner:
             tasks.add(task)
             task.add_done_callback(tasks.discard)
             task.add_done_callback(lambda _: self._slots.release())
-        if tasks:
-            await asyncio.gather(*tasks)
+        # Every line task ends before the batch does (the journal closes after), even if one of them fails.
+        for failed in await asyncio.gather(*tasks, return_exceptions=True):
+            if isinstance(failed, Exception):
+                log.error("batch %s: a line failed: %r", run.record["id"], failed)
 
     async def _stopping(self, run: _Run) -> bool:
         """Shutdown, a cancel, or the batch's expiry: no further line starts."""
@@ -271,8 +273,12 @@ class BatchRunner:
         if record["status"] not in ("in_progress", "cancelling", "finalizing"):
             return
         cancelled = await asyncio.to_thread(self.store.cancel_requested, record["id"]) is not None
-        expired = not cancelled and len(run.done) < len(run.lines)
-        end = "cancelled" if cancelled else "expired" if expired else "completed"
+        if len(run.done) == len(run.lines):
+            end = "completed"
+        elif cancelled or time.time() >= record["expires_at"]:
+            end = "cancelled" if cancelled else "expired"
+        else:
+            return  # a line's task failed (logged): the batch goes on at the next look
         if end == "completed":
             records.move(record, "finalizing")
             await self._save(run, force=True)
