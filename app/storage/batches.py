@@ -63,6 +63,7 @@ class Journal:
 
     def append(self, *entries: dict[str, Any]) -> None:
         if self._out is None:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
             self._out = self.path.open("ab")
         self._out.write(b"".join(orjson.dumps(entry) + b"\n" for entry in entries))
         self._out.flush()  # in the OS's hands: a killed process loses nothing written
@@ -92,9 +93,13 @@ class BatchStore:
     def __init__(self, root: Path) -> None:
         self.files = root / "files"
         self.runs = root / "runs"
-        self.files.mkdir(parents=True, exist_ok=True)
-        self.runs.mkdir(parents=True, exist_ok=True)
         self._lock: IO[bytes] | None = None
+
+    def _made(self, directory: Path) -> Path:
+        """`directory`, made on first write (a gateway that never gets a batch adds nothing to DATA_DIR, and
+        one whose DATA_DIR is not writable still starts: /readyz says so)."""
+        directory.mkdir(parents=True, exist_ok=True)
+        return directory
 
     def take_runner_lock(self) -> bool:
         """Whether this process runs the batches: the one that holds the lock on `runs/.runner.lock` (kept
@@ -102,7 +107,10 @@ class BatchStore:
         twice; the others try again at each look, and one takes over when the holder is gone."""
         if self._lock is not None:
             return True
-        handle = (self.runs / ".runner.lock").open("ab")
+        try:
+            handle = (self._made(self.runs) / ".runner.lock").open("ab")
+        except OSError:
+            return False  # DATA_DIR not writable: nothing can run (/readyz says so)
         try:
             fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
         except OSError:
@@ -124,7 +132,7 @@ class BatchStore:
         file_id = file_id or new_id("file-")
         assert FILE_ID.fullmatch(file_id)
         meta = {**meta, "id": file_id, "order": time.time_ns()}
-        meta["bytes"] = write_atomic(self.files / f"{file_id}.data", data)
+        meta["bytes"] = write_atomic(self._made(self.files) / f"{file_id}.data", data)
         write_atomic(self.files / f"{file_id}.json", orjson.dumps(meta))
         return meta
 
@@ -152,7 +160,7 @@ class BatchStore:
     # -- batches ------------------------------------------------------------------------------------------
 
     def save_batch(self, record: dict[str, Any]) -> None:
-        write_atomic(self.runs / f"{record['id']}.json", orjson.dumps(record))
+        write_atomic(self._made(self.runs) / f"{record['id']}.json", orjson.dumps(record))
 
     def batch(self, owner: str, batch_id: str) -> dict[str, Any] | None:
         if not BATCH_ID.fullmatch(batch_id):

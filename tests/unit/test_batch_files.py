@@ -69,3 +69,10 @@ def test_one_process_runs_the_batches(tmp_path: Path) -> None:
     first.release_runner_lock()
     assert second.take_runner_lock()
     second.release_runner_lock()
+
+
+def test_a_gateway_with_no_batch_writes_nothing_and_an_unwritable_dir_runs_nothing(tmp_path: Path) -> None:
+    store = BatchStore(tmp_path / "batches")
+    assert store.batches() == [] and store.list_files("k") == [] and not (tmp_path / "batches").exists()
+    (tmp_path / "file").write_text("a file where the directory should be")
+    assert not BatchStore(tmp_path / "file" / "batches").take_runner_lock()

@@ -97,15 +97,19 @@ class BatchRunner:
         while not self._closing:
             self._wake.clear()
             try:
-                if await asyncio.to_thread(self.store.take_runner_lock):
-                    await self._start_runs()
+                await self._start_runs()
             except Exception:
                 log.exception("batch runner: could not look for batches")
             await self._nap(self.poll)
 
     async def _start_runs(self) -> None:
-        for record in await asyncio.to_thread(self.store.batches):
-            if record["status"] in records.ACTIVE and record["id"] not in self._runs:
+        """Runs each batch not ended and not running yet, if this process holds the runner lock (taken only
+        once there is a batch to run)."""
+        waiting = [r for r in await asyncio.to_thread(self.store.batches) if r["status"] in records.ACTIVE]
+        if not waiting or not await asyncio.to_thread(self.store.take_runner_lock):
+            return
+        for record in waiting:
+            if record["id"] not in self._runs:
                 task = asyncio.create_task(self._run(record))
                 self._runs[record["id"]] = task
                 task.add_done_callback(functools.partial(self._ended, record["id"]))
