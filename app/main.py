@@ -141,10 +141,11 @@ def create_app(settings: Settings | None = None, *, demo: bool = False) -> FastL
         sink=LineSink(),
     )
     app.state.request_log = requests
-    app.state.entry = FastLane(
+    lane = FastLane(
         app, HOT, max_body_bytes=settings.max_body_bytes, cors_origins=settings.cors_origins, requests=requests
     )
-    return app.state.entry  # type: ignore[no-any-return]
+    app.state.entry = lane  # batch lines enter here too (app/serving/batches/dispatch.py)
+    return lane
 
 
 def _lifespan(
@@ -183,7 +184,8 @@ def _lifespan(
             app.state.readiness.add("redis", app.state.gateway.state.check)
             app.state.metrics.redis_state(app.state.gateway.state)
         app.state.batch_store, app.state.batch_runner = _batches(settings, app.state.gateway, app.state.entry)
-        app.state.batch_runner.start()
+        if settings.managed:  # in passthrough mode there is no token to run a line on later (routes say 400)
+            app.state.batch_runner.start()
         _announce(settings, demo)
         _tune_gc()
         try:

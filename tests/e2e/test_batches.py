@@ -42,8 +42,8 @@ def upload(client: openai.OpenAI, lines: list[dict[str, Any]] | bytes) -> str:
     return client.files.create(file=("requests.jsonl", io.BytesIO(data)), purpose="batch").id
 
 
-def create(client: openai.OpenAI, file_id: str, endpoint: str = "/v1/embeddings") -> Batch:
-    return client.batches.create(input_file_id=file_id, endpoint=endpoint, completion_window="24h")  # type: ignore[arg-type]
+def create(client: openai.OpenAI, file_id: str, endpoint: str = "/v1/embeddings", **extra: Any) -> Batch:
+    return client.batches.create(input_file_id=file_id, endpoint=endpoint, completion_window="24h", **extra)  # type: ignore[arg-type]
 
 
 def start(client: openai.OpenAI, lines: list[dict[str, Any]] | bytes, endpoint: str = "/v1/embeddings") -> Batch:
@@ -282,8 +282,9 @@ def test_uploads_and_batches_are_refused_clearly(client: openai.OpenAI) -> None:
 
 def test_files_and_batches_are_the_key_s_own(client: openai.OpenAI, gateway_url: str) -> None:
     file_id = upload(client, [embedding_line(0)])
-    batch = wait_for(client, create(client, file_id).id)
+    batch = wait_for(client, create(client, file_id, metadata={"job": "nightly"}).id)
     assert batch.status == "completed" and batch.output_file_id is not None
+    assert batch.metadata == {"job": "nightly"}
     with openai.OpenAI(base_url=f"{gateway_url}/v1", api_key="other-key", max_retries=0) as other:
         for attempt in (
             lambda: other.files.retrieve(file_id),
@@ -309,3 +310,13 @@ def test_batches_list_pages_newest_first(client: openai.OpenAI) -> None:
     assert [b.id for b in first.data] == ids[::-1][:2] and first.has_more
     rest = client.batches.list(limit=2, after=first.data[-1].id)
     assert rest.data[0].id == ids[0]
+
+
+def test_passthrough_mode_refuses_batches_clearly(upstream: Emulator) -> None:
+    with gateway({"CF_API_BASE": upstream.api_base, "CF_ACCOUNT_ID": "0123456789abcdef0123456789abcdef"}) as (url, _):
+        with openai.OpenAI(base_url=f"{url}/v1", api_key="cf-test-token", max_retries=0) as client:
+            with pytest.raises(openai.BadRequestError, match="managed gateway") as caught:
+                upload(client, [embedding_line(0)])
+            with pytest.raises(openai.BadRequestError, match="managed gateway"):
+                client.batches.list()
+    assert caught.value.body["code"] == "batches_need_managed_mode"  # type: ignore[index]
