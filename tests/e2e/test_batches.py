@@ -131,6 +131,10 @@ def test_a_batch_of_100_chat_lines_answers_each_and_puts_a_refused_line_in_the_e
     assert answer["object"] == "chat.completion" and answer["choices"][0]["message"]["content"]
     assert isinstance(answer["usage"]["completion_tokens"], int) and isinstance(answer["created"], int)
     assert set(answer) == set(interactive.http_response.json())  # the interactive route's very shape
+    assert batch.usage is not None
+    assert batch.usage.input_tokens == sum(line["response"]["body"]["usage"]["prompt_tokens"] for line in out) > 0
+    assert batch.usage.output_tokens == sum(line["response"]["body"]["usage"]["completion_tokens"] for line in out)
+    assert batch.usage.total_tokens == batch.usage.input_tokens + batch.usage.output_tokens
     [refused] = errors
     assert refused["custom_id"] == "chat-99" and refused["response"]["status_code"] == 400
     assert refused["response"]["body"]["error"]["param"] == "max_tokens"
@@ -209,6 +213,8 @@ def test_a_responses_batch_answers_as_the_responses_route(client: openai.OpenAI)
     assert body["object"] == "response" and body["status"] == "completed"
     message = next(item for item in body["output"] if item["type"] == "message")
     assert message["content"][0]["text"] and isinstance(body["usage"]["input_tokens"], int)
+    assert batch.usage is not None
+    assert batch.usage.input_tokens == sum(line["response"]["body"]["usage"]["input_tokens"] for line in out) > 0
 
 
 def test_a_small_daily_share_stops_the_batch_until_the_reset_and_leaves_the_rest_to_users(

@@ -38,6 +38,7 @@ def new_record(
         "request_counts": {"total": 0, "completed": 0, "failed": 0},
         "metadata": metadata,
         "model": None,
+        "usage": None,
         "owner": owner,
         "order": time.time_ns(),
         # The gateway's own: what a batch that is not moving waits for (docs/batches.md), and until when.
@@ -82,6 +83,35 @@ def output_line(line_id: str, custom_id: str, status: int, request_id: str, body
 def unanswered_line(line_id: str, custom_id: str, code: str, message: str) -> dict[str, Any]:
     """A line of the error file for a request that got no answer: cancelled, expired, or cut by a restart."""
     return {"id": line_id, "custom_id": custom_id, "response": None, "error": {"code": code, "message": message}}
+
+
+def usage_of(lines: list[dict[str, Any]]) -> dict[str, Any]:
+    """The batch's `usage`: the tokens of every answered line, summed (chat's and embeddings' `prompt_tokens`
+    and `completion_tokens`, the Responses API's `input_tokens` and `output_tokens`)."""
+    sums = {"input": 0, "output": 0, "cached": 0, "reasoning": 0}
+    for line in lines:
+        body = (line.get("response") or {}).get("body")
+        usage = body.get("usage") if isinstance(body, dict) else None
+        if not isinstance(usage, dict):
+            continue
+        sums["input"] += _int(usage, "input_tokens", "prompt_tokens")
+        sums["output"] += _int(usage, "output_tokens", "completion_tokens")
+        sums["cached"] += _int(usage.get("input_tokens_details") or usage.get("prompt_tokens_details"), "cached_tokens")
+        details = usage.get("output_tokens_details") or usage.get("completion_tokens_details")
+        sums["reasoning"] += _int(details, "reasoning_tokens")
+    return {
+        "input_tokens": sums["input"],
+        "input_tokens_details": {"cached_tokens": sums["cached"]},
+        "output_tokens": sums["output"],
+        "output_tokens_details": {"reasoning_tokens": sums["reasoning"]},
+        "total_tokens": sums["input"] + sums["output"],
+    }
+
+
+def _int(fields: object, *names: str) -> int:
+    if not isinstance(fields, dict):
+        return 0
+    return next((value for name in names if isinstance(value := fields.get(name), int)), 0)
 
 
 def jsonl(lines: list[dict[str, Any]]) -> bytes:

@@ -299,6 +299,7 @@ class BatchRunner:
                         _line_id(run, line.index), line.custom_id, f"batch_{end}", f"{message} before this request ran."
                     )
                 )
+        record["usage"] = records.usage_of(outputs + errors)
         record["output_file_id"] = await self._result_file(record, "output", outputs)
         record["error_file_id"] = await self._result_file(record, "error", errors)
         records.move(record, end)
