@@ -7,6 +7,7 @@ from pathlib import Path
 
 import orjson
 
+from app.serving.batches import records
 from app.serving.batches.lines import read_lines
 from app.storage.batches import BatchStore
 
@@ -76,3 +77,17 @@ def test_a_gateway_with_no_batch_writes_nothing_and_an_unwritable_dir_runs_nothi
     assert store.batches() == [] and store.list_files("k") == [] and not (tmp_path / "batches").exists()
     (tmp_path / "file").write_text("a file where the directory should be")
     assert not BatchStore(tmp_path / "file" / "batches").take_runner_lock()
+
+
+def test_results_keep_the_input_order_and_name_the_lines_that_never_ran() -> None:
+    lines, _ = read_lines(jsonl(line("a"), line("b"), line("c")), "/v1/embeddings")
+    answered = {"response": {"status_code": 200, "body": {"usage": {"prompt_tokens": 3, "completion_tokens": 2}}}}
+    refused = {"response": {"status_code": 400, "body": {"error": {}}}}
+    done = {2: (True, answered), 0: (False, refused)}
+    outputs, errors = records.results("batch_" + "1" * 24, lines, done, "cancelled")
+    assert outputs == [answered]
+    assert errors[0] == refused
+    assert errors[1]["custom_id"] == "b" and errors[1]["response"] is None
+    assert errors[1]["error"]["code"] == "batch_cancelled" and errors[1]["id"].startswith("batch_req_1111")
+    usage = records.usage_of(outputs + errors)
+    assert (usage["input_tokens"], usage["output_tokens"], usage["total_tokens"]) == (3, 2, 5)

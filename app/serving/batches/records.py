@@ -8,6 +8,8 @@ from typing import Any
 
 import orjson
 
+from app.serving.batches.lines import Line
+
 ACTIVE = frozenset({"validating", "in_progress", "finalizing", "cancelling"})
 PRIVATE = ("owner", "order")  # kept on disk, never shown; `order`: creation in ns, for listings
 
@@ -62,6 +64,43 @@ def move(record: dict[str, Any], status: str) -> None:
     record[f"{status}_at"] = int(time.time())
     if status not in ("in_progress", "cancelling"):
         record["waiting_for"] = record["waiting_until"] = None
+
+
+def line_id(batch_id: str, index: int) -> str:
+    """The `batch_req_…` id of a line's result: its batch's and its own, the same after a restart."""
+    return f"batch_req_{batch_id.removeprefix('batch_')}{index:06d}"
+
+
+def results(
+    batch_id: str, lines: list[Line], done: dict[int, tuple[bool, dict[str, Any]]], end: str
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """The output and error files' lines, in the input's order: each answered line where its status puts it;
+    a line that never ran (the batch `cancelled` or `expired` first) in the error file, saying so."""
+    outputs: list[dict[str, Any]] = []
+    errors: list[dict[str, Any]] = []
+    why = "The batch was cancelled" if end == "cancelled" else "The batch expired"
+    for line in lines:
+        if line.index in done:
+            ok, out = done[line.index]
+            (outputs if ok else errors).append(out)
+        else:
+            message = f"{why} before this request ran."
+            errors.append(unanswered_line(line_id(batch_id, line.index), line.custom_id, f"batch_{end}", message))
+    return outputs, errors
+
+
+def result_meta(record: dict[str, Any], kind: str) -> dict[str, Any]:
+    """The FileObject of a batch's output or error file, its owner the batch's."""
+    return {
+        "object": "file",
+        "purpose": "batch_output",
+        "filename": f"{record['id']}_{kind}.jsonl",
+        "created_at": int(time.time()),
+        "status": "processed",
+        "status_details": None,
+        "expires_at": None,
+        "owner": record["owner"],
+    }
 
 
 def result_file_id(batch_id: str, kind: str) -> str:

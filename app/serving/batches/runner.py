@@ -172,7 +172,7 @@ class BatchRunner:
         for index in sorted(started - run.done.keys()):
             if index in by_index:
                 out = records.unanswered_line(
-                    _line_id(run, index),
+                    records.line_id(run.record["id"], index),
                     by_index[index].custom_id,
                     "batch_interrupted",
                     "The gateway stopped while this request was in flight; it may have run, so it was not sent again.",
@@ -248,8 +248,8 @@ class BatchRunner:
                 return
         if run.record["waiting_for"] in ("rate_limit_exceeded", "daily_limit_exceeded"):
             await self._waiting(run, None, None)
-        request_id = answer.headers.get("x-request-id", "")
-        out = records.output_line(_line_id(run, line.index), line.custom_id, answer.status, request_id, answer.json())
+        line_id, request_id = records.line_id(run.record["id"], line.index), answer.headers.get("x-request-id", "")
+        out = records.output_line(line_id, line.custom_id, answer.status, request_id, answer.json())
         await self._record_done(run, line.index, 200 <= answer.status < 300, out)
 
     async def _after_429(self, run: _Run, answer: Answer) -> bool:
@@ -286,19 +286,7 @@ class BatchRunner:
         if end == "completed":
             records.move(record, "finalizing")
             await self._save(run, force=True)
-        outputs: list[dict[str, Any]] = []
-        errors: list[dict[str, Any]] = []
-        for line in run.lines:
-            if line.index in run.done:
-                ok, out = run.done[line.index]
-                (outputs if ok else errors).append(out)
-            else:
-                message = "The batch was cancelled" if cancelled else "The batch expired"
-                errors.append(
-                    records.unanswered_line(
-                        _line_id(run, line.index), line.custom_id, f"batch_{end}", f"{message} before this request ran."
-                    )
-                )
+        outputs, errors = records.results(record["id"], run.lines, run.done, end)
         record["usage"] = records.usage_of(outputs + errors)
         record["output_file_id"] = await self._result_file(record, "output", outputs)
         record["error_file_id"] = await self._result_file(record, "error", errors)
@@ -307,18 +295,8 @@ class BatchRunner:
     async def _result_file(self, record: dict[str, Any], kind: str, lines: list[dict[str, Any]]) -> str | None:
         if not lines:
             return None
-        meta = {
-            "object": "file",
-            "purpose": "batch_output",
-            "filename": f"{record['id']}_{kind}.jsonl",
-            "created_at": int(time.time()),
-            "status": "processed",
-            "status_details": None,
-            "expires_at": None,
-            "owner": record["owner"],
-        }
         file_id = records.result_file_id(record["id"], kind)
-        await asyncio.to_thread(self.store.put_file, meta, records.jsonl(lines), file_id)
+        await asyncio.to_thread(self.store.put_file, records.result_meta(record, kind), records.jsonl(lines), file_id)
         return file_id
 
     async def _save(self, run: _Run, *, force: bool = False) -> None:
@@ -331,10 +309,6 @@ class BatchRunner:
         async with run.lock:
             copy = orjson.loads(orjson.dumps(run.record))
             await asyncio.to_thread(self.store.save_batch, copy)
-
-
-def _line_id(run: _Run, index: int) -> str:
-    return f"batch_req_{run.record['id'].removeprefix('batch_')}{index:06d}"
 
 
 def _fault(code: str, message: str) -> dict[str, Any]:
