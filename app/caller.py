@@ -22,6 +22,7 @@ from fastapi import Request
 from app.accounts.account import key_id
 from app.cf_accounts import ACCOUNT_ID
 from app.errors import AuthenticationFailed
+from app.serving.batches.dispatch import BATCH_CALLER
 from app.serving.gateway import Gateway
 from app.upstream.client import Credentials
 
@@ -41,7 +42,10 @@ async def caller(request: Request, gw: Gateway, *, query: bool = False) -> Crede
 
 def identify(request: Request, gw: Gateway, *, query: bool = False) -> Credentials:
     """Who the caller is (401 otherwise), for routes that read rather than run (models, stored responses,
-    usage): not counted against the key's limits."""
+    usage): not counted against the key's limits. A batch line (served in-process) is its batch's owner."""
+    batch_owner: Credentials | None = request.scope.get(BATCH_CALLER)
+    if batch_owner is not None:
+        return batch_owner
     return credentials_for(presented_key(request, query=query), gw)
 
 

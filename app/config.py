@@ -175,6 +175,25 @@ class Settings(BaseSettings):
         1 << 20, ge=1, description="Largest stored response (its input and output); a larger one is not kept."
     )
 
+    # Batch API (app/serving/batches/, docs/batches.md)
+    batch_daily_neuron_share: float = Field(
+        1.0,
+        gt=0,
+        le=1,
+        description="Share of each day's neurons batch lines may start under (0.5: only while today's use is "
+        "under half the allowance); the rest waits for the 00:00 UTC reset.",
+    )
+    batch_concurrency: int = Field(4, ge=1, le=64, description="Batch lines run at once (all batches together).")
+    batch_poll_seconds: float = Field(
+        30.0, gt=0, description="How often a waiting batch (share or rate limit reached) looks again."
+    )
+    batch_file_max_bytes: int = Field(
+        25_000_000, ge=1024, description="Largest batch input file (413 above); MAX_BODY_BYTES caps the upload too."
+    )
+    batch_expire_seconds: int = Field(
+        7 * 86_400, ge=1, description="A batch not done this long after its creation expires (its results kept)."
+    )
+
     # Shared state (Redis)
     redis_url: str = Field(
         "",

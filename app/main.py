@@ -6,6 +6,8 @@ import gc
 import logging
 from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from dataclasses import replace
+from pathlib import Path
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -32,11 +34,14 @@ from app.ops.metrics import Metrics
 from app.ops.readiness import Readiness, storage_writable, upstream_configured
 from app.ops.requests import LineSink, RequestLog
 from app.protocol.audio import SpeechRequest
+from app.protocol.batches import BatchCreateRequest
 from app.protocol.images import ImageGenerationRequest
 from app.protocol.openai import ChatCompletionRequest, CompletionRequest, EmbeddingRequest
 from app.protocol.responses import ResponseRequest
 from app.routers import (
     audio,
+    batch_files,
+    batches,
     billing,
     chat,
     embeddings,
@@ -52,11 +57,13 @@ from app.routers import (
     translate,
 )
 from app.routers.body import param_of
+from app.serving.batches import BatchRunner, Pacer
 from app.serving.models import ModelDirectory
 from app.serving.translate import Translator
 from app.state import SharedState, open_state
 from app.state.redis import RedisState
 from app.storage import open_store
+from app.storage.batches import BatchStore
 from app.upstream.client import Credentials, WorkersAI
 
 log = logging.getLogger("app")
@@ -79,6 +86,7 @@ BODIES: dict[str, type[BaseModel]] = {
     **messages.BODIES,
     "/v1/images/generations": ImageGenerationRequest,
     "/v1/audio/speech": SpeechRequest,
+    "/v1/batches": BatchCreateRequest,
 }
 
 
@@ -109,6 +117,8 @@ def create_app(settings: Settings | None = None, *, demo: bool = False) -> FastL
         billing,
         status,
         home,
+        batch_files,  # after files: /v1/files/images/{name} is matched first
+        batches,
     )
     for module in routers:
         app.include_router(module.router)
@@ -132,9 +142,11 @@ def create_app(settings: Settings | None = None, *, demo: bool = False) -> FastL
         sink=LineSink(),
     )
     app.state.request_log = requests
-    return FastLane(
+    lane = FastLane(
         app, HOT, max_body_bytes=settings.max_body_bytes, cors_origins=settings.cors_origins, requests=requests
     )
+    app.state.entry = lane  # batch lines enter here too (app/serving/batches/dispatch.py)
+    return lane
 
 
 def _lifespan(
@@ -174,11 +186,15 @@ def _lifespan(
         if isinstance(app.state.gateway.state, RedisState):
             app.state.readiness.add("redis", app.state.gateway.state.check)
             app.state.metrics.redis_state(app.state.gateway.state)
+        app.state.batch_store, app.state.batch_runner = _batches(settings, app.state.gateway, app.state.entry)
+        if settings.managed:  # in passthrough mode there is no token to run a line on later (routes say 400)
+            app.state.batch_runner.start()
         _announce(settings, demo)
         _tune_gc()
         try:
             yield
         finally:
+            await app.state.batch_runner.close()  # first: lines in flight still need the upstream client
             if hasattr(app.state, "credential_check"):
                 await app.state.credential_check.close()
             if app.state.gateway.accounts is not None:
@@ -218,6 +234,27 @@ def _accounts(settings: Settings, catalog: Catalog, state: SharedState) -> Accou
     if len(pairs) > 1:
         log.info("account pool: %d Cloudflare accounts (%s)", len(pairs), ", ".join(a.masked for a in pool.accounts))
     return pool
+
+
+def _batches(settings: Settings, gw: Gateway, entry: FastLane) -> tuple[BatchStore, BatchRunner]:
+    """The Batch API's store and its background runner; lines run through `entry`, the app's own front."""
+    store = BatchStore(Path(settings.data_dir) / "batches")
+    server = gw.server_credentials
+
+    def owner_credentials(owner: str) -> Credentials:  # what app/caller.py gives the owner's key
+        assert server is not None  # batches are refused in passthrough mode
+        per_key = owner and gw.accounts is not None and gw.accounts.per_key
+        return replace(server, key=owner) if per_key else server
+
+    runner = BatchRunner(
+        store,
+        entry,
+        Pacer(gw.accounts, settings.batch_daily_neuron_share),
+        owner_credentials,
+        concurrency=settings.batch_concurrency,
+        poll_seconds=settings.batch_poll_seconds,
+    )
+    return store, runner
 
 
 def _readiness(settings: Settings) -> Readiness:
