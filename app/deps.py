@@ -12,6 +12,7 @@ from typing import Any
 from fastapi import Request
 
 from app.accounts.pool import AccountPool
+from app.cache.answers import AnswerCache
 from app.catalog import Catalog
 from app.config import Settings
 from app.convert.affinity import HEADER_BYTES as SESSION_HEADER
@@ -43,6 +44,7 @@ class Gateway:
     # Per-key credentials, when keys are pinned or limited (the key's hash travels, never the key).
     key_credentials: dict[str, Credentials] = field(default_factory=dict)
     response_stores: dict[str | None, Any] = field(default_factory=dict)  # serving/responses.py, per key
+    answers: AnswerCache | None = None  # the response cache (app/serving/cached.py)
 
 
 def gateway(request: Request) -> Gateway:

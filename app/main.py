@@ -51,6 +51,7 @@ from app.routers import (
     translate,
 )
 from app.routers.body import param_of
+from app.serving.cached import answer_cache
 from app.serving.models import ModelDirectory
 from app.serving.translate import Translator
 from app.state import open_state
@@ -117,7 +118,7 @@ def create_app(settings: Settings | None = None, *, demo: bool = False) -> FastL
         allow_origins=settings.cors_origins,
         allow_methods=["*"],
         allow_headers=["*"],
-        expose_headers=["Retry-After", "X-Model-Substituted"],
+        expose_headers=["Retry-After", "X-Model-Substituted", "X-Cache", "Cf-Aig-Cache-Status"],
         max_age=600,
     )
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
@@ -149,6 +150,8 @@ def _lifespan(
         state = open_state(settings)
         translator = Translator(settings, catalog, state)
         app.state.metrics.translation_cache(translator.cache)
+        answers = answer_cache(settings, state)  # the response cache (docs/cache.md)
+        app.state.metrics.response_cache(answers.tally)
         app.state.gateway = Gateway(
             settings,
             catalog,
@@ -159,6 +162,7 @@ def _lifespan(
             translator=translator,
             image_fetcher=fetcher,
             state=state,
+            answers=answers,
         )
         if settings.managed:
             pool = app.state.gateway.accounts = upstream.accounts = _accounts(settings, catalog, app.state.gateway)

@@ -29,8 +29,9 @@ from app.errors import UpstreamError
 from app.ops.requests import Exchange
 from app.protocol.openai import ChatCompletionRequest, CompletionRequest
 from app.responses import EventStreamResponse, JSONBytes
+from app.serving.cached import Upstream
 from app.serving.streams import ChunkWriter, replay, translate
-from app.upstream.client import Credentials, Result, Stream, WorkersAI
+from app.upstream.client import Credentials, Result, Stream
 
 
 class Call:
@@ -127,7 +128,7 @@ def explained(error: UpstreamError, model: Model) -> UpstreamError:
     return error
 
 
-async def run_once(call: Call, upstream: WorkersAI, creds: Credentials) -> Result:
+async def run_once(call: Call, upstream: Upstream, creds: Credentials) -> Result:
     """One upstream call, whole; a context overflow `explained`."""
     try:
         return await upstream.run(creds, call.model.id, call.payload)
@@ -136,7 +137,7 @@ async def run_once(call: Call, upstream: WorkersAI, creds: Credentials) -> Resul
 
 
 async def stream_once(
-    call: Call, upstream: WorkersAI, creds: Credentials, meanwhile: Callable[[], object] | None
+    call: Call, upstream: Upstream, creds: Credentials, meanwhile: Callable[[], object] | None
 ) -> Stream | Result:
     """One upstream call, streamed; a context overflow `explained`."""
     try:
@@ -145,14 +146,14 @@ async def stream_once(
         raise explained(error, call.model) from None
 
 
-async def _run_n(call: Call, upstream: WorkersAI, creds: Credentials) -> list[Result]:
+async def _run_n(call: Call, upstream: Upstream, creds: Credentials) -> list[Result]:
     """n upstream calls side by side (one is awaited directly: a task per request costs measurable CPU)."""
     if call.n == 1:
         return [await run_once(call, upstream, creds)]
     return list(await asyncio.gather(*(run_once(call, upstream, creds) for _ in range(call.n))))
 
 
-async def answer(call: Call, upstream: WorkersAI, creds: Credentials) -> tuple[list[Choice], Usage]:
+async def answer(call: Call, upstream: Upstream, creds: Credentials) -> tuple[list[Choice], Usage]:
     """A whole answer's choices and usage, before they are shaped (chat, completions, Responses)."""
     results = await _run_n(call, upstream, creds)
     parsed = [call.choice(result) for result in results]
@@ -160,7 +161,7 @@ async def answer(call: Call, upstream: WorkersAI, creds: Credentials) -> tuple[l
 
 
 async def complete(
-    call: Call, upstream: WorkersAI, creds: Credentials, model_name: str, record: Exchange | None = None
+    call: Call, upstream: Upstream, creds: Credentials, model_name: str, record: Exchange | None = None
 ) -> Response:
     """A whole (non-streamed) answer; n > 1 runs n upstream calls side by side. `record` gets the upstream
     time and the tokens."""
@@ -199,7 +200,7 @@ class _Framing:
 
 
 async def stream(
-    call: Call, upstream: WorkersAI, creds: Credentials, model_name: str, record: Exchange | None = None
+    call: Call, upstream: Upstream, creds: Credentials, model_name: str, record: Exchange | None = None
 ) -> EventStreamResponse:
     """An SSE answer. Errors before the first byte raise (a real HTTP error); later ones go in-band.
     `record` gets the time Workers AI took to start answering, and the tokens once the stream ends."""
@@ -228,7 +229,7 @@ async def stream(
 
 
 async def open_upstream(
-    call: Call, upstream: WorkersAI, creds: Credentials, meanwhile: Callable[[], object]
+    call: Call, upstream: Upstream, creds: Credentials, meanwhile: Callable[[], object]
 ) -> list[Any]:
     """The upstream answers of a streamed request; `meanwhile` runs while Workers AI works on it."""
     if not call.payload.get("stream"):

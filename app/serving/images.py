@@ -22,9 +22,10 @@ from app.convert.results import Choice, Usage, chat_completion
 from app.convert.text import estimate_tokens
 from app.protocol.openai import ChatCompletionRequest
 from app.responses import EventStreamResponse, JSONBytes
+from app.serving.cached import Upstream
 from app.serving.streams import ChunkWriter, replay
 from app.storage import FileStore
-from app.upstream.client import Binary, Credentials, WorkersAI
+from app.upstream.client import Binary, Credentials
 
 FILES_PATH = "/v1/files/images/"
 _HOST = re.compile(r"[A-Za-z0-9.-]{1,253}(:[0-9]{1,5})?|\[[0-9A-Fa-f:.]{2,45}\](:[0-9]{1,5})?")
@@ -32,7 +33,7 @@ _HOST = re.compile(r"[A-Za-z0-9.-]{1,253}(:[0-9]{1,5})?|\[[0-9A-Fa-f:.]{2,45}\](
 Picture = tuple[bytes, str]  # (image bytes, extension)
 
 
-async def _one(call: ImageCall, upstream: WorkersAI, creds: Credentials) -> Picture:
+async def _one(call: ImageCall, upstream: Upstream, creds: Credentials) -> Picture:
     result = await upstream.run(creds, call.model_id, call.body, content_type=call.content_type)
     if isinstance(result, Binary):
         return decode_image(None, result.body, call.model_id)
@@ -40,7 +41,7 @@ async def _one(call: ImageCall, upstream: WorkersAI, creds: Credentials) -> Pict
     return await asyncio.to_thread(decode_image, found, None, call.model_id)  # base64 of megabytes
 
 
-async def generate(call: ImageCall, n: int, upstream: WorkersAI, creds: Credentials) -> list[Picture]:
+async def generate(call: ImageCall, n: int, upstream: Upstream, creds: Credentials) -> list[Picture]:
     """n images: Workers AI makes one a call, so n calls run side by side."""
     if n == 1:
         return [await _one(call, upstream, creds)]
@@ -82,7 +83,7 @@ async def images_response(
 
 
 async def chat_image(
-    body: ChatCompletionRequest, model: Model, upstream: WorkersAI, creds: Credentials, store: FileStore, base: str
+    body: ChatCompletionRequest, model: Model, upstream: Upstream, creds: Credentials, store: FileStore, base: str
 ) -> Response:
     """A chat request to a text-to-image model: the last user message is drawn, and the answer is a
     markdown image that links to the hosted file (never a data: URI: OneAPI's SSE reader stops at 64 KiB)."""

@@ -17,9 +17,10 @@ from app.convert.text import tokens_for_chars
 from app.errors import GatewayError, anthropic_sse
 from app.ops.requests import Exchange
 from app.responses import EventStreamResponse, JSONBytes
+from app.serving.cached import Upstream
 from app.serving.chat import Call, run_once, stream_once
 from app.serving.streams import replay, translate
-from app.upstream.client import Credentials, Stream, WorkersAI
+from app.upstream.client import Credentials, Stream
 
 _DELTA = b'event: content_block_delta\ndata: {"type":"content_block_delta","index":'
 
@@ -115,7 +116,7 @@ class MessageWriter:
 
 
 async def complete(
-    call: Call, upstream: WorkersAI, creds: Credentials, model_name: str, record: Exchange, *, thinking: bool
+    call: Call, upstream: Upstream, creds: Credentials, model_name: str, record: Exchange, *, thinking: bool
 ) -> Response:
     """A whole answer as Anthropic's message. `record` gets the upstream time and the tokens."""
     started = time.perf_counter()
@@ -133,7 +134,7 @@ def _answer(call: Call, result: Any, record: Exchange) -> tuple[Choice, Usage]:
 
 
 async def stream(
-    call: Call, upstream: WorkersAI, creds: Credentials, model_name: str, record: Exchange, *, thinking: bool
+    call: Call, upstream: Upstream, creds: Credentials, model_name: str, record: Exchange, *, thinking: bool
 ) -> EventStreamResponse:
     """Anthropic's event stream. Errors before the first byte raise (a real HTTP error); later ones are an
     `error` event. A model that answers whole (gpt-oss over /ai/run) is sent as one burst of events."""
