@@ -119,6 +119,7 @@ class AnswerCache:
         if self.on and state is not None and state.backend != "memory":
             self.store = SharedCache(local, state, ttl, decode=_as_is, prefix=PREFIX)
         self.ttl = ttl
+        self.max_bytes = max_bytes  # a stream that grows past it is passed on, not kept
         self.calls: Coalescer[str, Any] = Coalescer()  # whole answers being fetched
         self.streams: dict[str, asyncio.Future[Entry | None]] = {}  # streamed answers being recorded
         self.tally = Tally()

@@ -11,6 +11,7 @@ from app.openapi import CALLS_UPSTREAM, documented
 from app.ops.requests import EXCHANGE, Exchange
 from app.protocol.openai import ChatCompletionRequest, CompletionRequest
 from app.routers.body import read_json
+from app.routers.cache import cached_upstream
 from app.serving import cached, chat, image_urls, images
 
 router = APIRouter(prefix="/v1", tags=["text"])
@@ -37,7 +38,7 @@ async def create_chat_completion(request: Request) -> Response:
     call = chat.Call.for_chat(body, model, gw.settings.default_max_tokens)
     messages = call.payload.get("messages")
     creds = in_session(request, gw, creds, cache_key=body.prompt_cache_key, user=body.user, messages=messages)
-    upstream = cached.upstream_for(request, gw, model, n=body.n)  # the response cache (docs/cache.md)
+    upstream = cached_upstream(request, gw, model, n=body.n)  # the response cache (docs/cache.md)
     if body.stream:
         return cached.mark(await chat.stream(call, upstream, creds, model.id, record), upstream)
     return cached.mark(await chat.complete(call, upstream, creds, model.id, record), upstream)
@@ -56,7 +57,7 @@ async def create_completion(request: Request) -> Response:
         record.replaced = model.replaces
     call = chat.Call.for_completion(body, model, gw.settings.default_max_tokens)
     creds = in_session(request, gw, creds, user=body.user)
-    upstream = cached.upstream_for(request, gw, model, n=body.n)  # the response cache (docs/cache.md)
+    upstream = cached_upstream(request, gw, model, n=body.n)  # the response cache (docs/cache.md)
     if body.stream:
         return cached.mark(await chat.stream(call, upstream, creds, model.id, record), upstream)
     return cached.mark(await chat.complete(call, upstream, creds, model.id, record), upstream)

@@ -16,6 +16,7 @@ from app.openapi import CALLS_UPSTREAM, documented
 from app.ops.requests import EXCHANGE
 from app.protocol.images import ImageGenerationRequest, Quality
 from app.routers.body import read_json
+from app.routers.cache import cached_upstream
 from app.serving import cached, images
 from app.serving.image_edits import read_edit_form
 
@@ -58,7 +59,7 @@ async def create_image(request: Request) -> Response:
     options = ImageOptions(
         body.prompt, body.size, body.quality, body.negative_prompt, body.seed, body.steps, body.guidance
     )
-    upstream = cached.upstream_for(request, gw, model, n=body.n)  # the response cache: seeded images
+    upstream = cached_upstream(request, gw, model, n=body.n)  # the response cache: seeded images
     pictures = await images.generate(generation_call(model.id, options), body.n, upstream, creds)
     base = images.public_base(request, gw.settings)
     return cached.mark(await images.images_response(pictures, body.response_format, files(request), base), upstream)

@@ -18,6 +18,7 @@ from app.ops.requests import EXCHANGE
 from app.protocol.anthropic import CountTokensRequest, MessagesRequest
 from app.responses import JSONBytes
 from app.routers.body import read_json
+from app.routers.cache import cached_upstream
 from app.serving import cached, image_urls, messages
 from app.serving.chat import Call
 
@@ -47,7 +48,7 @@ async def create_message(request: Request) -> Response:
     user = (body.metadata or {}).get("user_id")  # Anthropic's own way to name who a conversation is for
     user = user if isinstance(user, str) else None
     creds = in_session(request, gw, creds, user=user, messages=call.payload.get("messages"))
-    upstream = cached.upstream_for(request, gw, model)  # the response cache (docs/cache.md)
+    upstream = cached_upstream(request, gw, model)  # the response cache (docs/cache.md)
     answer: Response
     if body.stream:
         answer = await messages.stream(call, upstream, creds, model.id, record, thinking=thinking(body))

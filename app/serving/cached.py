@@ -21,11 +21,10 @@ from functools import partial
 from typing import Any, Protocol
 
 import orjson
-from fastapi import Request, Response
+from fastapi import Response
 
 from app.accounts import neurons as pricing
 from app.cache.answers import BINARY, EVENTS, RESULT, AnswerCache, Entry, answer_key
-from app.caller import presented_key
 from app.catalog import Model, Task
 from app.config import Settings
 from app.convert.text import prompt_chars, tokens_for_chars
@@ -121,22 +120,30 @@ def answer_cache(settings: Settings, state: SharedState | None) -> AnswerCache:
     )
 
 
-def upstream_for(request: Request, gw: Any, model: Model, *, n: int = 1) -> Upstream:
-    """Workers AI for this request: through the cache when the policy may cache its model's answers."""
-    cache: AnswerCache | None = gw.answers
-    settings = gw.settings
+def upstream_for(
+    upstream: WorkersAI,
+    cache: AnswerCache | None,
+    settings: Settings,
+    model: Model,
+    *,
+    route: str,
+    cache_control: str | None,
+    key: str | None,
+    n: int = 1,
+) -> Upstream:
+    """Workers AI for one request to `route` (`key`: the gateway key it presented, `cache_control`: its
+    header): through the cache when the policy may cache its model's answers, else the client itself."""
     if cache is None or not cache.on or settings.response_cache == "off":
-        return gw.upstream  # type: ignore[no-any-return]
-    directives = Directives(request.headers.get("cache-control"))
+        return upstream
+    directives = Directives(cache_control)
     key_owner = ""
-    if settings.gateway_api_keys and not settings.response_cache_shared_across_keys:
-        presented = presented_key(request, query=True)  # authenticated already: one of GATEWAY_API_KEYS
-        key_owner = digest(presented) if presented else ""
+    if key and settings.gateway_api_keys and not settings.response_cache_shared_across_keys:
+        key_owner = digest(key)  # authenticated already: one of GATEWAY_API_KEYS
     return CachedUpstream(
-        gw.upstream,
+        upstream,
         cache,
         model,
-        route=request.scope["path"],
+        route=route,
         policy=settings.response_cache,
         directives=directives,
         owner=key_owner,
@@ -251,7 +258,7 @@ class CachedUpstream:
         entry = await self._lookup(key)
         recording = self._cache.streams.get(key)
         if entry is None and recording is not None and key not in self._leading and self._directives.read:
-            entry = await self._wait_for(recording)  # the same request, streaming now: its answer, replayed
+            entry = await self._wait_for(key, recording)  # the same request, streaming now: its answer, replayed
         if entry is not None:
             self._saw(HIT, entry.neurons)
             if meanwhile is not None:
@@ -260,10 +267,12 @@ class CachedUpstream:
         self._saw(MISS)
         return await self._record(creds, model_id, payload, meanwhile, key, lead=recording is None)
 
-    async def _wait_for(self, recording: asyncio.Future[Entry | None]) -> Entry | None:
+    async def _wait_for(self, key: str, recording: asyncio.Future[Entry | None]) -> Entry | None:
         try:
             return await asyncio.wait_for(asyncio.shield(recording), self._wait)
-        except TimeoutError:
+        except TimeoutError:  # a stream never read to its end: no later request waits for it again
+            if self._cache.streams.get(key) is recording:
+                del self._cache.streams[key]
             return None
 
     async def _record(
@@ -290,7 +299,7 @@ class CachedUpstream:
             await done(None)
             raise
         if isinstance(opened, Stream):
-            return Recorder(opened, done)
+            return Recorder(opened, done, self._cache.max_bytes)
         spent = pricing.of_call(self._model, payload, opened)
         await done(Entry(RESULT, orjson.dumps(opened), spent) if not isinstance(opened, Binary) else None)
         return opened
@@ -302,10 +311,10 @@ class CachedUpstream:
             del self._cache.streams[key]
         if entry is not None and entry.kind == EVENTS:
             entry = Entry(EVENTS, entry.body, stream_neurons(self._model, payload, entry.events()))
+        if not recording.done():
+            recording.set_result(entry)  # the requests waiting for it replay it now, before it is stored
         if entry is not None:
             await self._cache.put(key, entry)
-        if not recording.done():
-            recording.set_result(entry)
 
 
 def _result(entry: Entry) -> Result:
@@ -332,19 +341,25 @@ Done = Callable[[Entry | None], Any]
 
 class Recorder(Stream):
     """An upstream stream, passed on as it arrives and kept: once its [DONE] has been read, its events
-    become an entry. A stream cut short (an error, the client gone, a stop sequence) is not kept."""
+    become an entry. A stream cut short (an error, the client gone, a stop sequence) is not kept, nor one
+    longer than `limit` bytes (the whole cache's size)."""
 
-    def __init__(self, stream: Stream, done: Done) -> None:  # no super().__init__(): it wraps, it reads nothing
+    def __init__(self, stream: Stream, done: Done, limit: int) -> None:  # no super().__init__(): it wraps
         self._inner = stream
         self._done: Done | None = done
         self._batches: list[list[bytes]] = []
+        self._room = limit
         self.settle = None
 
     async def next_batch(self) -> list[bytes] | None:
         batch = await self._inner.next_batch()
         if batch is not None and self._done is not None:
             self._batches.append(batch)
-            if DONE in batch:
+            self._room -= sum(len(event) for event in batch)
+            if self._room < 0:  # too long to keep: the waiting requests call Workers AI themselves
+                done, self._done, self._batches = self._done, None, []
+                await done(None)
+            elif DONE in batch:
                 done, self._done = self._done, None
                 try:
                     entry: Entry | None = Entry.of_events(self._batches, 0.0)

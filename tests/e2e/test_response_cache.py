@@ -300,3 +300,15 @@ def test_two_gateways_on_one_redis_share_their_entries(upstream: Emulator, redis
     assert vector.headers["x-cache"] == "MISS" and again.headers["x-cache"] == "HIT"
     assert again.parse().data[0].embedding == vector.parse().data[0].embedding
     assert upstream_runs(upstream) == 3
+
+
+def test_a_stream_cut_short_is_not_kept(cache_url: str, gpt: openai.OpenAI, upstream: Emulator) -> None:
+    text = fresh("Tell a long story.")
+    body = {"model": CHAT, "messages": [{"role": "user", "content": text}], "temperature": 0, "stream": True}
+    headers = {"Authorization": f"Bearer {TEST_KEY}", "Content-Type": "application/json"}
+    upstream.fault(cut_stream_after=2, times=1)
+    cut = call("POST", f"{cache_url}/v1/chat/completions", body, headers)
+    assert cut.status == 200 and cut.headers["x-cache"] == "MISS" and b'"error"' in cut.body
+    assert ask_streamed(gpt, text, temperature=0)[0] == "MISS"  # asked again: the cut answer was not kept
+    assert ask_streamed(gpt, text, temperature=0)[0] == "HIT"
+    assert upstream_runs(upstream) == 2
