@@ -25,6 +25,7 @@ from app.cache.shared import SharedCache
 from app.state.base import SharedState
 
 PREFIX = "answer:"
+DAY = 86_400.0
 RESULT, BINARY, EVENTS = "result", "binary", "events"
 
 
@@ -78,28 +79,27 @@ class Tally:
     def __init__(self) -> None:
         self.lookups: dict[tuple[str, str, str], int] = {}  # (route, model, "hit"/"miss"): count
         self.saved: dict[tuple[str, str], float] = {}  # (route, model): neurons
-        self.saved_by_day: dict[str, float] = {}
+        self.saved_today_so_far = 0.0
+        self._day_ends = 0.0  # when the day `saved_today_so_far` counts ends (Unix time of 00:00 UTC)
 
     def count(self, route: str, model: str, result: str, saved: float = 0.0) -> None:
         key = (route, model, result)
         self.lookups[key] = self.lookups.get(key, 0) + 1
         if saved:
             self.saved[(route, model)] = self.saved.get((route, model), 0.0) + saved
-            day = today()
-            if day not in self.saved_by_day:
-                self.saved_by_day = {day: 0.0}  # yesterday's is of no more use
-            self.saved_by_day[day] += saved
+            self.saved_today()  # a new day starts from 0
+            self.saved_today_so_far += saved
 
     def saved_today(self) -> float:
-        return self.saved_by_day.get(today(), 0.0)
+        now = time.time()
+        if now >= self._day_ends:
+            self.saved_today_so_far = 0.0
+            self._day_ends = (now // DAY + 1) * DAY
+        return self.saved_today_so_far
 
 
 def _as_is(raw: bytes) -> bytes:
     return raw
-
-
-def today() -> str:
-    return time.strftime("%Y-%m-%d", time.gmtime())
 
 
 class AnswerCache:

@@ -80,6 +80,9 @@ class Directives:
         return self.max_age is not None and self.max_age > 0
 
 
+NO_DIRECTIVES = Directives(None)  # a request without Cache-Control (nearly every one): parsed once
+
+
 def cacheable(model: Model, payload: object, policy: str, asks: bool, n: int) -> bool:
     """Whether a call's answer may be cached: embeddings always; text at temperature 0, or any text when the
     policy is `all` or the client asks; images with a seed (or any, under `all` or when asked). A sampled
@@ -135,10 +138,9 @@ def upstream_for(
     header): through the cache when the policy may cache its model's answers, else the client itself."""
     if cache is None or not cache.on or settings.response_cache == "off":
         return upstream
-    directives = Directives(cache_control)
-    key_owner = ""
-    if key and settings.gateway_api_keys and not settings.response_cache_shared_across_keys:
-        key_owner = digest(key)  # authenticated already: one of GATEWAY_API_KEYS
+    directives = Directives(cache_control) if cache_control else NO_DIRECTIVES
+    if not settings.gateway_api_keys or settings.response_cache_shared_across_keys:
+        key = None  # every caller reads every entry
     return CachedUpstream(
         upstream,
         cache,
@@ -146,7 +148,7 @@ def upstream_for(
         route=route,
         policy=settings.response_cache,
         directives=directives,
-        owner=key_owner,
+        key=key,
         wait=settings.upstream_read_timeout,
         n=n,
     )
@@ -154,8 +156,8 @@ def upstream_for(
 
 def mark(response: Response, upstream: Upstream) -> Response:
     """The answer with `x-cache` (and `cf-aig-cache-status`): HIT, MISS or BYPASS."""
-    status = upstream.status if isinstance(upstream, CachedUpstream) else None
-    response.raw_headers.extend((name, status or BYPASS) for name in HEADERS)
+    status = (upstream.status if isinstance(upstream, CachedUpstream) else None) or BYPASS
+    response.raw_headers += ((HEADERS[0], status), (HEADERS[1], status))
     return response
 
 
@@ -172,13 +174,13 @@ class CachedUpstream:
         route: str,
         policy: str,
         directives: Directives,
-        owner: str,
+        key: str | None,
         wait: float,
         n: int,
     ) -> None:
         self._upstream, self._cache, self._model = upstream, cache, model
         self._route, self._policy, self._directives = route, policy, directives
-        self._owner, self._wait, self._n = owner, wait, n
+        self._gateway_key, self._wait, self._n = key, wait, n
         self._leading: set[str] = set()  # streams this request records (its own n choices never wait on them)
         self.status: bytes | None = None
 
@@ -189,7 +191,8 @@ class CachedUpstream:
             return None
         if not cacheable(self._model, payload, self._policy, d.asks, self._n):
             return None
-        return answer_key(model_id, payload, owner_of(creds, self._owner))  # type: ignore[arg-type]
+        key_owner = digest(self._gateway_key) if self._gateway_key else ""  # the key's digest, never the key
+        return answer_key(model_id, payload, owner_of(creds, key_owner))  # type: ignore[arg-type]
 
     def _saw(self, result: bytes, saved: float = 0.0) -> None:
         if result is HIT:

@@ -4,39 +4,23 @@ every time, so the two sides it compares are a hit and a full call."""
 
 from __future__ import annotations
 
-import sys
-from pathlib import Path
-
 from bench.cached import requests_of
-from bench.endpoints import GATEWAY_KEY, UPSTREAM_TOKEN
 from bench.endpoints import gateway as gateway_endpoint
+from tests.bench.fake import gateway_on_fake_upstream
 from tests.http import call
-from tests.servers import free_port, gateway_process, running
-
-ROOT = Path(__file__).resolve().parents[2]
 
 
 def test_the_cached_side_is_a_hit_and_the_uncached_side_a_call() -> None:
-    port = free_port()
-    upstream = f"http://127.0.0.1:{port}"
-    args = [sys.executable, "-m", "bench.fake_upstream", "--port", str(port)]
-    with running(args, f"{upstream}/__bench/health", {"PYTHONPATH": str(ROOT)}):
-        env = {
-            "CF_API_BASE": f"{upstream}/client/v4",
-            "CF_ACCOUNT_ID": "bench",
-            "CF_API_TOKEN": UPSTREAM_TOKEN,
-            "GATEWAY_API_KEYS": GATEWAY_KEY,
-        }
-        with gateway_process(env) as (url, _, _):
-            seen: dict[str, list[str]] = {}
-            calls: dict[str, int] = {}
-            for kind, pair in requests_of(gateway_endpoint(int(url.rsplit(":", 1)[1]))).items():
-                for name, request in zip(("cached", "uncached"), pair, strict=True):
-                    call("POST", f"{upstream}/__bench/reset")
-                    answers = [call("POST", url + request.path, request.body, dict(request.headers)) for _ in range(3)]
-                    assert all(answer.status == 200 for answer in answers), answers[0].body
-                    seen[f"{kind}.{name}"] = [answer.headers["x-cache"] for answer in answers]
-                    calls[f"{kind}.{name}"] = call("GET", f"{upstream}/__bench/stats").json()["requests"]
+    seen: dict[str, list[str]] = {}
+    calls: dict[str, int] = {}
+    with gateway_on_fake_upstream() as (upstream, url, _):
+        for kind, pair in requests_of(gateway_endpoint(int(url.rsplit(":", 1)[1]))).items():
+            for name, request in zip(("cached", "uncached"), pair, strict=True):
+                call("POST", f"{upstream}/__bench/reset")
+                answers = [call("POST", url + request.path, request.body, dict(request.headers)) for _ in range(3)]
+                assert all(answer.status == 200 for answer in answers), answers[0].body
+                seen[f"{kind}.{name}"] = [answer.headers["x-cache"] for answer in answers]
+                calls[f"{kind}.{name}"] = call("GET", f"{upstream}/__bench/stats").json()["requests"]
     assert seen == {
         "chat.cached": ["MISS", "HIT", "HIT"],
         "chat.uncached": ["BYPASS"] * 3,

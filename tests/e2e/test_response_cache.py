@@ -16,7 +16,7 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from tests.http import call
 from tests.redis_server import RedisServer
-from tests.servers import TEST_KEY, Emulator, gateway, managed_env
+from tests.servers import ACCOUNT, CF_TOKEN, TEST_KEY, Emulator, gateway, managed_env
 
 CHAT = "@cf/meta/llama-3.1-8b-instruct-fast"
 EMBED = "@cf/baai/bge-small-en-v1.5"
@@ -312,3 +312,22 @@ def test_a_stream_cut_short_is_not_kept(cache_url: str, gpt: openai.OpenAI, upst
     assert ask_streamed(gpt, text, temperature=0)[0] == "MISS"  # asked again: the cut answer was not kept
     assert ask_streamed(gpt, text, temperature=0)[0] == "HIT"
     assert upstream_runs(upstream) == 2
+
+
+def test_in_passthrough_mode_each_cloudflare_account_has_its_own_entries(upstream: Emulator) -> None:
+    text = fresh("Whose account pays?")
+    other = "fedcba9876543210fedcba9876543210"
+    with gateway({"CF_API_BASE": upstream.api_base, "CF_ACCOUNT_ID": ACCOUNT}) as (url, _):
+        with openai.OpenAI(base_url=f"{url}/v1", api_key=CF_TOKEN, max_retries=0) as own:
+            assert [ask(own, text, temperature=0)[0] for _ in range(2)] == ["MISS", "HIT"]
+        with openai.OpenAI(base_url=f"{url}/v1", api_key=f"{other}:{CF_TOKEN}", max_retries=0) as theirs:
+            assert [ask(theirs, text, temperature=0)[0] for _ in range(2)] == ["MISS", "HIT"]
+    paths = [r["path"] for r in upstream.requests() if "/ai/run/" in r["path"]]
+    assert len(paths) == 2 and f"/accounts/{ACCOUNT}/" in paths[0] and f"/accounts/{other}/" in paths[1]
+
+
+def test_a_chat_request_for_a_picture_says_it_was_not_cached(gpt: openai.OpenAI) -> None:
+    raw = gpt.chat.completions.with_raw_response.create(
+        model="dall-e-3", messages=[{"role": "user", "content": fresh("a kite")}], temperature=0
+    )
+    assert raw.headers["x-cache"] == "BYPASS" and "![" in (raw.parse().choices[0].message.content or "")
