@@ -49,7 +49,7 @@ class Snapshot:
     accounts: tuple[AccountStatus, ...]
     backend: str = "memory"  # where the counters live: "memory" or "redis"
     cache: dict[str, int] = field(default_factory=dict)  # translation cache: {"hits": n, "misses": n}
-    neurons_saved: float = 0.0  # today's answers from the response cache would have cost this (this process)
+    neurons_saved: float = 0.0  # what today's answers from the response cache would have cost (every replica's)
 
     @property
     def neurons_used(self) -> float:

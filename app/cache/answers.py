@@ -23,8 +23,10 @@ from app.cache.coalesce import Coalescer
 from app.cache.memory import MemoryCache
 from app.cache.shared import SharedCache
 from app.state.base import SharedState
+from app.state.batch import CounterBatch
 
 PREFIX = "answer:"
+SAVED = "saved:"  # the shared state's counter of neurons saved on one UTC day
 DAY = 86_400.0
 RESULT, BINARY, EVENTS = "result", "binary", "events"
 
@@ -73,29 +75,43 @@ class Entry:
 
 
 class Tally:
-    """Lookups and neurons saved, by (route, model), for /metrics; neurons saved by UTC day for the status
-    page (this process's; with Redis the day's total is also added up in the shared state)."""
+    """Lookups and neurons saved, by (route, model), for /metrics; neurons saved today (UTC) for the status
+    page: this process's, and with a shared state (Redis) every replica's, added up there under
+    `saved:<day>` (written at most once a second, off the request's path)."""
 
-    def __init__(self) -> None:
+    def __init__(self, state: SharedState | None = None) -> None:
         self.lookups: dict[tuple[str, str, str], int] = {}  # (route, model, "hit"/"miss"): count
         self.saved: dict[tuple[str, str], float] = {}  # (route, model): neurons
-        self.saved_today_so_far = 0.0
-        self._day_ends = 0.0  # when the day `saved_today_so_far` counts ends (Unix time of 00:00 UTC)
+        self.saved_here_today = 0.0
+        self._state = state if state is not None and state.backend != "memory" else None
+        self._batch = CounterBatch(self._state, interval=1.0) if self._state is not None else None
+        self._day = ""
+        self._day_ends = 0.0  # when `_day` ends: Unix time of its 00:00 UTC
 
     def count(self, route: str, model: str, result: str, saved: float = 0.0) -> None:
         key = (route, model, result)
         self.lookups[key] = self.lookups.get(key, 0) + 1
         if saved:
             self.saved[(route, model)] = self.saved.get((route, model), 0.0) + saved
-            self.saved_today()  # a new day starts from 0
-            self.saved_today_so_far += saved
+            self._roll()
+            self.saved_here_today += saved
+            if self._batch is not None:
+                self._batch.add(SAVED + self._day, {"neurons": saved}, 2 * DAY)
 
-    def saved_today(self) -> float:
+    async def saved_today(self) -> float:
+        """Neurons the cache's answers saved today: every replica's with a shared state, else this process's."""
+        self._roll()
+        if self._state is None or self._batch is None:
+            return self.saved_here_today
+        await self._batch.flush()
+        return (await self._state.counters(SAVED + self._day)).get("neurons", 0.0)
+
+    def _roll(self) -> None:
         now = time.time()
-        if now >= self._day_ends:
-            self.saved_today_so_far = 0.0
+        if now >= self._day_ends:  # a new UTC day starts from 0
+            self.saved_here_today = 0.0
+            self._day = time.strftime("%Y-%m-%d", time.gmtime(now))
             self._day_ends = (now // DAY + 1) * DAY
-        return self.saved_today_so_far
 
 
 def _as_is(raw: bytes) -> bytes:
@@ -122,7 +138,7 @@ class AnswerCache:
         self.max_bytes = max_bytes  # a stream that grows past it is passed on, not kept
         self.calls: Coalescer[str, Any] = Coalescer()  # whole answers being fetched
         self.streams: dict[str, asyncio.Future[Entry | None]] = {}  # streamed answers being recorded
-        self.tally = Tally()
+        self.tally = Tally(state)
 
     async def get(self, key: str, max_age: float | None = None) -> Entry | None:
         raw = await self.store.get(key)

@@ -46,7 +46,7 @@ async def _snapshot(gw: Gateway) -> Snapshot:
     translator = gw.translator
     snapshot = await read_snapshot(getattr(gw, "accounts", None), translator.cache if translator else None)
     answers = getattr(gw, "answers", None)  # the response cache: what its answers today would have cost
-    return replace(snapshot, neurons_saved=answers.tally.saved_today()) if answers is not None else snapshot
+    return replace(snapshot, neurons_saved=await answers.tally.saved_today()) if answers is not None else snapshot
 
 
 def _note(gw: Gateway, snapshot: Snapshot) -> str:

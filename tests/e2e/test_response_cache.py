@@ -290,16 +290,28 @@ def test_two_gateways_on_one_redis_share_their_entries(upstream: Emulator, redis
     with gateway(env) as (first, _), gateway(env) as (second, _):
         with openai.OpenAI(base_url=f"{first}/v1", api_key=TEST_KEY, max_retries=0) as one:
             made = ask_streamed(one, text, temperature=0)
+            assert ask_streamed(one, text, temperature=0)[0] == "HIT"
             vector = one.embeddings.with_raw_response.create(model=EMBED, input=texts)
         with openai.OpenAI(base_url=f"{second}/v1", api_key=TEST_KEY, max_retries=0) as other:
             whole = ask(other, text, temperature=0)  # kept as a stream: a whole request asks again
             replayed = ask_streamed(other, text, temperature=0)
             again = other.embeddings.with_raw_response.create(model=EMBED, input=texts)
+        saved = [neurons_saved(url) for url in (first, second, first)]  # each read adds its own latest
+        by_metrics = sum(n for url in (first, second) for key, n in cache_metrics(url).items() if key[2] == "saved")
     assert made[0] == "MISS" and replayed[0] == "HIT" and replayed[1] == made[1]
     assert whole[0] == "MISS" and whole[1] == made[1]
     assert vector.headers["x-cache"] == "MISS" and again.headers["x-cache"] == "HIT"
     assert again.parse().data[0].embedding == vector.parse().data[0].embedding
     assert upstream_runs(upstream) == 3
+    assert saved[1] == saved[2] == pytest.approx(by_metrics, abs=1e-3) and by_metrics > 0  # /status.json rounds
+    assert saved[0] < saved[2]  # the first replica's own hit alone, before the second's were added
+
+
+def neurons_saved(url: str) -> float:
+    status = call("GET", f"{url}/status.json", headers={"Authorization": f"Bearer {TEST_KEY}"})
+    assert status.status == 200
+    saved: float = status.json()["neurons_saved"]
+    return saved
 
 
 def test_a_stream_cut_short_is_not_kept(cache_url: str, gpt: openai.OpenAI, upstream: Emulator) -> None:
