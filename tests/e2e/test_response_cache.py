@@ -5,6 +5,7 @@ Each test asks with text of its own, so the module's gateway never answers one t
 from __future__ import annotations
 
 import itertools
+import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
@@ -343,3 +344,40 @@ def test_a_chat_request_for_a_picture_says_it_was_not_cached(gpt: openai.OpenAI)
         model="dall-e-3", messages=[{"role": "user", "content": fresh("a kite")}], temperature=0
     )
     assert raw.headers["x-cache"] == "BYPASS" and "![" in (raw.parse().choices[0].message.content or "")
+
+
+def test_a_hit_costs_neither_the_account_nor_the_key_any_neurons(upstream: Emulator) -> None:
+    prompt = fresh("a lighthouse at dusk")
+    env = managed_env(upstream.api_base, GATEWAY_KEY_NEURONS_PER_DAY="100")  # a seeded SDXL image: 57.6
+    with gateway(env) as (url, _):
+        with openai.OpenAI(base_url=f"{url}/v1", api_key=TEST_KEY, max_retries=0) as client:
+            seen = []
+            for _ in range(4):  # counted, the second picture would pass the key's 100 and the third be refused
+                raw = client.images.with_raw_response.generate(model=IMAGE, prompt=prompt, extra_body={"seed": 11})
+                seen.append(raw.headers["x-cache"])
+                time.sleep(0.2)  # the key's count is written just after the answer
+        status = call("GET", f"{url}/status.json", headers={"Authorization": f"Bearer {TEST_KEY}"}).json()
+    assert seen == ["MISS", "HIT", "HIT", "HIT"]
+    assert status["neurons_used"] == pytest.approx(57.6) and status["neurons_saved"] == pytest.approx(3 * 57.6)
+
+
+def test_an_entry_older_than_the_clients_max_age_is_not_used(gpt: openai.OpenAI, upstream: Emulator) -> None:
+    text = fresh("How old is this answer?")
+    assert ask(gpt, text, temperature=0)[0] == "MISS"
+    time.sleep(1.5)
+    assert ask(gpt, text, temperature=0, extra_headers={"Cache-Control": "max-age=600"})[0] == "HIT"
+    assert ask(gpt, text, temperature=0, extra_headers={"Cache-Control": "max-age=1"})[0] == "MISS"  # 1.5 s old
+    assert ask(gpt, text, temperature=0, extra_headers={"Cache-Control": "max-age=1"})[0] == "HIT"  # refreshed
+    assert upstream_runs(upstream) == 2
+
+
+def test_n_deterministic_choices_are_one_call(gpt: openai.OpenAI, upstream: Emulator) -> None:
+    messages: Any = [{"role": "user", "content": fresh("Pick a number.")}]
+    raw = gpt.chat.completions.with_raw_response.create(model=CHAT, messages=messages, temperature=0, n=3)
+    choices = raw.parse().choices
+    assert len(choices) == 3 and len({choice.message.content for choice in choices}) == 1
+    assert raw.headers["x-cache"] == "MISS" and upstream_runs(upstream) == 1
+    sampled = gpt.chat.completions.with_raw_response.create(
+        model=CHAT, messages=messages, temperature=0.9, n=2, extra_headers={"Cache-Control": "max-age=60"}
+    )
+    assert sampled.headers["x-cache"] == "BYPASS" and upstream_runs(upstream) == 3  # n sampled choices must differ
