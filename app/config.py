@@ -130,6 +130,21 @@ class Settings(BaseSettings):
         500_000, ge=1, description="character_limit that GET /v2/usage reports (informational, not enforced)."
     )
 
+    # Response cache (docs/cache.md): repeated requests that must give the same answer cost no neuron.
+    response_cache: Literal["off", "deterministic", "all"] = Field(
+        "deterministic",
+        description="What is answered from the cache: embeddings and seeded images always, chat, completions, "
+        "Responses and Messages at temperature 0 (deterministic); every text answer too (all); nothing (off).",
+    )
+    response_cache_seconds: int = Field(3600, ge=0, description="How long a cached answer is kept (0: no cache).")
+    response_cache_max_bytes: int = Field(
+        64 * 1024 * 1024, ge=0, description="Memory the cached answers may take in this process (0: no cache)."
+    )
+    response_cache_max_entries: int = Field(10_000, ge=0, description="Cached answers kept in memory (0: no cache).")
+    response_cache_shared_across_keys: bool = Field(
+        False, description="One key's cached answers also answer another key's identical requests."
+    )
+
     # Upstream limits (app/upstream/connection_pool.py): what a broken or hostile upstream can make the gateway hold.
     upstream_max_response_bytes: int = Field(
         64 * 1024 * 1024, ge=1024, description="Largest upstream answer, decompressed; a larger one is a 502."

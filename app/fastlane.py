@@ -140,4 +140,5 @@ class FastLane:
             response.raw_headers.extend([(b"access-control-allow-origin", origin), (b"vary", b"Origin")])
         else:
             return
-        response.raw_headers.append((b"access-control-expose-headers", b"Retry-After, X-Model-Substituted"))
+        exposed = b"Retry-After, X-Model-Substituted, X-Cache, Cf-Aig-Cache-Status"
+        response.raw_headers.append((b"access-control-expose-headers", exposed))

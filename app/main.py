@@ -58,6 +58,7 @@ from app.routers import (
 )
 from app.routers.body import param_of
 from app.serving.batches import BatchRunner, Pacer
+from app.serving.cached import answer_cache
 from app.serving.models import ModelDirectory
 from app.serving.translate import Translator
 from app.state import SharedState, open_state
@@ -128,7 +129,7 @@ def create_app(settings: Settings | None = None, *, demo: bool = False) -> FastL
         allow_origins=settings.cors_origins,
         allow_methods=["*"],
         allow_headers=["*"],
-        expose_headers=["Retry-After", "X-Model-Substituted"],
+        expose_headers=["Retry-After", "X-Model-Substituted", "X-Cache", "Cf-Aig-Cache-Status"],
         max_age=600,
     )
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
@@ -164,6 +165,8 @@ def _lifespan(
         app.state.metrics.translation_cache(translator.cache)
         # The account pool wraps the client: it chooses the account of each call (app/accounts/calls.py).
         pool = _accounts(settings, catalog, state) if settings.managed else None
+        answers = answer_cache(settings, state)  # the response cache (docs/cache.md)
+        app.state.metrics.response_cache(answers.tally)
         app.state.gateway = Gateway(
             settings,
             catalog,
@@ -175,6 +178,7 @@ def _lifespan(
             image_fetcher=fetcher,
             state=state,
             accounts=pool,
+            answers=answers,
         )
         if pool is not None:
             pool.metrics = app.state.metrics

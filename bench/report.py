@@ -173,6 +173,36 @@ FIGURES: list[Figure] = [
         2.2,
         ("translate.detect_convert_us", "translate.probe_us"),
     ),
+    # The response cache (bench/cached.py): the same request answered from the cache and through Workers AI
+    # (`Cache-Control: no-store`), in alternating rounds. k: bench/README.md, "The gates".
+    _ratio(
+        "cache.chat.cpu_over_uncached",
+        "response cache: CPU per request, c=16, cached chat / the same request uncached",
+        "<=",
+        0.9,
+        ("cache.chat.cached.cpu_us_per_request", "cache.chat.uncached.cpu_us_per_request"),
+    ),
+    _ratio(
+        "cache.chat.rps_over_uncached",
+        "response cache: req/s, c=16, cached chat / the same request uncached",
+        ">=",
+        1.1,
+        ("cache.chat.cached.rps", "cache.chat.uncached.rps"),
+    ),
+    _ratio(
+        "cache.embed.cpu_over_uncached",
+        "response cache: CPU per request, c=16, cached embedding (10 inputs) / the same request uncached",
+        "<=",
+        0.95,
+        ("cache.embed.cached.cpu_us_per_request", "cache.embed.uncached.cpu_us_per_request"),
+    ),
+    _ratio(
+        "cache.embed.rps_over_uncached",
+        "response cache: req/s, c=16, cached embedding (10 inputs) / the same request uncached",
+        ">=",
+        1.0,
+        ("cache.embed.cached.rps", "cache.embed.uncached.rps"),
+    ),
     _ratio(
         "stream.gap10.p99_over_direct",
         "p99 gap between chunks (upstream every 10 ms): gateway / direct",
@@ -203,6 +233,14 @@ FIGURES: list[Figure] = [
     Figure("translate.page.uncached_failed", "translation: page of 200 uncached, requests failed", "count", "<=", 0),
     Figure("translate.page.cached_failed", "translation: page of 200 cached, requests failed", "count", "<=", 0),
     Figure("translate.page.cached_upstream_calls", "translation: page again, upstream calls", "calls", "<=", 0),
+    Figure("cache.chat.hit_upstream_calls", "response cache: a round of cached chat, upstream calls", "calls", "<=", 0),
+    Figure(
+        "cache.embed.hit_upstream_calls",
+        "response cache: a round of cached embeddings, upstream calls",
+        "calls",
+        "<=",
+        0,
+    ),
     Figure(
         "redis.commands_per_request",
         "Redis: commands on a chat request's path (MONITOR, c=16)",
@@ -249,6 +287,16 @@ FIGURES: list[Figure] = [
     Figure("stream.c16.cpu_ms_per_1k", "gateway CPU per 1,000 streams, c=16", "ms"),
     Figure("stream.c16.floor.cpu_ms_per_1k", "floor: pass-through proxy CPU per 1,000 streams, c=16", "ms"),
     Figure("translate.cached.rps", "translation: cached DeepLX requests/s, 200 connections", "req/s"),
+    Figure("cache.chat.cached.rps", "response cache: cached chat req/s, c=16", "req/s"),
+    Figure("cache.chat.uncached.rps", "response cache: the same chat uncached, req/s, c=16", "req/s"),
+    Figure("cache.chat.cached.cpu_us_per_request", "response cache: cached chat, gateway CPU a request", "us"),
+    Figure("cache.chat.uncached.cpu_us_per_request", "response cache: uncached chat, gateway CPU a request", "us"),
+    Figure("cache.embed.cached.rps", "response cache: cached embedding req/s, c=16", "req/s"),
+    Figure("cache.embed.uncached.rps", "response cache: the same embedding uncached, req/s, c=16", "req/s"),
+    Figure("cache.embed.cached.cpu_us_per_request", "response cache: cached embedding, gateway CPU a request", "us"),
+    Figure(
+        "cache.embed.uncached.cpu_us_per_request", "response cache: uncached embedding, gateway CPU a request", "us"
+    ),
     Figure("translate.detect_convert_us", "translation: detector + converter CPU a paragraph", "us"),
     Figure("translate.probe_us", "translation: the speed probe in the same rounds, same core", "us"),
     Figure("stream.gap10.added_p99_ms", "p99 gap between chunks (upstream every 10 ms), gateway - direct", "ms"),

@@ -13,8 +13,6 @@ from collections.abc import Callable
 from functools import partial
 from typing import Any
 
-import orjson
-
 from app.accounts import neurons
 from app.accounts.account import Account
 from app.accounts.pool import AccountPool
@@ -147,20 +145,10 @@ def _settle_stream(
 ) -> None:
     """A stream ended: count it, from the usage its last events carry (Workers AI sends it last), else
     estimated from the prompt and the number of events (about a token each)."""
-    for event in reversed(tail):
-        if b'"usage"' in event:
-            try:
-                found = orjson.loads(event)
-            except orjson.JSONDecodeError:
-                continue
-            given = neurons.reported(found)
-            if given is not None:
-                pool.charge_tokens(account, model_id, given, creds)
-                return
-            counted = neurons.token_usage(found)
-            if counted is not None:
-                pool.charge_tokens(account, model_id, counted, creds)
-                return
+    usage = neurons.stream_usage(tail)
+    if usage is not None:
+        pool.charge_tokens(account, model_id, usage, creds)
+        return
     prompt = tokens_for_chars(prompt_chars(payload))
     pool.charge_tokens(account, model_id, (prompt, max(0, events - 1)), creds)
 

@@ -13,6 +13,8 @@ from __future__ import annotations
 import math
 from typing import Any
 
+import orjson
+
 from app.catalog import Model, Task, Unit
 from app.convert.images import image_model
 from app.convert.text import estimate_tokens, prompt_chars, tokens_for_chars
@@ -66,6 +68,24 @@ def token_usage(result: object) -> tuple[int, int, int] | None:
     prompt, completion = usage.get("prompt_tokens", 0), usage.get("completion_tokens", 0)
     if isinstance(prompt, int) and isinstance(completion, int):
         return prompt, completion, cached_tokens(usage)
+    return None
+
+
+def stream_usage(tail: list[bytes]) -> float | tuple[int, int, int] | None:
+    """What a stream's last events say it cost (Workers AI sends usage last): neurons when reported, else
+    (prompt, completion, cached) tokens; None when none of them carries a usage."""
+    for event in reversed(tail):
+        if b'"usage"' in event:
+            try:
+                found = orjson.loads(event)
+            except orjson.JSONDecodeError:
+                continue
+            given = reported(found)
+            if given is not None:
+                return given
+            counted = token_usage(found)
+            if counted is not None:
+                return counted
     return None
 
 

@@ -109,6 +109,7 @@ def _cards(snapshot: Snapshot) -> str:
     rate = f"{hits / (hits + misses):.0%}" if hits + misses else "none yet"
     cards = [
         ("Neurons used today", _n(snapshot.neurons_used)),
+        ("Neurons saved today", f'<span id="saved">{_n(snapshot.neurons_saved)}</span> <small>by the cache</small>'),
         ("Neurons left today", f"{_n(snapshot.neurons_left)} <small>of {_n(snapshot.daily_allowance)}</small>"),
         ("Accounts", accounts),
         ("Requests · errors", f"{requests:,} · {errors:,}"),

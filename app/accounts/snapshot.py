@@ -49,6 +49,7 @@ class Snapshot:
     accounts: tuple[AccountStatus, ...]
     backend: str = "memory"  # where the counters live: "memory" or "redis"
     cache: dict[str, int] = field(default_factory=dict)  # translation cache: {"hits": n, "misses": n}
+    neurons_saved: float = 0.0  # what today's answers from the response cache would have cost (every replica's)
 
     @property
     def neurons_used(self) -> float:
@@ -66,5 +67,6 @@ class Snapshot:
         data = asdict(self)
         data["neurons_used"] = round(self.neurons_used, 3)
         data["neurons_left"] = round(self.neurons_left, 3)
+        data["neurons_saved"] = round(self.neurons_saved, 3)
         data["daily_allowance"] = self.daily_allowance
         return data

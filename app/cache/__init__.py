@@ -13,9 +13,9 @@ from app.state.base import SharedState
 __all__ = ["Cache", "CacheKey", "Coalescer", "MemoryCache", "SharedCache", "translation_cache"]
 
 
-def translation_cache(local: MemoryCache, state: SharedState | None) -> Cache:
+def translation_cache(local: MemoryCache[CacheKey, str], state: SharedState | None) -> Cache:
     """`local` alone, or in front of the shared state when that is Redis (REDIS_URL). A cache turned off
     (no entries or no age) stays off on both tiers."""
     if state is None or state.backend == "memory" or local.max_entries <= 0 or local.ttl <= 0:
         return local
-    return SharedCache(local, state, local.ttl)
+    return SharedCache(local, state, local.ttl, decode=bytes.decode)

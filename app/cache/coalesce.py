@@ -20,6 +20,10 @@ class Coalescer(Generic[K, V]):
     def __len__(self) -> int:
         return len(self._running)
 
+    def __contains__(self, key: K) -> bool:
+        """Whether a run for `key` is in flight (a new `run` of it would wait for that one)."""
+        return key in self._running
+
     async def run(self, key: K, start: Callable[[], Awaitable[V]]) -> V:
         task = self._running.get(key)
         if task is None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from bisect import bisect_left
 from collections.abc import Callable, Iterator
+from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter, generate_latest
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, HistogramMetricFamily
@@ -56,6 +57,31 @@ class _CacheLookups(Collector):
         family.add_metric(["hit"], getattr(self.cache, "hits", 0))
         family.add_metric(["miss"], getattr(self.cache, "misses", 0))
         yield family
+
+
+class _ResponseCache(Collector):
+    """The response cache's lookups and neurons saved by route and model (`cache.answers.Tally`), read at
+    scrape time."""
+
+    def __init__(self) -> None:
+        self.tally: Any = None
+
+    def collect(self) -> Iterator[CounterMetricFamily]:
+        lookups = CounterMetricFamily(
+            "gateway_response_cache", "Response cache lookups.", labels=["route", "model", "result"]
+        )
+        saved = CounterMetricFamily(
+            "gateway_neurons_saved",
+            "Neurons the response cache saved (answers given without a call).",
+            labels=["route", "model"],
+        )
+        if self.tally is not None:
+            for (route, model, result), count in list(self.tally.lookups.items()):
+                lookups.add_metric([route, model, result], count)
+            for (route, model), neurons in list(self.tally.saved.items()):
+                saved.add_metric([route, model], neurons)
+        yield lookups
+        yield saved
 
 
 class _Redis(Collector):
@@ -136,6 +162,8 @@ class Metrics:
         r.register(self._neurons)
         self._redis = _Redis()
         r.register(self._redis)
+        self._answers = _ResponseCache()
+        r.register(self._answers)
         self._per_request = _PerRequest()
         r.register(self._per_request)
         self._requests = self.requests_by_key = self._per_request.requests  # {(route, model, status): count}
@@ -193,6 +221,10 @@ class Metrics:
     def translation_cache(self, cache: object) -> None:
         """`cache.hits` and `cache.misses` (the translator's cache counts them) are read at scrape time."""
         self._cache.cache = cache
+
+    def response_cache(self, tally: object) -> None:
+        """`tally.lookups` and `tally.saved` (the response cache counts them) are read at scrape time."""
+        self._answers.tally = tally
 
     def redis_state(self, state: object) -> None:
         """`state.up` and `state.outages` (a RedisState) are read at scrape time."""

@@ -11,7 +11,8 @@ from app.openapi import CALLS_UPSTREAM, documented
 from app.ops.requests import EXCHANGE, Exchange
 from app.protocol.openai import ChatCompletionRequest, CompletionRequest
 from app.routers.body import read_json
-from app.serving import chat, image_urls, images
+from app.routers.cache import cached_upstream
+from app.serving import cached, chat, image_urls, images
 
 router = APIRouter(prefix="/v1", tags=["text"])
 
@@ -29,17 +30,18 @@ async def create_chat_completion(request: Request) -> Response:
     record.model = model.id
     if model.replaces:  # a retired id, answered by its replacement (x-model-substituted)
         record.replaced = model.replaces
+    upstream = cached_upstream(request, gw, model, n=body.n)  # the response cache (docs/cache.md)
     if model.task is Task.TEXT_TO_IMAGE:  # a picture, answered as a markdown image (serving/images.py)
         store, base = files(request), images.public_base(request, gw.settings)
-        return await images.chat_image(body, model, gw.upstream, creds, store, base)
+        return cached.mark(await images.chat_image(body, model, upstream, creds, store, base), upstream)
     if model.vision and (remote := image_urls.remote_images(body)):
         await image_urls.fetch_images(remote, gw.image_fetcher)
     call = chat.Call.for_chat(body, model, gw.settings.default_max_tokens)
     messages = call.payload.get("messages")
     creds = in_session(request, gw, creds, cache_key=body.prompt_cache_key, user=body.user, messages=messages)
     if body.stream:
-        return await chat.stream(call, gw.upstream, creds, model.id, record)
-    return await chat.complete(call, gw.upstream, creds, model.id, record)
+        return cached.mark(await chat.stream(call, upstream, creds, model.id, record), upstream)
+    return cached.mark(await chat.complete(call, upstream, creds, model.id, record), upstream)
 
 
 @router.post("/completions", **documented(*CALLS_UPSTREAM, streamed=True))
@@ -55,6 +57,7 @@ async def create_completion(request: Request) -> Response:
         record.replaced = model.replaces
     call = chat.Call.for_completion(body, model, gw.settings.default_max_tokens)
     creds = in_session(request, gw, creds, user=body.user)
+    upstream = cached_upstream(request, gw, model, n=body.n)  # the response cache (docs/cache.md)
     if body.stream:
-        return await chat.stream(call, gw.upstream, creds, model.id, record)
-    return await chat.complete(call, gw.upstream, creds, model.id, record)
+        return cached.mark(await chat.stream(call, upstream, creds, model.id, record), upstream)
+    return cached.mark(await chat.complete(call, upstream, creds, model.id, record), upstream)

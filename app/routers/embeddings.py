@@ -16,6 +16,8 @@ from app.http_responses import JSONBytes
 from app.openapi import CALLS_UPSTREAM, documented
 from app.protocol.openai import EmbeddingRequest
 from app.routers.body import read_json
+from app.routers.cache import cached_upstream
+from app.serving import cached
 
 router = APIRouter(prefix="/v1", tags=["embeddings"])
 
@@ -35,10 +37,11 @@ async def create_embedding(request: Request) -> Response:
     ids = token_ids_of(body)
     texts = texts_of(body, model, await asyncio.to_thread(decode, ids) if ids else None)
     groups = batches(texts)
-    results = await asyncio.gather(*(gw.upstream.run(creds, model.id, {"text": group}) for group in groups))
+    upstream = cached_upstream(request, gw, model)  # the response cache (docs/cache.md)
+    results = await asyncio.gather(*(upstream.run(creds, model.id, {"text": group}) for group in groups))
     vectors = [
         vector for group, result in zip(groups, results, strict=True) for vector in vectors_of(result, len(group))
     ]
     answer = embedding_list(model.id, vectors, texts, body.encoding_format)
     record.count(answer["usage"]["prompt_tokens"], 0)
-    return JSONBytes(orjson.dumps(answer))
+    return cached.mark(JSONBytes(orjson.dumps(answer)), upstream)

@@ -16,7 +16,8 @@ from app.openapi import CALLS_UPSTREAM, documented
 from app.ops.requests import EXCHANGE
 from app.protocol.images import ImageGenerationRequest, Quality
 from app.routers.body import read_json
-from app.serving import images
+from app.routers.cache import cached_upstream
+from app.serving import cached, images
 from app.serving.image_edits import read_edit_form
 
 router = APIRouter(prefix="/v1", tags=["images"])
@@ -58,9 +59,10 @@ async def create_image(request: Request) -> Response:
     options = ImageOptions(
         body.prompt, body.size, body.quality, body.negative_prompt, body.seed, body.steps, body.guidance
     )
-    pictures = await images.generate(generation_call(model.id, options), body.n, gw.upstream, creds)
+    upstream = cached_upstream(request, gw, model, n=body.n)  # the response cache: seeded images
+    pictures = await images.generate(generation_call(model.id, options), body.n, upstream, creds)
     base = images.public_base(request, gw.settings)
-    return await images.images_response(pictures, body.response_format, files(request), base)
+    return cached.mark(await images.images_response(pictures, body.response_format, files(request), base), upstream)
 
 
 @router.post("/images/edits", **documented(*CALLS_UPSTREAM, form=EDIT_FORM, per_model=PER_MODEL))

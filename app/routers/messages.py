@@ -18,7 +18,8 @@ from app.openapi import ANTHROPIC, ANTHROPIC_ANSWERS, documented
 from app.ops.requests import EXCHANGE
 from app.protocol.anthropic import CountTokensRequest, MessagesRequest
 from app.routers.body import read_json
-from app.serving import image_urls, messages
+from app.routers.cache import cached_upstream
+from app.serving import cached, image_urls, messages
 from app.serving.chat import Call
 
 router = APIRouter(prefix="/v1", tags=["anthropic"])
@@ -47,9 +48,13 @@ async def create_message(request: Request) -> Response:
     user = (body.metadata or {}).get("user_id")  # Anthropic's own way to name who a conversation is for
     user = user if isinstance(user, str) else None
     creds = in_session(request, gw, creds, user=user, messages=call.payload.get("messages"))
+    upstream = cached_upstream(request, gw, model)  # the response cache (docs/cache.md)
+    answer: Response
     if body.stream:
-        return await messages.stream(call, gw.upstream, creds, model.id, record, thinking=thinking(body))
-    return await messages.complete(call, gw.upstream, creds, model.id, record, thinking=thinking(body))
+        answer = await messages.stream(call, upstream, creds, model.id, record, thinking=thinking(body))
+    else:
+        answer = await messages.complete(call, upstream, creds, model.id, record, thinking=thinking(body))
+    return cached.mark(answer, upstream)
 
 
 @router.post("/messages/count_tokens", **documented(400, 401, 404, 413, dialect=ANTHROPIC))

@@ -15,7 +15,8 @@ from app.openapi import CALLS_UPSTREAM, documented
 from app.ops.requests import EXCHANGE
 from app.protocol.responses import ResponseRequest
 from app.routers.body import read_json
-from app.serving import responses
+from app.routers.cache import cached_upstream
+from app.serving import cached, responses
 
 router = APIRouter(prefix="/v1", tags=["text"])
 EVENTS = (
@@ -38,7 +39,9 @@ async def create_response(request: Request) -> Response:
     record.use(model.id, model.replaces)  # the request log line and metrics name it
     store = responses.store_for(gw, presented_key(request))
     session = functools.partial(in_session, request, gw)
-    return await responses.create(body, model, gw, creds, store, record, session)
+    upstream = cached_upstream(request, gw, model)  # the response cache (docs/cache.md)
+    answer = await responses.create(body, model, gw, creds, store, record, session, upstream=upstream)
+    return cached.mark(answer, upstream)
 
 
 @router.get("/responses/{response_id}", **documented(401, 404))

@@ -5,6 +5,8 @@ Off the hot path: the page is built only when someone asks for it, from the pool
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import orjson
 from fastapi import APIRouter, Request, Response
 
@@ -42,7 +44,9 @@ async def status_json(request: Request) -> Response:
 
 async def _snapshot(gw: Gateway) -> Snapshot:
     translator = gw.translator
-    return await read_snapshot(getattr(gw, "accounts", None), translator.cache if translator else None)
+    snapshot = await read_snapshot(getattr(gw, "accounts", None), translator.cache if translator else None)
+    answers = getattr(gw, "answers", None)  # the response cache: what its answers today would have cost
+    return replace(snapshot, neurons_saved=await answers.tally.saved_today()) if answers is not None else snapshot
 
 
 def _note(gw: Gateway, snapshot: Snapshot) -> str:

@@ -8,6 +8,7 @@ from typing import Any
 
 from app.accounts.calls import PooledWorkersAI
 from app.accounts.pool import AccountPool
+from app.cache.answers import AnswerCache
 from app.catalog import Catalog
 from app.config import Settings
 from app.fetch.lazy import LazyImageFetcher
@@ -35,3 +36,4 @@ class Gateway:
     # Per-key credentials, when keys are pinned or limited (the key's hash travels, never the key).
     key_credentials: dict[str, Credentials] = field(default_factory=dict)
     response_stores: dict[str | None, Any] = field(default_factory=dict)  # serving/responses.py, per key
+    answers: AnswerCache | None = None  # the response cache (app/serving/cached.py)

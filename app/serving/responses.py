@@ -41,7 +41,7 @@ from app.serving import chat, image_urls
 from app.serving.gateway import Gateway
 from app.serving.streams import replay
 from app.state import SharedState
-from app.upstream.client import Credentials, Stream
+from app.upstream.client import Credentials, Stream, Upstream
 from app.upstream.errors import stream_truncated
 
 log = logging.getLogger("app.http_responses")
@@ -112,10 +112,14 @@ async def create(
     store: Store,
     record: Exchange,
     session: InSession | None = None,
+    *,
+    upstream: Upstream | None = None,
 ) -> Response:
     """One answer, whole or streamed, stored unless `store: false`. `record` gets the upstream time and the
     tokens, as on the chat path (the request log line and the token counters). `session` (`deps.in_session`)
-    gives the credentials their conversation once the input is whole (after `previous_response_id`)."""
+    gives the credentials their conversation once the input is whole (after `previous_response_id`).
+    `upstream`: Workers AI through the response cache (serving/cached.py), else the client itself."""
+    upstream = upstream or gw.upstream
     items = listed_items(request)
     remote = check_images(items, model)
     if remote:
@@ -132,13 +136,13 @@ async def create(
     if request.tools:
         answer.namespaces = namespaces_of(request)
     if model.responses_input and native.fits(request, items):  # gpt-oss: its own Responses shape
-        return await _native(request, items, model, answer, gw, creds, store, record)
+        return await _native(request, items, model, answer, upstream, creds, store, record)
     call = chat.Call.for_chat(chat_request(request, items), model, gw.settings.default_max_tokens)
     if request.stream:
         save = functools.partial(_save, store, answer.id, request, items) if request.store else None
-        return await _stream(call, answer, gw, creds, save, record)
+        return await _stream(call, answer, upstream, creds, save, record)
     started = time.perf_counter()
-    choices, usage = await chat.answer(call, gw.upstream, creds)
+    choices, usage = await chat.answer(call, upstream, creds)
     record.upstream_seconds = time.perf_counter() - started
     record.count(usage.prompt_tokens, usage.completion_tokens)
     body = response_of(answer, choices[0], usage)
@@ -158,7 +162,7 @@ async def _native(
     items: list[Item],
     model: Model,
     answer: Answer,
-    gw: Gateway,
+    upstream: Upstream,
     creds: Credentials,
     store: Store,
     record: Exchange,
@@ -166,7 +170,7 @@ async def _native(
     """A model that takes `input` and answers `output[]` on /ai/run: no chat template in between. It never
     streams there, so a streamed request gets the whole answer's events at once."""
     started = time.perf_counter()
-    result = await gw.upstream.run(creds, model.id, native.native_payload(request, items))
+    result = await upstream.run(creds, model.id, native.native_payload(request, items))
     record.upstream_seconds = time.perf_counter() - started
     choice, reported = native.native_choice(result)
     usage = reported or estimate_usage(0, [choice])
@@ -189,11 +193,11 @@ async def _save(store: Store, response_id: str, request: ResponseRequest, items:
 
 
 async def _stream(
-    call: chat.Call, answer: Answer, gw: Gateway, creds: Credentials, save: Save, record: Exchange
+    call: chat.Call, answer: Answer, upstream: Upstream, creds: Credentials, save: Save, record: Exchange
 ) -> Response:
     writer = EventWriter(answer)
     started = time.perf_counter()
-    opened = (await chat.open_upstream(call, gw.upstream, creds, writer.opening))[0]
+    opened = (await chat.open_upstream(call, upstream, creds, writer.opening))[0]
     record.upstream_seconds = time.perf_counter() - started
     if isinstance(opened, Stream):
         return EventStreamResponse(_events(opened, call, writer, save, record))

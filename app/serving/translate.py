@@ -72,7 +72,8 @@ class Translator:
         self.chat = self.model.task is Task.TEXT_GENERATION
         self.segment_chars = CHAT_SEGMENT_CHARS if self.chat else M2M100_SEGMENT_CHARS
         self.max_tokens = settings.default_max_tokens
-        local = MemoryCache(settings.translate_cache_entries, settings.translate_cache_seconds)
+        entries, seconds = settings.translate_cache_entries, settings.translate_cache_seconds
+        local: MemoryCache[CacheKey, str] = MemoryCache(entries, seconds)
         self.detections: Cache = local  # detecting again costs less than a round trip: never shared
         self.cache: Cache = translation_cache(local, state)  # with Redis, in front of the shared state
         self.inflight: Coalescer[CacheKey, str] = Coalescer()
