@@ -1,4 +1,4 @@
-"""The batch pacer on the account pool's own ledger, on a clock the test moves (as tests/unit/test_pool_day.py
+"""The batch pacer on the account pool's own ledger, on a clock the test moves (as tests.unit.test_account_pool_day.py
 does): lines stop once today's neurons reach the batches' share, and start again after 00:00 UTC."""
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ from app.catalog import Catalog
 from app.serving.batches import Pacer
 from app.state import MemoryState
 from app.upstream.client import Credentials
-from tests.unit.test_pool_day import EVENING, LLAMA, MIDNIGHT, A, B, Clock
+from tests.unit.test_account_pool_day import EVENING, LLAMA, MIDNIGHT, A, B, Clock
 
 
 def pool(clock: Clock, *accounts: str, allowance: float = 100.0) -> AccountPool:
