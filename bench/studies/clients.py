@@ -112,7 +112,7 @@ def main() -> None:
     args = parser.parse_args()
     pinning = Pinning.detect()
     port = free_port()
-    root = Path(__file__).resolve().parent.parent
+    root = Path(__file__).resolve().parents[2]
     with tempfile.TemporaryDirectory() as logs, Processes(Path(logs)) as procs:
         upstream = procs.start(
             "fake-upstream",

@@ -20,7 +20,7 @@ from pathlib import Path
 
 from bench.studies.inprocess import CHUNKS, KINDS
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 _REFS = re.compile(r"I\s+refs:\s+([\d,]+)")
 FEW, MANY = 100, 600
 
