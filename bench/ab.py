@@ -43,7 +43,7 @@ from bench.responses import responses_endpoint
 from bench.stats import Summary, paired_differences
 from bench.stream_client import StreamClient
 
-SIGNIFICANCE = 0.05  # two-sided sign test: with 8 rounds, 7 or 8 of them on one side
+SIGNIFICANCE = 0.05  # two-sided sign test: with 10 rounds, 9 or 10 of them on one side (8 rounds: all 8)
 # The old gateway, started from its exported tree: `-c` puts the working directory (the tree) first on
 # sys.path, ahead of this venv's editable install of the new one.
 OLD_GATEWAY = "import sys; from app.cli import main; sys.argv[0] = 'workers-ai-gateway'; main()"
@@ -267,7 +267,7 @@ async def _start(procs: Processes, pinning: Pinning, name: str, tree: Path, argv
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m bench.ab", description=__doc__.split("\n\n")[0])
     parser.add_argument("ref", help="the git ref to compare this tree against (e.g. main)")
-    parser.add_argument("--rounds", type=int, default=8, help="rounds, each measuring every figure old and new")
+    parser.add_argument("--rounds", type=int, default=10, help="rounds, each measuring every figure old and new")
     parser.add_argument("--duration", type=float, default=2.0, help="seconds per measured run")
     parser.add_argument("--no-install", action="store_true", help="never apt-get install wrk")
     parser.add_argument("--driver", choices=("auto", "wrk", "asyncio"), default="auto", help="load driver")
