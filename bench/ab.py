@@ -34,7 +34,7 @@ import aiohttp
 import orjson
 
 from bench import endpoints
-from bench.__main__ import ROOT, choose_driver, gateway_env, run_loop, start_upstream
+from bench.__main__ import ROOT, choose_driver, gateway_argv, gateway_env, run_loop, start_upstream
 from bench.context import Bench, Plan, Record
 from bench.endpoints import Endpoint
 from bench.load import LoadRound, _load_round
@@ -72,8 +72,8 @@ def dependency_change(old_tree: Path, new_tree: Path = ROOT) -> list[str]:
     return sorted(f"-{dep}" for dep in old - new) + sorted(f"+{dep}" for dep in new - old)
 
 
-def old_gateway_argv(tree: Path, port: int) -> list[str]:
-    del tree  # the tree is the working directory the command runs in
+def old_gateway_argv(port: int) -> list[str]:
+    """The old gateway's command, run with its tree as working directory (and PYTHONPATH)."""
     return [sys.executable, "-c", OLD_GATEWAY, "serve", "--host", "127.0.0.1", "--port", str(port)]
 
 
@@ -217,8 +217,8 @@ async def one_round(bench: Bench, index: int, sides: dict[str, Endpoint], rounds
 async def run(args: argparse.Namespace, plan: Plan, pinning: Pinning, procs: Processes, tree: Path) -> Rounds:
     record = Record(errors={"direct": 0, "gateway": 0, "floor": 0, "old": 0})
     upstream = await start_upstream(plan, pinning, procs)
-    new = await _start(procs, pinning, "gateway", ROOT, None, upstream)
-    old = await _start(procs, pinning, "old", tree, old_gateway_argv, upstream)
+    new = await _start(procs, pinning, "gateway", None, upstream)
+    old = await _start(procs, pinning, "old", tree, upstream)
     driver = choose_driver(args, pinning)
     connector = aiohttp.TCPConnector(limit=0)
     async with aiohttp.ClientSession(connector=connector) as session, StreamClient() as streams:
@@ -240,23 +240,18 @@ async def run(args: argparse.Namespace, plan: Plan, pinning: Pinning, procs: Pro
     return rounds
 
 
-async def _start(procs: Processes, pinning: Pinning, name: str, tree: Path, argv_of: Any, upstream: Service) -> Service:
-    """A gateway on the gateway's core: this tree's console script, or the old tree's `app.cli`."""
+async def _start(procs: Processes, pinning: Pinning, name: str, tree: Path | None, upstream: Service) -> Service:
+    """A gateway on the gateway's core: this tree's console script (`tree` None), or an old tree's `app.cli`."""
     port = free_port()
-    if argv_of is None:
-        argv = [
-            str(Path(sys.executable).parent / "workers-ai-gateway"),
-            "serve",
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(port),
-        ]
-        env = gateway_env(upstream)
+    # One hash seed for both: a process's random seed lays its dicts out its own way for its whole life, an
+    # offset that every round repeats and that a sign test over the rounds would take for the code's.
+    env = gateway_env(upstream) | {"PYTHONHASHSEED": "0"}
+    if tree is None:
+        argv = gateway_argv(argparse.Namespace(gateway_cmd=None), port)
     else:
-        argv = argv_of(tree, port)
-        env = gateway_env(upstream) | {"PYTHONPATH": str(tree)}
-    service = procs.start(name, argv, port=port, env=env, cwd=tree, pinning=pinning, cpu=pinning.gateway_cpu)
+        argv = old_gateway_argv(port)
+        env["PYTHONPATH"] = str(tree)
+    service = procs.start(name, argv, port=port, env=env, cwd=tree or ROOT, pinning=pinning, cpu=pinning.gateway_cpu)
     try:
         await wait_healthy(service, "/health")
     except RuntimeError as exc:

@@ -69,7 +69,7 @@ def test_the_old_gateway_runs_the_old_trees_app_not_this_venvs(tmp_path: Path) -
     (tree / "app").mkdir(parents=True)
     (tree / "app" / "__init__.py").write_text("")
     (tree / "app" / "cli.py").write_text("import sys\ndef main():\n    print(__file__, *sys.argv)\n")
-    argv = old_gateway_argv(tree, 4321)
+    argv = old_gateway_argv(4321)
     env = {"PATH": "/usr/bin:/bin", "PYTHONPATH": str(tree)}
     out = subprocess.run(argv, cwd=tree, env=env, check=True, capture_output=True, text=True).stdout.split()
     assert out[0] == str(tree / "app" / "cli.py")
