@@ -18,7 +18,7 @@ BENCH_PYTHON ?= $(shell /usr/bin/python3 -c 'import sys, ensurepip, venv; sys.ex
 	2>/dev/null && echo /usr/bin/python3 || echo $(PYTHON))
 BENCH_VENV ?= .venv-bench
 
-.PHONY: install serve emulator test test-tools docker-check lint typecheck unit bench clean
+.PHONY: install serve emulator test test-tools docker-check lint typecheck unit bench bench-ab clean
 
 # A venv ($(2)) on an interpreter ($(1)) with the project installed, and its extras ($(3)) if any.
 define make_venv
@@ -70,6 +70,12 @@ docker-check: $(DEV_STAMP)
 
 bench: $(BENCH_VENV)/.installed
 	$(BENCH_VENV)/bin/python -m bench
+
+# This tree's gateway against REF's, both running in one bench run, every figure old and new in alternating
+# order (bench/README.md, "The A/B run"): whether a change costs more than the code it replaces.
+REF ?= main
+bench-ab: $(BENCH_VENV)/.installed
+	$(BENCH_VENV)/bin/python -m bench.ab $(REF)
 
 # Schemathesis against the gateway's own OpenAPI document, long: FUZZ_EXAMPLES per operation, generation
 # mode and run (300: about 6,000 requests). `make test` runs the same file with 15.

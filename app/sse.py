@@ -1,6 +1,6 @@
 """Server-sent events, written by hand: `data: <json>\n\n` frames ending with `data: [DONE]`.
 
-sse-starlette costs 2.4x the throughput of frames written directly (performance.md B2).
+sse-starlette costs 2.4x the throughput of frames written directly (bench/README.md, "Before the gateway").
 """
 
 from __future__ import annotations

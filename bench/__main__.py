@@ -97,26 +97,7 @@ def gateway_env(upstream: Service) -> dict[str, str]:
 async def start_services(
     args: argparse.Namespace, plan: Plan, pinning: Pinning, procs: Processes, record: Record
 ) -> tuple[Service, Service | None]:
-    port = free_port()
-    upstream_argv = [
-        sys.executable,
-        "-m",
-        "bench.fake_upstream",
-        "--port",
-        str(port),
-        "--chunks",
-        str(plan.chunks),
-    ]
-    upstream = procs.start(
-        "fake-upstream",
-        upstream_argv,
-        port=port,
-        env=dict(os.environ),
-        cwd=ROOT,
-        pinning=pinning,
-        cpu=pinning.driver_cpu,
-    )
-    await wait_healthy(upstream, "/__bench/health")
+    upstream = await start_upstream(plan, pinning, procs)
     if args.direct_only:
         return upstream, None
     port = free_port()
@@ -124,6 +105,16 @@ async def start_services(
     record.details["gateway_command"] = argv
     gateway = await _start_on_gateway_core("gateway", argv, port, gateway_env(upstream), pinning, procs, record)
     return upstream, gateway
+
+
+async def start_upstream(plan: Plan, pinning: Pinning, procs: Processes) -> Service:
+    """The fake upstream, on the driver's core."""
+    port = free_port()
+    argv = [sys.executable, "-m", "bench.fake_upstream", "--port", str(port), "--chunks", str(plan.chunks)]
+    env = dict(os.environ)
+    upstream = procs.start("fake-upstream", argv, port=port, env=env, cwd=ROOT, pinning=pinning, cpu=pinning.driver_cpu)
+    await wait_healthy(upstream, "/__bench/health")
+    return upstream
 
 
 async def _start_gateway(

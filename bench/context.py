@@ -99,6 +99,8 @@ class Bench:
     start_gateway: Callable[[str, dict[str, str]], Awaitable[Service | None]] | None = None
     # Another server on the driver's core, stopped with the others at the end: (name, argv, port) -> Service.
     start_process: Callable[[str, list[str], int], Service] | None = None
+    # Further gateways timed as sides of their own, by endpoint name (bench/ab.py: "old", REF's gateway).
+    others: dict[str, Service] = field(default_factory=dict)
 
     @property
     def direct(self) -> Endpoint:
@@ -127,13 +129,13 @@ class Bench:
     @property
     def pids(self) -> list[int]:
         """The benchmark's long-running children (the load driver is counted as our own child)."""
-        services = (self.upstream, self.gateway, self.floor)
+        services = (self.upstream, self.gateway, self.floor, *self.others.values())
         return [service.pid for service in services if service is not None]
 
     def pid_of(self, side: Endpoint) -> int | None:
         """The process whose CPU a round of `side` is metered in: the gateway's or the pass-through proxy's
         (its CPU per request is the floor the gateway's is gated against); None for the fake upstream."""
-        service = {"gateway": self.gateway, "floor": self.floor}.get(side.name)
+        service = {"gateway": self.gateway, "floor": self.floor, **self.others}.get(side.name)
         return service.pid if service is not None else None
 
     def cores_of(self, side: Endpoint) -> list[int] | None:

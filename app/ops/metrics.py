@@ -166,8 +166,8 @@ class Metrics:
         r.register(self._answers)
         self._per_request = _PerRequest()
         r.register(self._per_request)
-        self._requests = self.requests_by_key = self._per_request.requests  # {(route, model, status): count}
-        self._tokens = self.tokens_by_model = self._per_request.tokens
+        self._requests = self._per_request.requests  # {(route, model, status): count}
+        self._tokens = self._per_request.tokens
         self._upstream = self._per_request.upstream
 
     def request(self, route: str, model: str, status: int) -> None:

@@ -118,21 +118,14 @@ class RequestLog:
         self.json = json
         self.prompts = prompts
         self.sink = sink
-        self._requests = metrics.requests_by_key
-        self._tokens = metrics.tokens_by_model
         self._second = -1
         self._stamp = ""
 
     def done(self, exchange: Exchange, method: str, route: str, status: int, started: float) -> None:
         model = exchange.model
-        key = (route, model, status)
-        requests = self._requests  # Metrics.request, inlined: this runs on every request
-        requests[key] = requests.get(key, 0) + 1
-        prompt = exchange.prompt_tokens
-        if prompt or exchange.completion_tokens:  # Metrics.usage, inlined
-            counts = self._tokens.get(model) or self.metrics.token_counts(model)
-            counts[0] += prompt
-            counts[1] += exchange.completion_tokens
+        self.metrics.request(route, model, status)
+        if exchange.prompt_tokens or exchange.completion_tokens:
+            self.metrics.usage(model, exchange.prompt_tokens, exchange.completion_tokens)
         if exchange.replaced:
             self.metrics.substitution(exchange.replaced, model)
         if self.enabled:

@@ -6,9 +6,8 @@ from fastapi import APIRouter, Request, Response
 
 from app.caller import caller
 from app.catalog import Task
-from app.deps import files, gateway, in_session
+from app.deps import exchange, files, gateway, in_session
 from app.openapi import CALLS_UPSTREAM, documented
-from app.ops.requests import EXCHANGE, Exchange
 from app.protocol.openai import ChatCompletionRequest, CompletionRequest
 from app.routers.body import read_json
 from app.routers.cache import cached_upstream
@@ -26,7 +25,7 @@ async def create_chat_completion(request: Request) -> Response:
     creds = await caller(request, gw)
     body = await read_json(request, ChatCompletionRequest)
     model = gw.catalog.require(body.model, Task.TEXT_GENERATION, Task.TEXT_TO_IMAGE)
-    record: Exchange = request.scope[EXCHANGE]  # deps.exchange, inlined on the hot path
+    record = exchange(request)
     record.model = model.id
     if model.replaces:  # a retired id, answered by its replacement (x-model-substituted)
         record.replaced = model.replaces
@@ -51,7 +50,7 @@ async def create_completion(request: Request) -> Response:
     creds = await caller(request, gw)
     body = await read_json(request, CompletionRequest)
     model = gw.catalog.require(body.model, Task.TEXT_GENERATION)
-    record: Exchange = request.scope[EXCHANGE]  # deps.exchange, inlined on the hot path
+    record = exchange(request)
     record.model = model.id
     if model.replaces:  # a retired id, answered by its replacement (x-model-substituted)
         record.replaced = model.replaces

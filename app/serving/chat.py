@@ -168,8 +168,7 @@ async def complete(
     choices, usage = await answer(call, upstream, creds)
     if record is not None:
         record.upstream_seconds = time.perf_counter() - started
-        record.prompt_tokens += usage.prompt_tokens  # Exchange.count, inlined on the hot path
-        record.completion_tokens += usage.completion_tokens
+        record.count(usage.prompt_tokens, usage.completion_tokens)
     render = chat_completion if call.chat else text_completion
     body = render(model_name, choices, usage, int(time.time()))
     return JSONBytes(orjson.dumps(body))

@@ -37,9 +37,7 @@ class MemoryState:
 
     async def set(self, key: str, value: bytes, ttl: float) -> None:
         values, size = self._values, len(value)
-        old = values.pop(key, None)  # `_drop`, inlined: every stored response comes through here
-        if old is not None:
-            self._bytes -= len(old[1])
+        self._drop(key)
         if size > self._max_bytes:
             return  # could never fit: storing it would only evict everything else
         values[key] = (self._clock() + ttl, value)

@@ -1,7 +1,7 @@
 """The only code that speaks HTTP to Cloudflare: `WorkersAI`, over one connection pool for the app's life.
 
-The pool (`connection_pool.py`) is ours rather than aiohttp's or httpx's: 45-75 us of CPU a request against aiohttp's
-190-250 us and httpx's ~1,000 us (`python -m bench.clients`; performance.md B2).
+The pool (`connection_pool.py`) is ours rather than aiohttp's or httpx's: 45-75 us of CPU a request against
+aiohttp's 190-250 us and httpx's ~1,000 us (`python -m bench.studies.clients`; bench/README.md, "Before the gateway").
 """
 
 from __future__ import annotations

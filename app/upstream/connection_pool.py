@@ -1,10 +1,10 @@
 """Keep-alive HTTP/1.1 connections to the one origin the gateway talks to.
 
 Why not aiohttp: on the bench machine an aiohttp POST costs 190-250 us of CPU, this pool 45-75 us
-(`python -m bench.clients`, figures in `bench/README.md`). aiohttp builds a dozen objects a request (URL, multidicts,
-request and response objects, payload, writer, timers, traces) for features one fixed origin never
-uses. Here a request is one `write` of pre-formatted bytes and one future; parsing is httptools, the C
-HTTP parser (llhttp) uvicorn already runs on, with chunked transfer decoding built in.
+(`python -m bench.studies.clients`, figures in `bench/README.md`). aiohttp builds a dozen objects a
+request (URL, multidicts, request and response objects, payload, writer, timers, traces) for features one
+fixed origin never uses. Here a request is one `write` of pre-formatted bytes and one future; parsing is
+httptools, the C HTTP parser (llhttp) uvicorn already runs on, with chunked transfer decoding built in.
 
 What it does: HTTP and HTTPS, directly or through an outbound proxy (`dial.py`), a bounded pool (callers
 queue for a free slot, and that wait counts towards the request's time limit), idle connections dropped

@@ -1,4 +1,4 @@
-"""The in-process harness behind `python -m bench.instructions`: it serves real answers, and notices
+"""The in-process harness behind `python -m bench.studies.instructions`: it serves real answers, and notices
 wrong ones (an instruction count for requests that failed would be meaningless)."""
 
 from __future__ import annotations
@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from bench.inprocess import check, serve
-from bench.instructions import instructions_of
+from bench.studies.inprocess import check, serve
+from bench.studies.instructions import instructions_of
 
 
 @pytest.mark.parametrize("kind", ["chat", "stream", "stream1"])

@@ -1,7 +1,7 @@
 """The gateway's own work on one request, in-process: its ASGI app with the upstream pool replaced by
 canned Workers AI answers (the fake upstream's bodies), no sockets, no server.
 
-`python -m bench.instructions` runs this under valgrind to count the instructions a request costs,
+`python -m bench.studies.instructions` runs this under valgrind to count the instructions a request costs,
 a figure that does not move with the machine's speed. Answers are checked (the warm-up ones and the
 last), so the count is for requests that worked.
 """
@@ -187,7 +187,7 @@ async def serve(kind: str, requests: int, warmup: int = 50) -> None:
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(prog="python -m bench.inprocess", description=__doc__)
+    parser = argparse.ArgumentParser(prog="python -m bench.studies.inprocess", description=__doc__)
     parser.add_argument("--kind", choices=KINDS, default="chat")
     parser.add_argument("--requests", type=int, default=1000)
     args = parser.parse_args(argv)

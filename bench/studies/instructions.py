@@ -1,8 +1,8 @@
-"""`python -m bench.instructions`: instructions the gateway's own code runs per request, by valgrind.
+"""`python -m bench.studies.instructions`: instructions the gateway's own code runs per request, by valgrind.
 
 Wall-clock and CPU-time figures on a shared VM drift by tens of percent between runs minutes apart;
 an instruction count does not. It is the figure to compare two versions of the code by. It counts what
-`bench.inprocess` runs (the ASGI app from the fast lane down, with canned upstream answers): not
+`bench.studies.inprocess` runs (the ASGI app from the fast lane down, with canned upstream answers): not
 uvicorn, not the upstream pool's sockets, not the kernel. Each kind runs twice, with a small and a large
 request count, and the difference is divided by the extra requests, which cancels start-up and warm-up.
 Takes about a minute and a half; needs valgrind (`apt-get install valgrind`).
@@ -18,9 +18,9 @@ import sys
 import tempfile
 from pathlib import Path
 
-from bench.inprocess import CHUNKS, KINDS
+from bench.studies.inprocess import CHUNKS, KINDS
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 _REFS = re.compile(r"I\s+refs:\s+([\d,]+)")
 FEW, MANY = 100, 600
 
@@ -34,7 +34,7 @@ def _command(valgrind: str, kind: str, requests: int, log: Path) -> list[str]:
         f"--log-file={log}",
         sys.executable,
         "-m",
-        "bench.inprocess",
+        "bench.studies.inprocess",
         "--kind",
         kind,
         "--requests",
@@ -62,7 +62,7 @@ def count(valgrind: str, kinds: tuple[str, ...] = KINDS) -> dict[str, int]:
         }
         for (kind, n), (_, process) in runs.items():
             if process.wait() != 0:
-                raise RuntimeError(f"bench.inprocess --kind {kind} --requests {n} failed under valgrind")
+                raise RuntimeError(f"bench.studies.inprocess --kind {kind} --requests {n} failed under valgrind")
         return {
             kind: round((instructions_of(runs[kind, MANY][0]) - instructions_of(runs[kind, FEW][0])) / (MANY - FEW))
             for kind in kinds
@@ -70,7 +70,7 @@ def count(valgrind: str, kinds: tuple[str, ...] = KINDS) -> dict[str, int]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m bench.instructions", description=__doc__)
+    parser = argparse.ArgumentParser(prog="python -m bench.studies.instructions", description=__doc__)
     parser.add_argument("--kind", choices=KINDS, action="append", help="only this kind (repeatable)")
     args = parser.parse_args(argv)
     valgrind = shutil.which("valgrind")

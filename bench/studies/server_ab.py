@@ -1,11 +1,11 @@
 """A/B of the HTTP server protocol: uvicorn's plain httptools protocol against `app.server.GatewayProtocol`.
 
-`bench.instructions` runs the app in process, without uvicorn, so it cannot see the protocol's cost. This
+`bench.studies.instructions` runs the app in process, without uvicorn, so it cannot see the protocol's cost. This
 starts the gateway twice (same settings, same emulator upstream), differing only in `Config.http`, and
 drives each in interleaved rounds with the same bounded load on loopback; it reports the gateway
 process's CPU time (utime + stime from /proc) per 1,000 requests and the client's p50 latency.
 
-    .venv/bin/python -m bench.server_ab [--requests 3000] [--rounds 3]
+    .venv/bin/python -m bench.studies.server_ab [--requests 3000] [--rounds 3]
 """
 
 from __future__ import annotations
@@ -75,7 +75,7 @@ Results = dict[tuple[str, int, str], list[tuple[float, float]]]
 def one_side(side: str, env: dict[str, str], requests: int, results: Results) -> None:
     """Starts the gateway with one protocol and runs every load on it once."""
     port = free_port()
-    argv = [sys.executable, "-m", "bench.server_ab", "--serve", side, "--port", str(port)]
+    argv = [sys.executable, "-m", "bench.studies.server_ab", "--serve", side, "--port", str(port)]
     with running(argv, f"http://127.0.0.1:{port}/health", env) as log:
         pid = int(log.read_text().split("pid ", 1)[1].split()[0])
         url = f"http://127.0.0.1:{port}"
@@ -100,7 +100,8 @@ def main() -> None:
     results: Results = {}
     with emulator(token="t") as upstream:
         env = {"CF_API_BASE": f"{upstream}/client/v4", "CF_ACCOUNT_ID": "a", "CF_API_TOKEN": "t"}
-        env |= {"GATEWAY_API_KEYS": "k", "PYTHONPATH": str(Path(__file__).resolve().parent.parent)}
+        env |= {"GATEWAY_API_KEYS": "k", "PYTHONPATH": str(Path(__file__).resolve().parents[2])}
+        env["RATE_LIMITS"] = '{"*": 1000000000}'  # the account pool's limits on, but never reached (as make bench)
         for _ in range(args.rounds):  # interleaved, so both sides see the same machine
             for side in ("old", "new"):
                 one_side(side, env, args.requests, results)

@@ -1,4 +1,4 @@
-"""`python -m bench.clients`: what one upstream POST costs with each HTTP client the gateway could use.
+"""`python -m bench.studies.clients`: what one upstream POST costs with each HTTP client the gateway could use.
 
 The figure behind the choice of `app/upstream/connection_pool.py`: the fake upstream on one core, this process on
 the other, the same Workers AI chat POST sent with each client (the gateway's pool, aiohttp, httpx or httpx2), at
@@ -106,13 +106,13 @@ async def run_all(base: str, names: list[str], requests: int) -> list[str]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(prog="python -m bench.clients", description=__doc__)
+    parser = argparse.ArgumentParser(prog="python -m bench.studies.clients", description=__doc__)
     parser.add_argument("--requests", type=int, default=8000)
     parser.add_argument("--clients", default="pool,aiohttp,httpx")
     args = parser.parse_args()
     pinning = Pinning.detect()
     port = free_port()
-    root = Path(__file__).resolve().parent.parent
+    root = Path(__file__).resolve().parents[2]
     with tempfile.TemporaryDirectory() as logs, Processes(Path(logs)) as procs:
         upstream = procs.start(
             "fake-upstream",
