@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Request, Response
+from fastapi import Request, Response
 
 from app.caller import caller
 from app.catalog import Task
@@ -10,13 +10,14 @@ from app.deps import files, gateway, in_session
 from app.openapi import CALLS_UPSTREAM, documented
 from app.ops.requests import EXCHANGE, Exchange
 from app.protocol.openai import ChatCompletionRequest, CompletionRequest
+from app.route import Routes
 from app.routers.body import read_json
 from app.serving import chat, image_urls, images
 
-router = APIRouter(prefix="/v1", tags=["text"])
+route = Routes(prefix="/v1", tags=["text"])
 
 
-@router.post("/chat/completions", **documented(*CALLS_UPSTREAM, streamed=True))
+@route.post("/chat/completions", hot=True, body=ChatCompletionRequest, doc=documented(*CALLS_UPSTREAM, streamed=True))
 async def create_chat_completion(request: Request) -> Response:
     """Chat with a Workers AI text model, whole or streamed (`stream: true`), with tools, JSON mode,
     reasoning and images for vision models. A text-to-image model draws the last user message and
@@ -42,7 +43,7 @@ async def create_chat_completion(request: Request) -> Response:
     return await chat.complete(call, gw.upstream, creds, model.id, record)
 
 
-@router.post("/completions", **documented(*CALLS_UPSTREAM, streamed=True))
+@route.post("/completions", hot=True, body=CompletionRequest, doc=documented(*CALLS_UPSTREAM, streamed=True))
 async def create_completion(request: Request) -> Response:
     """Legacy text completion of a prompt, whole or streamed."""
     gw = gateway(request)
