@@ -8,13 +8,10 @@ answer every edge error (401, 404, 405, 413, 431) and the CORS preflight in its 
 
 from __future__ import annotations
 
-import threading
-import time
 from collections.abc import Iterator
 
 import orjson
 import pytest
-import uvicorn
 from fastapi import Request, Response
 from pydantic import BaseModel
 
@@ -31,7 +28,7 @@ from app.route import Routes
 from app.routers.body import read_json
 from tests.e2e.test_edge_dialects import assert_dialect, raw
 from tests.http import call
-from tests.servers import Emulator, free_port
+from tests.servers import Emulator, free_port, in_thread
 
 KEY = "probe-key"
 LIMIT = 2048  # the route's own body limit, far under MAX_BODY_BYTES
@@ -69,18 +66,8 @@ def served(upstream: Emulator) -> Iterator[str]:
         port=port,
         max_header_bytes=MAX_HEAD,
     )
-    server = uvicorn.Server(gateway_config(create_app(settings, routes=[*discover(), probe]), settings))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 30
-    while not server.started:
-        assert thread.is_alive() and time.monotonic() < deadline, "the gateway did not start"
-        time.sleep(0.02)
-    try:
+    with in_thread(gateway_config(create_app(settings, routes=[*discover(), probe]), settings)):
         yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        thread.join(10)
 
 
 def _post(url: str, body: bytes, key: str = KEY, **headers: str) -> tuple[int, dict[str, str], object]:
