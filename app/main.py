@@ -209,3 +209,17 @@ def _announce(settings: Settings, demo: bool) -> None:
         log.warning(
             "GATEWAY_API_KEYS is empty: this gateway serves anyone who can reach it, on your Cloudflare account."
         )
+    limits = [name for name, on in _KEY_LIMITS.items() if getattr(settings, on)]
+    if limits and not settings.managed:
+        log.warning("%s do not apply in passthrough mode: each caller runs on its own Cloudflare token.", _and(limits))
+    elif limits and not settings.gateway_api_keys:
+        log.warning(
+            "GATEWAY_API_KEYS is empty, so any token is let in: all callers share one allowance of %s.", _and(limits)
+        )
+
+
+_KEY_LIMITS = {"GATEWAY_KEY_RPM": "gateway_key_rpm", "GATEWAY_KEY_NEURONS_PER_DAY": "gateway_key_neurons_per_day"}
+
+
+def _and(names: list[str]) -> str:
+    return " and ".join(names)
