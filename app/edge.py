@@ -129,13 +129,16 @@ class Edge:
     async def _pass_on(self, exchange: Exchange, scope: Scope, receive: Receive, send: Send, started: float) -> None:
         """FastAPI serves it; the route is its template (`/v1/models/{model_id}`), so the labels stay few."""
         status = CLIENT_GONE
-        extra = [(REQUEST_ID_HEADER, exchange.request_id), *self.cors.answer_headers(scope)]
+        cors = self.cors.answer_headers(scope)
 
         async def send_with_id(message: Message) -> None:
             nonlocal status
             if message["type"] == "http.response.start":
                 status = message["status"]
-                headers = [*message.get("headers", ()), *extra]
+                headers = [*message.get("headers", ()), (REQUEST_ID_HEADER, exchange.request_id)]
+                if cors:  # a route that set its own (the image files) keeps them: a browser refuses "*, *"
+                    own = {name.lower() for name, _ in headers}
+                    headers += [(name, value) for name, value in cors if name not in own or name == b"vary"]
                 substituted = exchange.substitution()
                 message["headers"] = [*headers, substituted] if substituted else headers
             await send(message)
