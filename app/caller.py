@@ -8,6 +8,7 @@ passthrough mode the key is the client's Cloudflare token, or `<account_id>:<tok
 The caller is the `Credentials` its calls run on. With per-key settings (`ACCOUNT_KEY_PINS`,
 `GATEWAY_KEY_RPM`, `GATEWAY_KEY_NEURONS_PER_DAY`) it names the key (as `key_id`, never the key itself), so
 the account pool pins it and counts its neurons; `caller` admits it once a request against its limits.
+Without GATEWAY_API_KEYS any token is let in, so callers share one anonymous allowance (docs/limits.md).
 Every route that takes a key goes through here, so a limit that applies to a key applies on every route.
 """
 
@@ -26,6 +27,9 @@ from app.serving.batches.dispatch import BATCH_CALLER
 from app.serving.gateway import Gateway
 from app.upstream.client import Credentials
 
+# Without GATEWAY_API_KEYS every caller is this one caller to the per-key limits (a key named in
+# ACCOUNT_KEY_PINS keeps its own pin and counts): not a hash, so no key can be counted as it.
+ANONYMOUS = "anonymous"
 QUERY_KEYS = ("token", "password", "key")  # in this order, on the routes that take a key in the URL
 KEY_SCHEMES = ("bearer", "deepl-auth-key")
 
@@ -115,14 +119,14 @@ def _managed(token: str | None, gw: Gateway, server: Credentials) -> Credentials
             if token
             else "You didn't provide an API key. Send it as `Authorization: Bearer <key>`."
         )
-    if token is not None and gw.accounts is not None and gw.accounts.per_key:
-        known = gw.key_credentials.get(token)
-        if known is None:
-            known = replace(server, key=key_id(token))
-            if keys:  # one entry per configured key at most; with no keys any token comes, so none is kept
-                gw.key_credentials[token] = known
-        return known
-    return server
+    if gw.accounts is None or not gw.accounts.per_key:
+        return server
+    if token is None or (not keys and key_id(token) not in gw.accounts.pins):
+        token = None  # any token would pass: a new one must not be a new allowance
+    known = gw.key_credentials.get(token or "")
+    if known is None:  # one entry per configured or pinned key at most, and the anonymous one
+        known = gw.key_credentials[token or ""] = replace(server, key=key_id(token) if token else ANONYMOUS)
+    return known
 
 
 def require_gateway_key(request: Request, gw: Gateway, *, query: bool) -> None:

@@ -1,5 +1,5 @@
 """The GatewayError hierarchy and the one renderer of error JSON in each dialect: OpenAI's, Anthropic's,
-DeepL's and DeepLX's, with the one table of which paths speak which (`renderer_for`)."""
+DeepL's and DeepLX's (which routes speak which: app/dialects.py and each route's declaration)."""
 
 from __future__ import annotations
 
@@ -175,24 +175,4 @@ def anthropic_sse(error: GatewayError) -> bytes:
     return b"event: error\ndata: " + anthropic_error(error)[1] + b"\n\n"
 
 
-Renderer = Callable[[GatewayError], JSONBytes]
-# The one table of dialects: a path's clients parse its route's error shape; every other path speaks OpenAI's.
-# Prefixes cover what is aimed at a dialect's routes and is not one (an unknown sub-path, a 405), so the edge
-# answers those (app/server.py, app/middleware.py, app/fastlane.py, app/main.py's handlers) in that shape too.
-DIALECTS: dict[str, Renderer] = {
-    "/translate": deeplx_response,
-    "/v1/messages": anthropic_response,
-}
-DIALECT_PREFIXES: tuple[tuple[str, Renderer], ...] = (
-    ("/translate/", deeplx_response),  # /translate/batch, Immersive Translate's custom API
-    ("/v2/", deepl_response),  # the DeepL API: /v2/translate, /v2/usage, /v2/languages
-    ("/v1/messages/", anthropic_response),  # /v1/messages/count_tokens
-)
-
-
-def renderer_for(path: str) -> Renderer:
-    """The error renderer of a path's clients: its route's dialect, or OpenAI's."""
-    render = DIALECTS.get(path)
-    if render is None:
-        render = next((r for prefix, r in DIALECT_PREFIXES if path.startswith(prefix)), error_response)
-    return render
+Renderer = Callable[[GatewayError], JSONBytes]  # one per dialect (app/dialects.py)

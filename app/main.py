@@ -1,21 +1,15 @@
-"""create_app(settings) -> the ASGI app: lifespan, routers, error handlers, middleware. Nothing else."""
+"""create_app(settings) -> the ASGI app: the lifespan, and the edge (app/edge.py) in front of the declared routes."""
 
 from __future__ import annotations
 
 import gc
 import logging
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Iterable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import replace
 from pathlib import Path
 
-from fastapi import FastAPI, Request
-from fastapi.exceptions import RequestValidationError
-from fastapi.middleware.cors import CORSMiddleware
-from fastapi.responses import Response
-from pydantic import BaseModel
-from starlette.exceptions import HTTPException
-from starlette.requests import ClientDisconnect
+from fastapi import FastAPI
 
 from app.accounts.calls import PooledWorkersAI
 from app.accounts.check import CredentialCheck
@@ -24,39 +18,14 @@ from app.accounts.rates import RateTable
 from app.catalog import Catalog
 from app.config import Settings
 from app.deps import Gateway
-from app.errors import GatewayError, InternalError, InvalidRequest, renderer_for
-from app.fastlane import FastLane
+from app.edge import Edge, discover
 from app.fetch.lazy import LazyImageFetcher
-from app.middleware import BodyLimit
 from app.openapi import document_bodies
 from app.ops.logs import requests_logged
 from app.ops.metrics import Metrics
 from app.ops.readiness import Readiness, storage_writable, upstream_configured
 from app.ops.requests import LineSink, RequestLog
-from app.protocol.audio import SpeechRequest
-from app.protocol.batches import BatchCreateRequest
-from app.protocol.images import ImageGenerationRequest
-from app.protocol.openai import ChatCompletionRequest, CompletionRequest, EmbeddingRequest
-from app.protocol.responses import ResponseRequest
-from app.routers import (
-    audio,
-    batch_files,
-    batches,
-    billing,
-    chat,
-    embeddings,
-    files,
-    health,
-    home,
-    images,
-    messages,
-    models,
-    ops,
-    responses,
-    status,
-    translate,
-)
-from app.routers.body import param_of
+from app.route import Routes
 from app.serving.batches import BatchRunner, Pacer
 from app.serving.cached import answer_cache
 from app.serving.models import ModelDirectory
@@ -69,30 +38,11 @@ from app.upstream.client import Credentials, WorkersAI
 
 log = logging.getLogger("app")
 YOUNG_GC_THRESHOLD = 10_000
-# The hot JSON POSTs the fast lane serves in front of FastAPI, and the bodies OpenAPI documents.
-HOT = {
-    "/v1/chat/completions": chat.create_chat_completion,
-    "/v1/completions": chat.create_completion,
-    "/v1/embeddings": embeddings.create_embedding,
-    "/v1/responses": responses.create_response,
-    **translate.HOT,
-    **messages.HOT,
-}
-BODIES: dict[str, type[BaseModel]] = {
-    "/v1/chat/completions": ChatCompletionRequest,
-    "/v1/completions": CompletionRequest,
-    "/v1/embeddings": EmbeddingRequest,
-    "/v1/responses": ResponseRequest,
-    **translate.BODIES,
-    **messages.BODIES,
-    "/v1/images/generations": ImageGenerationRequest,
-    "/v1/audio/speech": SpeechRequest,
-    "/v1/batches": BatchCreateRequest,
-}
 
 
-def create_app(settings: Settings | None = None, *, demo: bool = False) -> FastLane:
-    """The gateway. `demo` marks a gateway serving from the built-in emulator (it says so everywhere)."""
+def create_app(settings: Settings | None = None, *, demo: bool = False, routes: Iterable[Routes] | None = None) -> Edge:
+    """The gateway. `demo` marks a gateway serving from the built-in emulator (it says so everywhere);
+    `routes` are the declared routes it serves (app/route.py), by default every one in app/routers/."""
     settings = settings or Settings()
     catalog = Catalog(settings.model_aliases, retired=settings.retired_models)
     app = FastAPI(
@@ -103,37 +53,6 @@ def create_app(settings: Settings | None = None, *, demo: bool = False) -> FastL
         # FastAPI's built-in OpenTelemetry hooks look providers up on every request; nothing here uses them.
         telemetry={"tracing": False, "metrics": False, "logs": False, "operation_spans": False},
     )
-    routers = (
-        chat,
-        embeddings,
-        models,
-        health,
-        ops,
-        translate,
-        images,
-        files,
-        audio,
-        messages,
-        responses,
-        billing,
-        status,
-        home,
-        batch_files,  # after files: /v1/files/images/{name} is matched first
-        batches,
-    )
-    for module in routers:
-        app.include_router(module.router)
-    _install_error_handlers(app)
-    app.add_middleware(
-        CORSMiddleware,
-        allow_origins=settings.cors_origins,
-        allow_methods=["*"],
-        allow_headers=["*"],
-        expose_headers=["Retry-After", "X-Model-Substituted", "X-Cache", "Cf-Aig-Cache-Status"],
-        max_age=600,
-    )
-    app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
-    document_bodies(app, BODIES)
     app.state.metrics = Metrics()
     requests = RequestLog(
         app.state.metrics,
@@ -143,11 +62,13 @@ def create_app(settings: Settings | None = None, *, demo: bool = False) -> FastL
         sink=LineSink(),
     )
     app.state.request_log = requests
-    lane = FastLane(
-        app, HOT, max_body_bytes=settings.max_body_bytes, cors_origins=settings.cors_origins, requests=requests
+    routes = discover() if routes is None else list(routes)
+    edge = Edge(
+        app, routes, max_body_bytes=settings.max_body_bytes, cors_origins=settings.cors_origins, requests=requests
     )
-    app.state.entry = lane  # batch lines enter here too (app/serving/batches/dispatch.py)
-    return lane
+    document_bodies(app, {d.path: d.body for r in routes for d in r.declared if d.body is not None})
+    app.state.entry = edge  # batch lines enter here too (app/serving/batches/dispatch.py)
+    return edge
 
 
 def _lifespan(
@@ -240,7 +161,7 @@ def _accounts(settings: Settings, catalog: Catalog, state: SharedState) -> Accou
     return pool
 
 
-def _batches(settings: Settings, gw: Gateway, entry: FastLane) -> tuple[BatchStore, BatchRunner]:
+def _batches(settings: Settings, gw: Gateway, entry: Edge) -> tuple[BatchStore, BatchRunner]:
     """The Batch API's store and its background runner; lines run through `entry`, the app's own front."""
     store = BatchStore(Path(settings.data_dir) / "batches")
     server = gw.server_credentials
@@ -309,42 +230,6 @@ def _tune_gc() -> None:
     gc.set_threshold(YOUNG_GC_THRESHOLD, older, oldest)
 
 
-def _install_error_handlers(app: FastAPI) -> None:
-    async def gateway_error(request: Request, exc: Exception) -> Response:
-        assert isinstance(exc, GatewayError)
-        return renderer_for(request.url.path)(exc)
-
-    async def validation_error(request: Request, exc: Exception) -> Response:
-        assert isinstance(exc, RequestValidationError)
-        first = exc.errors()[0] if exc.errors() else {"loc": (), "msg": "invalid request"}
-        param = param_of(tuple(first.get("loc", ())))
-        return renderer_for(request.url.path)(InvalidRequest(f"Invalid request: {first.get('msg')}.", param=param))
-
-    async def http_error(request: Request, exc: Exception) -> Response:
-        assert isinstance(exc, HTTPException)
-        message = {
-            404: f"Unknown request URL: {request.method} {request.url.path}.",
-            405: f"Method {request.method} is not allowed for {request.url.path}.",
-        }.get(exc.status_code)
-        code = {404: "unknown_url", 405: "method_not_allowed"}.get(exc.status_code)
-        return renderer_for(request.url.path)(
-            InvalidRequest(message or str(exc.detail), status_code=exc.status_code, code=code, headers=exc.headers)
-        )
-
-    async def unexpected_error(request: Request, exc: Exception) -> Response:
-        log.exception("unhandled error on %s %s", request.method, request.url.path)
-        return renderer_for(request.url.path)(InternalError())
-
-    async def client_gone(request: Request, exc: Exception) -> Response:
-        return Response(status_code=400)  # nobody is left to read it; not an error worth a traceback
-
-    app.add_exception_handler(ClientDisconnect, client_gone)
-    app.add_exception_handler(GatewayError, gateway_error)
-    app.add_exception_handler(RequestValidationError, validation_error)
-    app.add_exception_handler(HTTPException, http_error)
-    app.add_exception_handler(Exception, unexpected_error)
-
-
 def _announce(settings: Settings, demo: bool) -> None:
     if demo:
         log.warning(
@@ -361,3 +246,17 @@ def _announce(settings: Settings, demo: bool) -> None:
         log.warning(
             "GATEWAY_API_KEYS is empty: this gateway serves anyone who can reach it, on your Cloudflare account."
         )
+    limits = [name for name, on in _KEY_LIMITS.items() if getattr(settings, on)]
+    if limits and not settings.managed:
+        log.warning("%s do not apply in passthrough mode: each caller runs on its own Cloudflare token.", _and(limits))
+    elif limits and not settings.gateway_api_keys:
+        log.warning(
+            "GATEWAY_API_KEYS is empty, so any token is let in: all callers share one allowance of %s.", _and(limits)
+        )
+
+
+_KEY_LIMITS = {"GATEWAY_KEY_RPM": "gateway_key_rpm", "GATEWAY_KEY_NEURONS_PER_DAY": "gateway_key_neurons_per_day"}
+
+
+def _and(names: list[str]) -> str:
+    return " and ".join(names)

@@ -1,16 +1,17 @@
-"""Pure ASGI pieces around the app (BaseHTTPMiddleware would cost a task per request).
+"""The body limit, as pure ASGI pieces the edge (app/edge.py) applies to every request.
 
-`BodyLimit` guards every FastAPI route by wrapping `receive`; the fast lane (`app/fastlane.py`) reads
-the body itself with `read_body`. Both refuse a declared Content-Length over the limit before reading,
-and a body without one as soon as it passes the limit.
+The edge reads a hot route's body itself with `read_body`, and wraps `receive` with `limited` for FastAPI's
+routes; both refuse a declared Content-Length over the limit before reading, and a body without one as soon
+as it passes the limit. Only `receive` is wrapped: handlers read the whole body before they answer, so the
+413 always comes before any response byte, and streamed answers pass through untouched.
 """
 
 from __future__ import annotations
 
 from starlette.requests import ClientDisconnect
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import Message, Receive, Scope
 
-from app.errors import PayloadTooLarge, renderer_for
+from app.errors import PayloadTooLarge
 
 
 class TooLarge(Exception):
@@ -61,26 +62,3 @@ def too_large_error(max_bytes: int) -> PayloadTooLarge:
     return PayloadTooLarge(
         f"The request body is larger than this gateway accepts ({max_bytes} bytes).", code="request_too_large"
     )
-
-
-class BodyLimit:
-    """Refuses bodies over `max_bytes` with a 413, by Content-Length or while they stream in.
-
-    Only `receive` is wrapped: handlers read the whole body before they answer, so the 413 always comes
-    before any response byte, and streamed answers pass through untouched.
-    """
-
-    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
-        self.app = app
-        self.max_bytes = max_bytes
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        try:
-            if declared_too_large(scope, self.max_bytes):
-                raise TooLarge
-            await self.app(scope, limited(receive, self.max_bytes), send)
-        except TooLarge:
-            await renderer_for(scope["path"])(too_large_error(self.max_bytes))(scope, receive, send)

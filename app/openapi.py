@@ -1,41 +1,43 @@
 """What `/openapi.json` says: the bodies the hot handlers read themselves, the error statuses each route
 really answers (each with its dialect's error schema), streamed answers, and the keys each route takes.
 
-A new route documents itself with `documented(...)` in its decorator:
+A route documents itself with `doc=documented(...)` in its declaration (app/route.py), in the dialect it
+declares:
 
-    @router.post("/images/generations", **documented(*CALLS_UPSTREAM))
-    @router.post("/audio/speech", **documented(*CALLS_UPSTREAM, streamed=SPEECH_SSE, answers=AUDIO))
-    @router.post("/audio/transcriptions", **documented(*CALLS_UPSTREAM, form=schema))  # multipart upload
-    @router.post("/v2/translate", **documented(*DEEPL_ANSWERS, dialect=DEEPL))           # DeepL's errors
-    @router.get("/models/{model_id}", **documented(401, 404))                           # no upstream call
-    @router.get("/health", **documented(key=False))                                    # no key, no errors
+    @route.post("/images/generations", doc=documented(*CALLS_UPSTREAM))
+    @route.post("/audio/speech", doc=documented(*CALLS_UPSTREAM, streamed=SPEECH_SSE, answers=AUDIO))
+    @route.post("/audio/transcriptions", doc=documented(*CALLS_UPSTREAM, form=schema))  # multipart upload
+    @deepl.post("/v2/translate", doc=documented(*DEEPL_ANSWERS))                       # a DeepL `Routes`
+    @route.get("/models/{model_id}", doc=documented(401, 404))                          # no upstream call
+    @route.get("/health", doc=documented(key=False))                                   # no key, no errors
 
 `CALLS_UPSTREAM` is every status a route that calls Workers AI can answer (its own 400/401/404/413 and
 what the upstream error table maps Workers AI's answers to); a route that never calls it lists only its
-own. `dialect` is the error shape the route's clients parse (OpenAI's by default; DeepLX's and DeepL's
-for the translation routes, Anthropic's for /v1/messages, which also take their clients' ways of sending
-the key); `DEEPLX_ANSWERS`, `DEEPL_ANSWERS` and `ANTHROPIC_ANSWERS` are what `app/errors.py`'s renderers
-make of every gateway error. `streamed=True`
-adds `text/event-stream` to the 200 answer (a string: with that description); `answers` adds other
-content types of the 200 answer (audio, subtitles). `key=True` (the default) marks the route as taking
-a gateway key. `form` is the JSON schema of a `multipart/form-data` body the route reads by hand; `per_model` says
-which values a schema-valid body can still be refused (400) for, as they depend on the model. A
-route whose JSON body FastAPI cannot see (the fast lane's handlers read it themselves) also goes in
-`document_bodies`'s `bodies`. FastAPI's own 422 is never answered (validation errors are 400s), so the
-document drops it.
+own. The dialect (app/dialects.py) is the error shape the route's clients parse and the ways they send
+the key; `DEEPLX_ANSWERS`, `DEEPL_ANSWERS` and `ANTHROPIC_ANSWERS` are what `app/errors.py`'s renderers
+make of every gateway error. `streamed=True` adds `text/event-stream` to the 200 answer (a string: with
+that description); `answers` adds other content types of the 200 answer (audio, subtitles). `key=True`
+(the default) marks the route as taking a gateway key. `form` is the JSON schema of a
+`multipart/form-data` body the route reads by hand; `per_model` says which values a schema-valid body can
+still be refused (400) for, as they depend on the model. A route whose JSON body FastAPI cannot see (the
+handlers read it themselves) declares it with `body=`. FastAPI's own 422 is never answered (validation
+errors are 400s), so the document drops it.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, replace
 from typing import Any
 
 from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel
 
+from app.dialects import ANTHROPIC, DEEPL, DEEPLX, KEY_SCHEME, OPENAI, Dialect
+
+__all__ = ["ANTHROPIC", "DEEPL", "DEEPLX", "OPENAI", "Doc", "document_bodies", "documented"]
 REF = "#/components/schemas/{model}"
-KEY_SCHEME = "gatewayKey"
 CALLS_UPSTREAM = (400, 401, 403, 404, 408, 413, 429, 502, 503, 504)
 # What deeplx_response / deepl_response make of CALLS_UPSTREAM (app/errors.py).
 DEEPLX_ANSWERS = (400, 401, 403, 404, 408, 413, 429, 503)
@@ -83,107 +85,53 @@ SECURITY_SCHEMES: dict[str, dict[str, Any]] = {
 }
 
 
-class ErrorDetail(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    message: str
-    type: str
-    param: str | None = Field(description="The request parameter at fault, if one is.")
-    code: str | int | None
-
-
-class ErrorResponse(BaseModel):
-    """OpenAI's error body, which every error from the gateway's OpenAI routes has."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    error: ErrorDetail
-
-
-class DeepLXError(BaseModel):
-    """DeepLX's error body: `code` repeats the HTTP status."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    code: int
-    message: str
-
-
-class DeepLError(BaseModel):
-    """The DeepL API's error body."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    message: str
-
-
-class AnthropicErrorDetail(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    type: str = Field(description="invalid_request_error, authentication_error, not_found_error, ...")
-    message: str
-
-
-class AnthropicError(BaseModel):
-    """Anthropic's error body."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    type: str = Field(description="Always `error`.")
-    error: AnthropicErrorDetail
-
-
-@dataclass(frozen=True, slots=True)
-class Dialect:
-    """The error schema a route's clients parse, and the security schemes by which it takes a key."""
-
-    error: type[BaseModel]
-    schemes: tuple[str, ...]
-    meaning: dict[int, str] = field(default_factory=dict)
-
-
-OPENAI = Dialect(ErrorResponse, (KEY_SCHEME,))
-DEEPLX = Dialect(
-    DeepLXError,
-    (KEY_SCHEME, "deeplxToken", "deeplxPassword"),
-    {503: "Workers AI failed, was unreachable or too slow, or no upstream connection became free."},
-)
-DEEPL = Dialect(
-    DeepLError,
-    ("deeplAuthKey", KEY_SCHEME),
-    {
-        403: "Missing or wrong key, or Workers AI refused the model to this account.",
-        503: "Workers AI failed or was unreachable, or no upstream connection became free.",
-    },
-)
-
-ANTHROPIC = Dialect(
-    AnthropicError,
-    ("anthropicKey", KEY_SCHEME),
-    {
-        400: "invalid_request_error: the message names the parameter.",
-        401: "authentication_error: missing or wrong key (`x-api-key` or `Authorization: Bearer`).",
-        403: "permission_error: Workers AI refused the model to this account.",
-        404: "not_found_error: unknown model.",
-        413: "request_too_large: the request body is larger than this gateway accepts.",
-        429: "rate_limit_error: rate or daily limit reached; `Retry-After` says when to try again.",
-        500: "api_error: Workers AI failed, answered something unreadable, or could not be reached.",
-        504: "timeout_error: Workers AI did not answer in time.",
-        529: "overloaded_error: no upstream connection became free in time; `retry-after` says when to retry.",
-    },
-)
-
-
 def documented(
     *statuses: int,
     streamed: bool | str = False,
     answers: tuple[str, ...] = (),
     key: bool = True,
-    dialect: Dialect = OPENAI,
+    dialect: Dialect | None = None,
     form: dict[str, Any] | None = None,
     per_model: str | None = None,
+) -> Doc:
+    """What a route's entry in /openapi.json says: `doc=documented(...)` in its declaration (app/route.py),
+    which supplies the route's dialect, or `**documented(...)` in a bare FastAPI decorator."""
+    options = {"streamed": streamed, "answers": answers, "key": key, "form": form, "per_model": per_model}
+    return Doc(statuses, options, dialect)
+
+
+@dataclass(frozen=True, slots=True)
+class Doc(Mapping[str, Any]):
+    """The keyword arguments of a route decorator (`responses=`, `openapi_extra=`), in a dialect."""
+
+    statuses: tuple[int, ...]
+    options: dict[str, Any]
+    dialect: Dialect | None = None  # None: the declaration's (OpenAI's in a bare decorator)
+
+    def speaking(self, dialect: Dialect) -> Doc:
+        """This documentation in `dialect`, unless it named its own."""
+        return self if self.dialect is not None else replace(self, dialect=dialect)
+
+    def __getitem__(self, name: str) -> Any:
+        return _route_kwargs(self.statuses, dialect=self.dialect or OPENAI, **self.options)[name]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(("responses", "openapi_extra"))
+
+    def __len__(self) -> int:
+        return 2
+
+
+def _route_kwargs(
+    statuses: tuple[int, ...],
+    *,
+    streamed: bool | str,
+    answers: tuple[str, ...],
+    key: bool,
+    dialect: Dialect,
+    form: dict[str, Any] | None,
+    per_model: str | None,
 ) -> dict[str, Any]:
-    """Keyword arguments for a route decorator: `responses=` with each error status, `openapi_extra=`."""
     responses: dict[int | str, dict[str, Any]] = {
         status: {"model": dialect.error, "description": dialect.meaning.get(status) or _MEANING[status]}
         for status in statuses

@@ -13,7 +13,7 @@ the client never reads the answer. `GatewayProtocol` adds, per connection:
   pipelined request is not counted, so such a head may pass the limit by at most one read, 256 KiB);
 - a body idle limit (`BODY_TIMEOUT`): a body that stops arriving gets a 408 and the connection closes;
 - error JSON for malformed HTTP (400), WebSocket upgrades (403) and the refusals above, in the dialect of the
-  path the request was aimed at (as much of it as arrived: app/errors.py renderer_for);
+  path the request was aimed at (as much of it as arrived), rendered by the app's edge (app/edge.py `render`);
 - zero-copy file answers: GET and HEAD requests are offered ASGI's `http.response.pathsend`, answered with
   `os.sendfile` (app/pathsend.py);
 - a lingering close after a final answer while the client may still be sending: the write side is shut
@@ -30,15 +30,17 @@ checks those, and pyproject.toml pins the uvicorn versions they were read from.
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import partial
 from http import HTTPStatus
 from typing import Any
 
 import httptools
+from starlette.responses import Response
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol, RequestResponseCycle
 
-from app.errors import GatewayError, InvalidRequest, renderer_for
+from app.errors import GatewayError, InvalidRequest, error_response
 from app.pathsend import FILE_METHODS, PATHSEND, PathsendCycle
 
 LINGER_IDLE = 5.0  # nginx's lingering_timeout
@@ -66,10 +68,28 @@ class HeadTooLarge(Exception):
     """Raised from a parser callback: httptools then stops parsing."""
 
 
-def error_bytes(error: GatewayError, default_headers: list[tuple[bytes, bytes]], path: str = "") -> bytes:
+Render = Callable[[str, GatewayError], Response]
+
+
+def _openai(path: str, error: GatewayError) -> Response:
+    return error_response(error)
+
+
+def renderer_of(app: Any) -> Render:
+    """The edge's `render` (app/edge.py), under whatever uvicorn wrapped the app in (proxy headers, ...);
+    OpenAI's shape for an app that has none."""
+    for _ in range(8):
+        render = getattr(app, "render", None)
+        if callable(render):
+            return render  # type: ignore[no-any-return]
+        app = getattr(app, "app", None)
+    return _openai
+
+
+def error_bytes(error: GatewayError, default_headers: list[tuple[bytes, bytes]], render: Render, path: str) -> bytes:
     """A whole HTTP/1.1 error answer that closes the connection, in the dialect of the route `path` (what of
-    it has arrived) was aimed at: the one renderer supplies the status and body."""
-    answer = renderer_for(path)(error)
+    it has arrived) was aimed at: the edge's renderer supplies the status and body."""
+    answer = render(path, error)
     body, status = bytes(answer.body), answer.status_code
     head = [b"HTTP/1.1 %d %s\r\n" % (status, HTTPStatus(status).phrase.encode())]
     head += [name + b": " + value + b"\r\n" for name, value in default_headers]
@@ -100,6 +120,7 @@ class GatewayProtocol(HttpToolsProtocol):
     def __init__(self, *args: Any, limits: Limits, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.limits = limits
+        self.render = renderer_of(self.app)
         self.max_head = limits.max_header_bytes
         self.head_timer: asyncio.TimerHandle | None = None
         self.body_timer: asyncio.TimerHandle | None = None
@@ -267,7 +288,7 @@ class GatewayProtocol(HttpToolsProtocol):
             cycle.response_started = cycle.response_complete = True
             cycle.disconnected = True  # the app's receive() now returns http.disconnect; its send() does nothing
             cycle.message_event.set()
-        self.transport.write(error_bytes(error, self.server_state.default_headers, self._path()))
+        self.transport.write(error_bytes(error, self.server_state.default_headers, self.render, self._path()))
         if linger:
             self.linger()
         else:

@@ -3,7 +3,7 @@ every upload route (audio files, images to edit), each with its own file fields 
 
 Files are spooled (in memory up to SPOOL_BYTES, then a temporary file on disk, written off the event loop),
 never held whole in memory; text fields are capped. A file over its limit is not an early hang-up: the
-rest of the body is read and dropped (the body as a whole stays under MAX_BODY_BYTES, which BodyLimit
+rest of the body is read and dropped (the body as a whole stays under MAX_BODY_BYTES, which the edge
 enforces), then the 413 is sent, so the client, still uploading, reliably receives it.
 """
 

@@ -8,6 +8,7 @@ import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import urllib.error
 import urllib.request
@@ -15,6 +16,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
+
+import uvicorn
 
 from app.config import Settings
 
@@ -202,3 +205,20 @@ class Emulator:
         assert runs, "no run call reached the emulator"
         body: dict[str, Any] = runs[-1]["body_json"]
         return body
+
+
+@contextmanager
+def in_thread(config: uvicorn.Config) -> Iterator[uvicorn.Server]:
+    """An app served by uvicorn on a thread of this process (a test reaching into the app), until the block ends."""
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 30
+    while not server.started:
+        assert thread.is_alive() and time.monotonic() < deadline, "the gateway did not start"
+        time.sleep(0.02)
+    try:
+        yield server
+    finally:
+        server.should_exit = True
+        thread.join(10)

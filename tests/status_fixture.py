@@ -5,7 +5,6 @@ choose."""
 from __future__ import annotations
 
 import gc
-import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -16,7 +15,7 @@ import uvicorn
 from app.accounts.snapshot import AccountStatus, ModelUsage, Snapshot
 from app.config import Settings
 from app.main import create_app
-from tests.servers import ACCOUNT, CF_TOKEN, TEST_KEY, free_port
+from tests.servers import ACCOUNT, CF_TOKEN, TEST_KEY, free_port, in_thread
 
 DAY = 86_400
 HOURLY_OK = (0, 0, 0, 0, 0, 0, 40, 120, 310, 520, 610, 480, 350, 290, 260, 180, 90) + (0,) * 7
@@ -90,22 +89,14 @@ def gateway_with_pool(api_base: str, snapshot: Snapshot | None, **settings: Any)
     app = create_app(Settings(_env_file=None, **options))  # type: ignore[call-arg]
     port = free_port()
     thresholds = gc.get_threshold()  # the app's start-up tunes the collector for a server process
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not server.started:
-        assert thread.is_alive() and time.monotonic() < deadline, "the gateway did not start"
-        time.sleep(0.02)
-    gw = app.app.state.gateway
-    if snapshot is None:
-        gw.accounts = gw.upstream.accounts = None
-    else:  # the real pool serves the calls; only what it reports is fixed
-        gw.accounts.snapshot = FakeSource(snapshot).snapshot
     try:
-        yield f"http://127.0.0.1:{port}"
+        with in_thread(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning")):
+            gw = app.app.state.gateway
+            if snapshot is None:
+                gw.accounts = gw.upstream.accounts = None
+            else:  # the real pool serves the calls; only what it reports is fixed
+                gw.accounts.snapshot = FakeSource(snapshot).snapshot
+            yield f"http://127.0.0.1:{port}"
     finally:
-        server.should_exit = True
-        thread.join(10)
         gc.unfreeze()
         gc.set_threshold(*thresholds)

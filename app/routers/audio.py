@@ -8,7 +8,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 import orjson
-from fastapi import APIRouter, Request, Response
+from fastapi import Request, Response
 from pydantic import ValidationError
 
 from app.caller import caller
@@ -21,12 +21,13 @@ from app.errors import InvalidRequest
 from app.openapi import CALLS_UPSTREAM, documented
 from app.ops.requests import EXCHANGE
 from app.protocol.audio import SpeechRequest, TranscriptionForm
+from app.route import Routes
 from app.routers.body import invalid, read_json
 from app.serving import audio
 from app.uploads import Form, Upload, read_form
 from app.upstream.client import Credentials
 
-router = APIRouter(prefix="/v1", tags=["audio"])
+route = Routes(prefix="/v1", tags=["audio"])
 Recogniser = Callable[[Gateway, Credentials, Model, Upload, str, TranscriptionForm], Awaitable[Transcript]]
 SSE_CHUNK = 32 * 1024
 TRANSCRIPTS = ("text/plain", "application/x-subrip", "text/vtt")
@@ -86,9 +87,9 @@ async def _recognise(request: Request, run: Recogniser, task: str) -> Response:
     return Response(body, media_type=content_type)
 
 
-@router.post(
+@route.post(
     "/audio/transcriptions",
-    **documented(
+    doc=documented(
         *CALLS_UPSTREAM, answers=TRANSCRIPTS, form=_form_schema("The audio (flac, mp3, mp4, m4a, ogg, wav, webm).")
     ),
 )
@@ -99,9 +100,9 @@ async def create_transcription(request: Request) -> Response:
     return await _recognise(request, audio.transcribe, "transcribe")
 
 
-@router.post(
+@route.post(
     "/audio/translations",
-    **documented(*CALLS_UPSTREAM, answers=TRANSCRIPTS, form=_form_schema("The audio, in any language.")),
+    doc=documented(*CALLS_UPSTREAM, answers=TRANSCRIPTS, form=_form_schema("The audio, in any language.")),
 )
 async def create_translation(request: Request) -> Response:
     """Speech in any language to English text: whisper-large-v3-turbo's own `translate` task; other models
@@ -109,9 +110,10 @@ async def create_translation(request: Request) -> Response:
     return await _recognise(request, audio.translate, "translate")
 
 
-@router.post(
+@route.post(
     "/audio/speech",
-    **documented(*CALLS_UPSTREAM, streamed=SPEECH_EVENTS, answers=SOUNDS, per_model=SPEECH_PER_MODEL),
+    body=SpeechRequest,
+    doc=documented(*CALLS_UPSTREAM, streamed=SPEECH_EVENTS, answers=SOUNDS, per_model=SPEECH_PER_MODEL),
 )
 async def create_speech(request: Request) -> Response:
     """Text to speech with melotts (MP3) or the aura models (mp3, wav, pcm, flac, opus, aac).

@@ -9,7 +9,7 @@ import time
 from typing import Any
 
 import orjson
-from fastapi import APIRouter, Query, Request, Response
+from fastapi import Query, Request, Response
 from fastapi.responses import FileResponse
 
 from app.accounts.account import key_id
@@ -18,11 +18,12 @@ from app.deps import Gateway, gateway
 from app.errors import InvalidRequest, NotFound
 from app.http_responses import JSONBytes
 from app.openapi import documented
+from app.route import Routes
 from app.serving.batches import records
 from app.storage.batches import BatchStore
 from app.uploads import read_form
 
-router = APIRouter(prefix="/v1", tags=["batches"])
+route = Routes(prefix="/v1", tags=["batches"])
 FORM = {
     "type": "object",
     "required": ["file", "purpose"],
@@ -84,7 +85,7 @@ async def _file(request: Request, file_id: str) -> tuple[BatchStore, str, dict[s
 # -- routes (one block) ------------------------------------------------------------------------------------
 
 
-@router.post("/files", **documented(400, 401, 413, form=FORM))
+@route.post("/files", doc=documented(400, 401, 413, form=FORM))
 async def create_file(request: Request) -> Response:
     """Upload a JSONL file of batch requests (`purpose=batch`), up to BATCH_FILE_MAX_BYTES."""
     gw = gateway(request)
@@ -116,7 +117,7 @@ async def create_file(request: Request) -> Response:
     return JSONBytes(orjson.dumps(public(stored)))
 
 
-@router.get("/files", **documented(400, 401))
+@route.get("/files", doc=documented(400, 401))
 async def list_files(
     request: Request,
     purpose: str | None = None,
@@ -133,14 +134,14 @@ async def list_files(
     return JSONBytes(page(files, after, limit))
 
 
-@router.get("/files/{file_id}", **documented(400, 401, 404))
+@route.get("/files/{file_id}", doc=documented(400, 401, 404))
 async def retrieve_file(request: Request, file_id: str) -> Response:
     """One file's details."""
     _, _, meta = await _file(request, file_id)
     return JSONBytes(orjson.dumps(public(meta)))
 
 
-@router.get("/files/{file_id}/content", **documented(400, 401, 404, answers=("application/jsonl",)))
+@route.get("/files/{file_id}/content", doc=documented(400, 401, 404, answers=("application/jsonl",)))
 async def retrieve_file_content(request: Request, file_id: str) -> Response:
     """The file's bytes: an input file as uploaded, a batch's output or error file as JSONL."""
     store, owner, meta = await _file(request, file_id)
@@ -150,7 +151,7 @@ async def retrieve_file_content(request: Request, file_id: str) -> Response:
     return FileResponse(path, media_type="application/jsonl", filename=meta["filename"])
 
 
-@router.delete("/files/{file_id}", **documented(400, 401, 404))
+@route.delete("/files/{file_id}", doc=documented(400, 401, 404))
 async def delete_file(request: Request, file_id: str) -> Response:
     """Delete a file (a batch that still needs it as input then fails)."""
     store, owner, _ = await _file(request, file_id)

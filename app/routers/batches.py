@@ -8,19 +8,20 @@ import asyncio
 from typing import Any
 
 import orjson
-from fastapi import APIRouter, Query, Request, Response
+from fastapi import Query, Request, Response
 
 from app.deps import gateway
 from app.errors import InvalidRequest, NotFound
 from app.http_responses import JSONBytes
 from app.openapi import documented
 from app.protocol.batches import BatchCreateRequest
+from app.route import Routes
 from app.routers.batch_files import batch_store, owner_of, page
 from app.routers.body import read_json
 from app.serving.batches import BatchRunner, records
 from app.storage.batches import new_id
 
-router = APIRouter(prefix="/v1", tags=["batches"])
+route = Routes(prefix="/v1", tags=["batches"])
 
 
 def _runner(request: Request) -> BatchRunner:
@@ -44,7 +45,7 @@ async def _batch(request: Request, batch_id: str) -> dict[str, Any]:
 # -- routes (one block) ------------------------------------------------------------------------------------
 
 
-@router.post("/batches", **documented(400, 401, 404))
+@route.post("/batches", body=BatchCreateRequest, doc=documented(400, 401, 404))
 async def create_batch(request: Request) -> Response:
     """Run every request of an uploaded JSONL file (`purpose=batch`) in the background, within the rate limits
     and BATCH_DAILY_NEURON_SHARE of each day's neurons; the results come as an output and an error file."""
@@ -64,7 +65,7 @@ async def create_batch(request: Request) -> Response:
     return JSONBytes(orjson.dumps(records.public(record, None)))
 
 
-@router.get("/batches", **documented(400, 401))
+@route.get("/batches", doc=documented(400, 401))
 async def list_batches(
     request: Request, after: str | None = Query(None, max_length=64), limit: int = Query(20, ge=1, le=100)
 ) -> Response:
@@ -77,14 +78,14 @@ async def list_batches(
     return JSONBytes(page([records.public(record, asked[record["id"]]) for record in mine], after, limit))
 
 
-@router.get("/batches/{batch_id}", **documented(400, 401, 404))
+@route.get("/batches/{batch_id}", doc=documented(400, 401, 404))
 async def retrieve_batch(request: Request, batch_id: str) -> Response:
     """A batch: its status, `request_counts`, and once done its `output_file_id` and `error_file_id`. While it
     waits for tomorrow's neurons (or a rate limit), `waiting_for` says what for and `waiting_until` until when."""
     return await _view(request, await _batch(request, batch_id))
 
 
-@router.post("/batches/{batch_id}/cancel", **documented(400, 401, 404))
+@route.post("/batches/{batch_id}/cancel", doc=documented(400, 401, 404))
 async def cancel_batch(request: Request, batch_id: str) -> Response:
     """Stop a batch: no further line starts, lines in flight finish, then it is `cancelled` with the output
     of the lines done so far."""

@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 
 import orjson
-from fastapi import APIRouter, Request, Response
+from fastapi import Request, Response
 
 from app.accounts import billing
 from app.accounts.source import read_snapshot
@@ -15,13 +15,14 @@ from app.deps import gateway
 from app.errors import InvalidRequest
 from app.http_responses import JSONBytes
 from app.openapi import documented
+from app.route import Routes
 
-router = APIRouter(tags=["billing"])
+route = Routes(tags=["billing"])
 DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 
 
-@router.get("/v1/dashboard/billing/subscription", **documented(401))
-@router.get("/dashboard/billing/subscription", include_in_schema=False)
+@route.get("/v1/dashboard/billing/subscription", doc=documented(401))
+@route.get("/dashboard/billing/subscription", include_in_schema=False)
 async def billing_subscription(request: Request) -> Response:
     """Today's free allowance of every usable account, in USD (10,000 neurons at $0.011 per 1,000)."""
     gw = gateway(request)
@@ -31,8 +32,8 @@ async def billing_subscription(request: Request) -> Response:
     return JSONBytes(orjson.dumps(billing.subscription(snapshot, pooled=accounts is not None)))
 
 
-@router.get("/v1/dashboard/billing/usage", **documented(400, 401))
-@router.get("/dashboard/billing/usage", include_in_schema=False)
+@route.get("/v1/dashboard/billing/usage", doc=documented(400, 401))
+@route.get("/dashboard/billing/usage", include_in_schema=False)
 async def billing_usage(request: Request) -> Response:
     """Today's spent allowance as `total_usage` in cents. `start_date`/`end_date` (YYYY-MM-DD) are
     accepted as OneAPI sends them; the figure is today's whatever the range, as the allowance is daily."""

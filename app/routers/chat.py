@@ -2,21 +2,22 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Request, Response
+from fastapi import Request, Response
 
 from app.caller import caller
 from app.catalog import Task
 from app.deps import exchange, files, gateway, in_session
 from app.openapi import CALLS_UPSTREAM, documented
 from app.protocol.openai import ChatCompletionRequest, CompletionRequest
+from app.route import Routes
 from app.routers.body import read_json
 from app.routers.cache import cached_upstream
 from app.serving import cached, chat, image_urls, images
 
-router = APIRouter(prefix="/v1", tags=["text"])
+route = Routes(prefix="/v1", tags=["text"])
 
 
-@router.post("/chat/completions", **documented(*CALLS_UPSTREAM, streamed=True))
+@route.post("/chat/completions", hot=True, body=ChatCompletionRequest, doc=documented(*CALLS_UPSTREAM, streamed=True))
 async def create_chat_completion(request: Request) -> Response:
     """Chat with a Workers AI text model, whole or streamed (`stream: true`), with tools, JSON mode,
     reasoning and images for vision models. A text-to-image model draws the last user message and
@@ -43,7 +44,7 @@ async def create_chat_completion(request: Request) -> Response:
     return cached.mark(await chat.complete(call, upstream, creds, model.id, record), upstream)
 
 
-@router.post("/completions", **documented(*CALLS_UPSTREAM, streamed=True))
+@route.post("/completions", hot=True, body=CompletionRequest, doc=documented(*CALLS_UPSTREAM, streamed=True))
 async def create_completion(request: Request) -> Response:
     """Legacy text completion of a prompt, whole or streamed."""
     gw = gateway(request)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 
 import orjson
-from fastapi import APIRouter, Request, Response
+from fastapi import Request, Response
 
 from app.caller import caller
 from app.catalog import Task
@@ -15,14 +15,15 @@ from app.deps import exchange, gateway
 from app.http_responses import JSONBytes
 from app.openapi import CALLS_UPSTREAM, documented
 from app.protocol.openai import EmbeddingRequest
+from app.route import Routes
 from app.routers.body import read_json
 from app.routers.cache import cached_upstream
 from app.serving import cached
 
-router = APIRouter(prefix="/v1", tags=["embeddings"])
+route = Routes(prefix="/v1", tags=["embeddings"])
 
 
-@router.post("/embeddings", **documented(*CALLS_UPSTREAM))
+@route.post("/embeddings", hot=True, body=EmbeddingRequest, doc=documented(*CALLS_UPSTREAM))
 async def create_embedding(request: Request) -> Response:
     """Embed text with a Workers AI embedding model; more than 100 inputs run as concurrent batches. Token
     ids (tiktoken's cl100k_base, as LangChain's OpenAIEmbeddings sends) are decoded back to text first."""

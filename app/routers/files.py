@@ -5,17 +5,18 @@ from __future__ import annotations
 from datetime import UTC
 from email.utils import formatdate, parsedate_to_datetime
 
-from fastapi import APIRouter, Request, Response
+from fastapi import Request, Response
 from fastapi.responses import FileResponse, RedirectResponse
 
 from app.deps import files
 from app.errors import NotFound
 from app.openapi import documented
+from app.route import Routes
 from app.serving.images import FILES_PATH
 from app.storage import NAME
 from app.storage.base import MEDIA_TYPES, Stored
 
-router = APIRouter(tags=["files"])
+route = Routes(tags=["files"])
 PATH = FILES_PATH + "{name:path}"  # the one place image URLs are built (serving/images.py) names it too
 
 # A file never changes once written (a new image gets a new name), so clients may keep it for a year.
@@ -23,8 +24,8 @@ CACHE_CONTROL = "public, max-age=31536000, immutable"
 IMAGES = tuple(MEDIA_TYPES.values())
 
 
-@router.head(PATH, **documented(404, key=False, answers=IMAGES))
-@router.get(PATH, **documented(404, key=False, answers=IMAGES))
+@route.head(PATH, doc=documented(404, key=False, answers=IMAGES))
+@route.get(PATH, doc=documented(404, key=False, answers=IMAGES))
 async def get_image_file(request: Request, name: str) -> Response:
     """A generated image. No API key is needed (a browser showing the picture in a chat window has none):
     the name, 128 random bits, is the capability. Cached for a year; `If-None-Match` (or, without it,

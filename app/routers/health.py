@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Request, Response
+from fastapi import Request, Response
 
 from app.deps import Gateway, gateway
 from app.openapi import documented
+from app.route import Routes
 
-router = APIRouter(tags=["health"])
+route = Routes(tags=["health"])
 
 
-@router.get("/health", **documented(key=False))
+@route.get("/health", doc=documented(key=False))
 async def health(request: Request) -> Response:
     """Always 200 while the process serves; says which mode the gateway runs in."""
     return Response(f'{{"status":"ok","mode":"{mode_of(gateway(request))}"}}', media_type="application/json")

@@ -10,16 +10,17 @@ from __future__ import annotations
 from typing import Any
 
 import orjson
-from fastapi import APIRouter, Request, Response
+from fastapi import Request, Response
 
 from app.deps import gateway
 from app.http_responses import JSONBytes
 from app.openapi import documented
+from app.route import Routes
 from app.routers.health import mode_of
 from app.serving.home import KEYS, RECIPES, RECIPES_FOR, SUMMARY, render, wants_html
 from app.serving.images import public_base
 
-router = APIRouter(tags=["health"])
+route = Routes(tags=["health"])
 HTML = "text/html; charset=utf-8"
 HEADERS = {"Cache-Control": "no-cache", "Vary": "Accept"}  # one URL, two representations
 LINKS = {
@@ -31,8 +32,8 @@ LINKS = {
 }
 
 
-@router.head("/", **documented(key=False, answers=("text/html",)))
-@router.get("/", **documented(key=False, answers=("text/html",)))
+@route.head("/", doc=documented(key=False, answers=("text/html",)))
+@route.get("/", doc=documented(key=False, answers=("text/html",)))
 async def home(request: Request) -> Response:
     """What this gateway is: its mode, the base URL each kind of client takes, and links to the status page,
     these docs and the recipes. HTML for a browser (`Accept: text/html`), JSON for everyone else."""

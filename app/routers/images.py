@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 from typing import Any, get_args
 
-from fastapi import APIRouter, Request, Response
+from fastapi import Request, Response
 
 from app.caller import caller
 from app.catalog import Task
@@ -15,12 +15,13 @@ from app.deps import files, gateway
 from app.openapi import CALLS_UPSTREAM, documented
 from app.ops.requests import EXCHANGE
 from app.protocol.images import ImageGenerationRequest, Quality
+from app.route import Routes
 from app.routers.body import read_json
 from app.routers.cache import cached_upstream
 from app.serving import cached, images
 from app.serving.image_edits import read_edit_form
 
-router = APIRouter(prefix="/v1", tags=["images"])
+route = Routes(prefix="/v1", tags=["images"])
 PER_MODEL = "`size`, `steps`: each model's own limits."
 _EMPTY = {"const": ""}  # a text field sent empty counts as absent
 _PICTURE = {"type": "string", "format": "binary", "description": "A PNG, JPEG, WEBP or GIF file."}
@@ -46,7 +47,7 @@ EDIT_FORM: dict[str, Any] = {
 }
 
 
-@router.post("/images/generations", **documented(*CALLS_UPSTREAM, per_model=PER_MODEL))
+@route.post("/images/generations", body=ImageGenerationRequest, doc=documented(*CALLS_UPSTREAM, per_model=PER_MODEL))
 async def create_image(request: Request) -> Response:
     """Draw `n` images from a prompt with a Workers AI text-to-image model (or `dall-e-3`, `dall-e-2`,
     `gpt-image-1`). `response_format` `url` (the default) answers links to files this gateway hosts;
@@ -65,7 +66,7 @@ async def create_image(request: Request) -> Response:
     return cached.mark(await images.images_response(pictures, body.response_format, files(request), base), upstream)
 
 
-@router.post("/images/edits", **documented(*CALLS_UPSTREAM, form=EDIT_FORM, per_model=PER_MODEL))
+@route.post("/images/edits", doc=documented(*CALLS_UPSTREAM, form=EDIT_FORM, per_model=PER_MODEL))
 async def create_image_edit(request: Request) -> Response:
     """Edit an uploaded image (multipart: `image`, optional `mask`, `prompt`, `n`, `size`, `response_format`,
     `strength`) with Stable Diffusion img2img, inpainting (when a mask is sent) or a FLUX.2 model. Each

@@ -1,13 +1,12 @@
 """POST /v1/messages and POST /v1/messages/count_tokens: Anthropic's Messages API on the chat path.
 
 Both run in the fast lane; every error aimed at their paths (405, unknown sub-paths, the server's 408/431
-included) is in Anthropic's shape (`app/errors.py` renderer_for)."""
+included) is in Anthropic's shape, the dialect declared on their `Routes`."""
 
 from __future__ import annotations
 
 import orjson
-from fastapi import APIRouter, Request, Response
-from pydantic import BaseModel
+from fastapi import Request, Response
 
 from app.caller import caller, identify
 from app.catalog import Task
@@ -17,12 +16,13 @@ from app.http_responses import JSONBytes
 from app.openapi import ANTHROPIC, ANTHROPIC_ANSWERS, documented
 from app.ops.requests import EXCHANGE
 from app.protocol.anthropic import CountTokensRequest, MessagesRequest
+from app.route import Routes
 from app.routers.body import read_json
 from app.routers.cache import cached_upstream
 from app.serving import cached, image_urls, messages
 from app.serving.chat import Call
 
-router = APIRouter(prefix="/v1", tags=["anthropic"])
+route = Routes(prefix="/v1", tags=["anthropic"], dialect=ANTHROPIC)
 MESSAGES_SSE = (
     "Anthropic's message as JSON, or with `stream: true` its event stream: `event:` and `data:` lines for "
     "message_start, ping, content_block_start / _delta (text_delta, thinking_delta, input_json_delta) / "
@@ -30,7 +30,7 @@ MESSAGES_SSE = (
 )
 
 
-@router.post("/messages", **documented(*ANTHROPIC_ANSWERS, streamed=MESSAGES_SSE, dialect=ANTHROPIC))
+@route.post("/messages", hot=True, body=MessagesRequest, doc=documented(*ANTHROPIC_ANSWERS, streamed=MESSAGES_SSE))
 async def create_message(request: Request) -> Response:
     """Anthropic's Messages API (the Anthropic SDKs, Claude-style coding agents) with a Workers AI text model:
     system, text / image / tool_use / tool_result blocks, tools and tool_choice, stop_sequences, thinking
@@ -57,7 +57,7 @@ async def create_message(request: Request) -> Response:
     return cached.mark(answer, upstream)
 
 
-@router.post("/messages/count_tokens", **documented(400, 401, 404, 413, dialect=ANTHROPIC))
+@route.post("/messages/count_tokens", hot=True, body=CountTokensRequest, doc=documented(400, 401, 404, 413))
 async def count_message_tokens(request: Request) -> Response:
     """How many input tokens a Messages request would take: the gateway's estimate (about four characters a
     token, tools included), with no call to Workers AI."""
@@ -66,10 +66,3 @@ async def count_message_tokens(request: Request) -> Response:
     body = await read_json(request, CountTokensRequest)
     gw.catalog.require(body.model, Task.TEXT_GENERATION)
     return JSONBytes(orjson.dumps({"input_tokens": estimate_input_tokens(chat_request(body))}))
-
-
-HOT = {"/v1/messages": create_message, "/v1/messages/count_tokens": count_message_tokens}
-BODIES: dict[str, type[BaseModel]] = {
-    "/v1/messages": MessagesRequest,
-    "/v1/messages/count_tokens": CountTokensRequest,
-}

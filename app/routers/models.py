@@ -3,22 +3,23 @@
 from __future__ import annotations
 
 import orjson
-from fastapi import APIRouter, Request, Response
+from fastapi import Request, Response
 
 from app.caller import identify
 from app.deps import gateway
 from app.errors import ModelNotFound
 from app.http_responses import JSONBytes
 from app.openapi import documented
+from app.route import Routes
 
-router = APIRouter(prefix="/v1", tags=["models"])
+route = Routes(prefix="/v1", tags=["models"])
 DEMO_NOTICE = (
     "DEMO MODE: no Cloudflare credentials are configured, so every answer comes from the built-in "
     "Workers AI emulator, not from Cloudflare."
 )
 
 
-@router.get("/models", **documented(401))
+@route.get("/models", doc=documented(401))
 async def list_models(request: Request) -> Response:
     """Every model the gateway serves, Workers AI ids and OpenAI-name aliases, in OpenAI's list shape, each
     with what it can do (`task`, `context_window`, `tools`, `vision`, `reasoning`, `json_mode`, `paid_only`,
@@ -29,7 +30,7 @@ async def list_models(request: Request) -> Response:
     return JSONBytes(gw.models.body(DEMO_NOTICE if gw.demo else None))
 
 
-@router.get("/models/{model_id:path}", **documented(401, 404))
+@route.get("/models/{model_id:path}", doc=documented(401, 404))
 async def retrieve_model(model_id: str, request: Request) -> Response:
     """One model (or alias) by id."""
     gw = gateway(request)

@@ -5,25 +5,26 @@ from __future__ import annotations
 import hmac
 
 import orjson
-from fastapi import APIRouter, Request, Response
+from fastapi import Request, Response
 
 from app.accounts.check import report as accounts_report
 from app.deps import gateway
 from app.errors import AuthenticationFailed, InvalidRequest
 from app.openapi import documented
 from app.ops.metrics import CONTENT_TYPE
+from app.route import Routes
 
-router = APIRouter(tags=["health"])
+route = Routes(tags=["health"])
 JSON = "application/json"
 
 
-@router.get("/healthz", **documented(key=False))
+@route.get("/healthz", doc=documented(key=False))
 async def healthz() -> Response:
     """200 while the process serves (liveness)."""
     return Response(b'{"status":"ok"}', media_type=JSON)
 
 
-@router.get("/readyz", **documented(key=False))
+@route.get("/readyz", doc=documented(key=False))
 async def readyz(request: Request) -> Response:
     """200 when every readiness check passes, else 503 naming the failing checks and why. With server
     credentials, `accounts` lists the Cloudflare accounts that rejected them; when every one did (a sole
@@ -45,7 +46,7 @@ async def readyz(request: Request) -> Response:
     return Response(orjson.dumps(body), status_code=503 if failing else 200, media_type=JSON)
 
 
-@router.get("/metrics", **documented(401, 404, answers=("text/plain",), key=False))
+@route.get("/metrics", doc=documented(401, 404, answers=("text/plain",), key=False))
 async def metrics(request: Request) -> Response:
     """Prometheus text format. With METRICS_TOKEN set, the scraper sends it as a Bearer token."""
     settings = gateway(request).settings

@@ -5,7 +5,7 @@ from __future__ import annotations
 import functools
 
 import orjson
-from fastapi import APIRouter, Request, Response
+from fastapi import Request, Response
 
 from app.caller import caller, identify, presented_key
 from app.catalog import Task
@@ -14,11 +14,12 @@ from app.http_responses import JSONBytes
 from app.openapi import CALLS_UPSTREAM, documented
 from app.ops.requests import EXCHANGE
 from app.protocol.responses import ResponseRequest
+from app.route import Routes
 from app.routers.body import read_json
 from app.routers.cache import cached_upstream
 from app.serving import cached, responses
 
-router = APIRouter(prefix="/v1", tags=["text"])
+route = Routes(prefix="/v1", tags=["text"])
 EVENTS = (
     "The Response object as JSON, or with `stream: true` the Responses event sequence (`event:` and "
     "`data:` lines, each with its `sequence_number`), an upstream failure after the start as `error` and "
@@ -26,7 +27,7 @@ EVENTS = (
 )
 
 
-@router.post("/responses", **documented(*CALLS_UPSTREAM, streamed=EVENTS))
+@route.post("/responses", hot=True, body=ResponseRequest, doc=documented(*CALLS_UPSTREAM, streamed=EVENTS))
 async def create_response(request: Request) -> Response:
     """Answer `input` (a string or a list of items) with a Workers AI text model, whole or streamed, with
     function tools, `text.format` JSON output and reasoning items. Stored unless `store: false`, so
@@ -44,7 +45,7 @@ async def create_response(request: Request) -> Response:
     return cached.mark(answer, upstream)
 
 
-@router.get("/responses/{response_id}", **documented(401, 404))
+@route.get("/responses/{response_id}", doc=documented(401, 404))
 async def retrieve_response(response_id: str, request: Request) -> Response:
     """A stored response, as it was answered (only with the key that created it)."""
     gw = gateway(request)
@@ -53,7 +54,7 @@ async def retrieve_response(response_id: str, request: Request) -> Response:
     return JSONBytes(orjson.dumps(record["response"]))
 
 
-@router.delete("/responses/{response_id}", **documented(401, 404))
+@route.delete("/responses/{response_id}", doc=documented(401, 404))
 async def delete_response(response_id: str, request: Request) -> Response:
     """Delete a stored response."""
     gw = gateway(request)

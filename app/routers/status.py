@@ -8,7 +8,7 @@ from __future__ import annotations
 from dataclasses import replace
 
 import orjson
-from fastapi import APIRouter, Request, Response
+from fastapi import Request, Response
 
 from app.accounts import page
 from app.accounts.snapshot import Snapshot
@@ -17,12 +17,13 @@ from app.caller import require_gateway_key
 from app.deps import Gateway, gateway
 from app.http_responses import JSONBytes
 from app.openapi import documented
+from app.route import Routes
 
-router = APIRouter(tags=["status"])
+route = Routes(tags=["status"])
 HTML = "text/html; charset=utf-8"
 
 
-@router.get("/status", **documented(401, answers=("text/html",)))
+@route.get("/status", doc=documented(401, answers=("text/html",)))
 async def status_page(request: Request) -> Response:
     """The accounts' neurons, states, hourly use and models today, as a page for a browser. With gateway
     keys configured, send one as a Bearer token or as `?key=` (a browser cannot set the header)."""
@@ -33,7 +34,7 @@ async def status_page(request: Request) -> Response:
     return Response(body.encode(), media_type=HTML, headers={"Cache-Control": "no-store"})
 
 
-@router.get("/status.json", **documented(401))
+@route.get("/status.json", doc=documented(401))
 async def status_json(request: Request) -> Response:
     """The status page's data: the pool's snapshot (`accounts`, totals, `reset_at`, translation `cache`)."""
     gw = gateway(request)

@@ -1,6 +1,6 @@
 """POST /translate (DeepLX), POST /v2/translate with GET /v2/usage and /v2/languages (DeepL API), and
 POST /translate/batch (Immersive Translate's custom API). Errors on these paths come in each dialect's shape
-(`app/errors.py` renderer_for); the key may come in the URL (`?token=`), as clients like DeepLX's send it."""
+(declared on `deeplx` and `deepl`); the key may come in the URL (`?token=`), as clients like DeepLX's send it."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from typing import TypeVar
 from urllib.parse import parse_qsl
 
 import orjson
-from fastapi import APIRouter, Request, Response
+from fastapi import Request, Response
 from pydantic import BaseModel, ValidationError
 
 from app.caller import caller, identify
@@ -21,10 +21,12 @@ from app.errors import InvalidRequest, NotFound, PayloadTooLarge
 from app.http_responses import JSONBytes
 from app.openapi import DEEPL, DEEPL_ANSWERS, DEEPLX, DEEPLX_ANSWERS, documented
 from app.protocol.deepl import BatchRequest, DeepLRequest, DeepLXRequest
+from app.route import Routes
 from app.routers.body import invalid, read_json
 from app.serving.translate import Translator
 
-router = APIRouter(tags=["translation"])
+deeplx = Routes(tags=["translation"], dialect=DEEPLX)
+deepl = Routes(tags=["translation"], dialect=DEEPL, owns=("/v2/",))  # any /v2/ path is the DeepL API's
 Wire = TypeVar("Wire", bound=BaseModel)
 MAX_TEXTS = 50  # DeepL's limit of texts a request
 MAX_CHARACTERS = 128 * 1024  # DeepL's limit of a request's size
@@ -48,7 +50,7 @@ def _translator(gw: Gateway) -> Translator:
     return gw.translator
 
 
-@router.post("/translate", **documented(*DEEPLX_ANSWERS, dialect=DEEPLX))
+@deeplx.post("/translate", hot=True, body=DeepLXRequest, doc=documented(*DEEPLX_ANSWERS))
 async def create_deeplx_translation(request: Request) -> Response:
     """DeepLX: `{text, source_lang, target_lang}` -> `{code, id, data, alternatives, source_lang, target_lang,
     method}`. Paste `https://<gateway>/translate?token=<key>` into Immersive Translate's DeepLX service."""
@@ -63,7 +65,7 @@ async def create_deeplx_translation(request: Request) -> Response:
     return JSONBytes(orjson.dumps(reply))
 
 
-@router.post("/v2/translate", **documented(*DEEPL_ANSWERS, dialect=DEEPL))
+@deepl.post("/v2/translate", hot=True, body=DeepLRequest, doc=documented(*DEEPL_ANSWERS))
 async def create_deepl_translation(request: Request) -> Response:
     """DeepL API: `text` (a list of up to 50), `target_lang`, optional `source_lang` ->
     `{translations: [{detected_source_language, text, billed_characters}]}`, one per text, in order."""
@@ -84,7 +86,7 @@ async def create_deepl_translation(request: Request) -> Response:
     return JSONBytes(orjson.dumps(reply))
 
 
-@router.post("/translate/batch", **documented(*DEEPLX_ANSWERS, dialect=DEEPLX))
+@deeplx.post("/translate/batch", hot=True, body=BatchRequest, doc=documented(*DEEPLX_ANSWERS))
 async def create_batch_translation(request: Request) -> Response:
     """Immersive Translate's custom API: `{source_lang, target_lang, text_list}` ->
     `{translations: [{detected_source_lang, text}]}`, one per paragraph, codes in lower case."""
@@ -99,7 +101,7 @@ async def create_batch_translation(request: Request) -> Response:
     return JSONBytes(orjson.dumps(batch_reply([(r.text, r.source) for r in results])))
 
 
-@router.get("/v2/usage", **documented(403, dialect=DEEPL))
+@deepl.get("/v2/usage", doc=documented(403))
 async def get_usage(request: Request) -> Response:
     """DeepL API usage: characters this gateway process sent upstream, and TRANSLATE_CHARACTER_LIMIT."""
     gw = gateway(request)
@@ -108,7 +110,7 @@ async def get_usage(request: Request) -> Response:
     return JSONBytes(orjson.dumps(usage))
 
 
-@router.get("/v2/languages", **documented(403, dialect=DEEPL))
+@deepl.get("/v2/languages", doc=documented(403))
 async def get_languages(request: Request) -> Response:
     """DeepL API languages: `type=source` (default) or `type=target` (with EN-US, PT-BR, ZH-HANT, ...)."""
     gw = gateway(request)
@@ -117,15 +119,3 @@ async def get_languages(request: Request) -> Response:
     form = dict(parse_qsl((await request.body()).decode("utf-8", "replace")))  # bytes that are no UTF-8: not a 500
     kind = request.query_params.get("type") or form.get("type")
     return JSONBytes(orjson.dumps(deepl_languages(target=kind == "target")))
-
-
-HOT = {
-    "/translate": create_deeplx_translation,
-    "/v2/translate": create_deepl_translation,
-    "/translate/batch": create_batch_translation,
-}
-BODIES: dict[str, type[BaseModel]] = {
-    "/translate": DeepLXRequest,
-    "/v2/translate": DeepLRequest,
-    "/translate/batch": BatchRequest,
-}

@@ -12,6 +12,7 @@ import time
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import anthropic
@@ -181,3 +182,19 @@ def test_a_key_past_its_neurons_is_refused(route: str, frugal: str, upstream: Em
     # DeepL's clients know a used-up allowance as 456 (the library's QuotaExceededException).
     _is_refusal(dialect, reply, 456 if dialect == "deepl" else 429, "daily_limit_exceeded")
     assert len(_runs(upstream)) == 1  # only the picture
+
+
+@pytest.fixture(scope="module")
+def keyless(upstream: Emulator) -> Iterator[tuple[str, Path]]:
+    env = _env(upstream, GATEWAY_KEY_RPM="2") | {"GATEWAY_API_KEYS": ""}  # anyone may call, with any token
+    with gateway(env) as served:
+        yield served
+
+
+def test_without_gateway_keys_a_new_token_is_no_new_allowance(keyless: tuple[str, Path]) -> None:
+    url, log = keyless
+    chat = ROUTES["chat"][1]
+    assert [chat(url, f"token-{n}").status for n in range(2)] == [200, 200]
+    _is_refusal("openai", chat(url, "token-2"), 429, "rate_limit_exceeded")  # one allowance, shared by all
+    _is_refusal("deeplx", ROUTES["deeplx"][1](url, ""), 429, "rate_limit_exceeded")  # no token at all: the same
+    assert "share one allowance" in log.read_text()  # the operator is told at start-up

@@ -1,7 +1,8 @@
 """Every edge error in the dialect of the route it was aimed at: OpenAI's, Anthropic's, DeepL's, DeepLX's.
 
 The edge answers some requests before any handler runs (a head too large or too slow, a body too large or
-too slow, an unknown path, a wrong method) and others from the caller (a wrong key, a key over its limit).
+too slow, an unknown path, a wrong method, a browser's CORS preflight) and others from the caller (a wrong
+key, a key over its limit).
 Each dialect's clients parse only their own shape, so each of those answers is checked on one route of each.
 """
 
@@ -26,6 +27,7 @@ MAX_HEAD = 16 * 1024
 KEY = "edge-key"
 LIMITED = {"openai": "openai-rpm-key", "anthropic": "anthropic-rpm-key", "deepl": "deepl-rpm-key", "deeplx": "dx-key"}
 LIBRARY_KEY = "deepl-library-key"
+PAGE = "https://app.example"  # the one origin CORS_ORIGINS allows
 LLAMA = "@cf/meta/llama-3.1-8b-instruct"
 # Per dialect: the route aimed at, how its clients present the key, a valid body, and a path under its prefix.
 ROUTES: dict[str, tuple[str, str, dict[str, Any], str]] = {
@@ -80,6 +82,7 @@ def served(upstream: Emulator) -> Iterator[str]:
         HEADER_TIMEOUT=str(TIMEOUT),
         BODY_TIMEOUT=str(TIMEOUT),
         MAX_HEADER_BYTES=str(MAX_HEAD),
+        CORS_ORIGINS=PAGE,
     )
     with gateway(env) as (url, _):
         yield url
@@ -188,6 +191,28 @@ def test_a_key_over_its_limit_is_a_429(served: str, dialect: str) -> None:
     ]
     assert [a.status for a in answers] == [200, 429] and int(answers[1].headers["retry-after"]) > 0
     assert_dialect(dialect, 429, answers[1].json())
+
+
+@pytest.mark.parametrize("dialect", DIALECTS)
+def test_a_cors_preflight_and_the_answer_a_page_reads(served: str, dialect: str) -> None:
+    path, presented, body, unknown = ROUTES[dialect]
+    asked = {"Access-Control-Request-Method": "POST", "Access-Control-Request-Headers": "authorization,x-api-key"}
+    preflight = call("OPTIONS", served + path.format(key=KEY), headers={"Origin": PAGE, **asked})
+    assert preflight.status == 200 and preflight.headers["access-control-allow-origin"] == PAGE
+    assert "POST" in preflight.headers["access-control-allow-methods"]
+    assert preflight.headers["access-control-allow-headers"] == "authorization,x-api-key"
+    refused = call("OPTIONS", served + path.format(key=KEY), headers={"Origin": "https://evil.example", **asked})
+    assert refused.status == 400 and "access-control-allow-origin" not in refused.headers
+    assert_dialect(dialect, 400, refused.json())
+    # A page reads the answers, errors too: each carries the origin and the headers it may read.
+    name, value = presented.format(key="wrong").split(": ", 1)
+    for answer in (
+        call("POST", served + path.format(key="wrong"), body, {name: value, "Origin": PAGE}),
+        call("GET", served + unknown, headers={"Origin": PAGE}),
+    ):
+        assert answer.status in (401, 403, 404) and answer.headers["access-control-allow-origin"] == PAGE
+        assert "Retry-After" in answer.headers["access-control-expose-headers"]
+        assert_dialect(dialect, answer.status, answer.json())
 
 
 def test_the_deepl_library_raises_its_own_exceptions(served: str, monkeypatch: pytest.MonkeyPatch) -> None:

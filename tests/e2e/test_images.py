@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import time
+import urllib.request
 from concurrent.futures import ThreadPoolExecutor
 
 import openai
@@ -95,6 +96,8 @@ def test_hosted_file_headers_and_revalidation(client: openai.OpenAI) -> None:
     assert first.status == 200 and first.body.startswith(PNG)
     assert first.headers["cache-control"] == "public, max-age=31536000, immutable"
     assert first.headers["access-control-allow-origin"] == "*"
+    with urllib.request.urlopen(urllib.request.Request(url, headers={"Origin": "https://chat.example"})) as raw:
+        assert raw.headers.get_all("access-control-allow-origin") == ["*"]  # a browser refuses "*, *"
     assert first.headers["content-length"] == str(len(first.body))
     etag = first.headers["etag"]
     again = fetch(url, {"If-None-Match": etag})

@@ -8,7 +8,8 @@ from typing import Any
 import pytest
 from starlette.requests import Request
 
-from app.caller import credentials_for, presented_key
+from app.accounts.pool import key_id
+from app.caller import ANONYMOUS, credentials_for, presented_key
 from app.errors import AuthenticationFailed
 from app.upstream.client import Credentials
 
@@ -40,12 +41,11 @@ def test_a_key_in_the_url_counts_only_where_the_route_takes_one() -> None:
     assert presented_key(_request({}, "token=sk-3"), query=False) is None
 
 
-def _gateway(keys: list[str]) -> Any:
+def _gateway(keys: list[str], pinned: tuple[str, ...] = ()) -> Any:
     server = Credentials("acct", "cf-token")
     settings = SimpleNamespace(gateway_api_keys=keys, cf_account_id="")
-    return SimpleNamespace(
-        settings=settings, server_credentials=server, accounts=SimpleNamespace(per_key=True), key_credentials={}
-    )
+    accounts = SimpleNamespace(per_key=True, pins={key_id(key): "acct" for key in pinned})
+    return SimpleNamespace(settings=settings, server_credentials=server, accounts=accounts, key_credentials={})
 
 
 def test_per_key_credentials_are_kept_only_for_configured_keys() -> None:
@@ -53,6 +53,7 @@ def test_per_key_credentials_are_kept_only_for_configured_keys() -> None:
     assert credentials_for("sk-1", keyed).key and list(keyed.key_credentials) == ["sk-1"]
     with pytest.raises(AuthenticationFailed):
         credentials_for("sk-other", keyed)
-    open_gateway = _gateway([])  # no keys: any token is a caller of its own, and none grows the table
-    assert len({credentials_for(f"sk-{i}", open_gateway).key for i in range(3)}) == 3
-    assert open_gateway.key_credentials == {}
+    open_gateway = _gateway([], pinned=("sk-pinned",))  # no keys: any token passes, so it is no new caller
+    assert {credentials_for(token, open_gateway).key for token in ("sk-0", "sk-1", None)} == {ANONYMOUS}
+    assert credentials_for("sk-pinned", open_gateway).key == key_id("sk-pinned")  # its pin and its own count
+    assert sorted(open_gateway.key_credentials) == ["", "sk-pinned"]

@@ -1,26 +1,23 @@
-"""The one table of error dialects (app/errors.py renderer_for) agrees with what /openapi.json documents."""
+"""The dialect the edge renders a path's errors in (from the route declarations) agrees with /openapi.json."""
 
 from __future__ import annotations
 
 from typing import Any
 
+import pytest
+
 from app.config import Settings
-from app.errors import (
-    InvalidRequest,
-    anthropic_response,
-    deepl_response,
-    deeplx_response,
-    error_response,
-    renderer_for,
-)
+from app.dialects import ANTHROPIC, DEEPL, DEEPLX, OPENAI
+from app.edge import Edge
+from app.errors import InvalidRequest
 from app.main import create_app
 
-SCHEMAS = {
-    error_response: "ErrorResponse",
-    deeplx_response: "DeepLXError",
-    deepl_response: "DeepLError",
-    anthropic_response: "AnthropicError",
-}
+SCHEMAS = {OPENAI: "ErrorResponse", DEEPLX: "DeepLXError", DEEPL: "DeepLError", ANTHROPIC: "AnthropicError"}
+
+
+@pytest.fixture(scope="module")
+def edge() -> Edge:
+    return create_app(Settings(_env_file=None, cf_api_token="t", cf_account_id="a"))  # type: ignore[call-arg]
 
 
 def _error_schemas(operation: dict[str, Any]) -> set[str]:
@@ -32,12 +29,11 @@ def _error_schemas(operation: dict[str, Any]) -> set[str]:
     return found
 
 
-def test_every_documented_route_speaks_the_dialect_the_edge_renders_for_its_path() -> None:
-    settings = Settings(_env_file=None, cf_api_token="t", cf_account_id="a")  # type: ignore[call-arg]
-    document = create_app(settings).app.openapi()
+def test_every_documented_route_speaks_the_dialect_the_edge_renders_for_its_path(edge: Edge) -> None:
+    document = edge.app.openapi()
     checked = 0
     for path, operations in document["paths"].items():
-        expected = SCHEMAS[renderer_for(path)]
+        expected = SCHEMAS[edge.dialects.of(path)]
         for operation in operations.values():
             schemas = _error_schemas(operation)
             if schemas:
@@ -46,10 +42,11 @@ def test_every_documented_route_speaks_the_dialect_the_edge_renders_for_its_path
     assert checked > 20
 
 
-def test_paths_under_a_dialects_prefix_speak_it() -> None:
-    assert renderer_for("/v2/glossaries") is deepl_response
-    assert renderer_for("/translate/batch") is deeplx_response and renderer_for("/translate") is deeplx_response
-    assert renderer_for("/v1/messages/batches") is anthropic_response
-    assert renderer_for("/v1/models") is error_response and renderer_for("/translatex") is error_response
-    refused = renderer_for("/v2/translate")(InvalidRequest("Incorrect API key provided.", status_code=401))
+def test_paths_under_a_dialects_prefix_speak_it(edge: Edge) -> None:
+    of = edge.dialects.of
+    assert of("/v2/glossaries") is DEEPL
+    assert of("/translate/batch") is DEEPLX and of("/translate") is DEEPLX and of("/translate/nope") is DEEPLX
+    assert of("/v1/messages/batches") is ANTHROPIC
+    assert of("/v1/models") is OPENAI and of("/translatex") is OPENAI and of("/v1/messagesx") is OPENAI
+    refused = edge.render("/v2/translate", InvalidRequest("Incorrect API key provided.", status_code=401))
     assert refused.status_code == 403  # the DeepL API refuses a key with a 403

@@ -11,9 +11,13 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 import uvicorn
+from starlette.responses import Response
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol, RequestResponseCycle
 from uvicorn.server import ServerState
 
+from app.edge import discover
+from app.errors import GatewayError
+from app.route import Dialects
 from app.server import GatewayProtocol, Limits
 
 LIMITS = Limits(header_timeout=0.2, body_timeout=0.2, max_header_bytes=2048, max_body_bytes=1024)
@@ -175,9 +179,22 @@ async def test_head_in_pieces_over_the_limit_is_431() -> None:
     assert protocol.cycle is None  # the app never ran
 
 
+class Rendering:
+    """`echo_body` with the gateway's own dialects, as the edge (app/edge.py) stands in front of its app."""
+
+    def __init__(self) -> None:
+        self.dialects = Dialects(discover())
+
+    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        await echo_body(scope, receive, send)
+
+    def render(self, path: str, error: GatewayError) -> Response:
+        return self.dialects.of(path).render(error)
+
+
 @in_loop
 async def test_a_head_refused_in_pieces_speaks_the_dialect_of_the_path_that_arrived() -> None:
-    protocol, transport = connect(echo_body)
+    protocol, transport = connect(Rendering())
     protocol.data_received(b"POST /v2/translate?x=1 HTTP/1.1\r\nX: ")  # uvicorn's `url` holds what arrived
     for _ in range(3):
         protocol.data_received(b"a" * 1000)
