@@ -12,7 +12,6 @@ from collections.abc import Iterator
 
 import orjson
 import pytest
-from app.responses import JSONBytes
 from fastapi import Request, Response
 from pydantic import BaseModel
 
@@ -22,6 +21,7 @@ from app.config import Settings
 from app.deps import gateway
 from app.dialects import DEEPLX
 from app.edge import discover
+from app.http_responses import JSONBytes
 from app.main import create_app
 from app.openapi import documented
 from app.route import Routes
