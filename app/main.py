@@ -58,6 +58,7 @@ from app.routers import (
 )
 from app.routers.body import param_of
 from app.serving.batches import BatchRunner, Pacer
+from app.serving.batches.queued import UpstreamQueue
 from app.serving.cached import answer_cache
 from app.serving.models import ModelDirectory
 from app.serving.translate import Translator
@@ -257,6 +258,9 @@ def _batches(settings: Settings, gw: Gateway, entry: FastLane) -> tuple[BatchSto
         owner_credentials,
         concurrency=settings.batch_concurrency,
         poll_seconds=settings.batch_poll_seconds,
+        queue=UpstreamQueue(
+            gw.catalog, gw.upstream, settings.batch_queue_chunk_lines, enabled=settings.batch_upstream_queue == "auto"
+        ),
     )
     return store, runner
 
