@@ -259,7 +259,11 @@ def _batches(settings: Settings, gw: Gateway, entry: FastLane) -> tuple[BatchSto
         concurrency=settings.batch_concurrency,
         poll_seconds=settings.batch_poll_seconds,
         queue=UpstreamQueue(
-            gw.catalog, gw.upstream, settings.batch_queue_chunk_lines, enabled=settings.batch_upstream_queue == "auto"
+            gw.catalog,
+            gw.upstream,
+            settings.batch_queue_chunk_lines,
+            enabled=settings.batch_upstream_queue == "auto",
+            max_tokens=settings.default_max_tokens,
         ),
     )
     return store, runner

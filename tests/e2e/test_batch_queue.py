@@ -14,7 +14,7 @@ from typing import Any
 import openai
 
 from tests.conftest import TEST_KEY
-from tests.e2e.test_batches import EMBED, batch_gateway, embedding_line, results, start, wait_for
+from tests.e2e.test_batches import EMBED, batch_gateway, chat_line, embedding_line, results, start, wait_for
 from tests.http import call
 from tests.servers import Emulator, gateway, gateway_process, managed_env
 
@@ -128,3 +128,49 @@ def test_a_submit_the_queue_refuses_puts_its_lines_in_the_error_file_and_a_429_w
     assert refused["status_code"] == 400 and "refused" in refused["body"]["error"]["message"]
     assert sorted(line["custom_id"] for line in out) == ["emb-2", "emb-3"]
     assert upstream.queue()["submits"] == 1  # only the accepted submit was queued
+
+
+LLAMA_QUEUED = "@cf/meta/llama-3.3-70b-instruct-fp8-fast"
+
+
+def test_a_chat_batch_on_llama_3_3_runs_on_the_queue_and_a_line_the_route_refuses_runs_alone(
+    upstream: Emulator,
+) -> None:
+    upstream.queue(seconds=0.3)
+    lines = [chat_line(i) for i in range(20)] + [chat_line(20, max_tokens=-1)]
+    for line in lines:
+        line["body"]["model"] = LLAMA_QUEUED
+    with batch_gateway(upstream, **QUEUE) as (client, _, _):
+        batch = wait_for(client, start(client, lines, "/v1/chat/completions").id)
+        out, errors = results(client, batch.output_file_id), results(client, batch.error_file_id)
+        interactive = client.chat.completions.with_raw_response.create(
+            model=LLAMA_QUEUED, messages=[{"role": "user", "content": "Say hello 4"}]
+        ).http_response.json()
+    queued, direct = runs(upstream)
+    assert batch.status == "completed" and batch.request_counts is not None
+    assert (batch.request_counts.completed, batch.request_counts.failed) == (20, 1)
+    assert upstream.queue()["submits"] == 1
+    assert [len(r["body_json"]["requests"]) for r in queued if "requests" in r["body_json"]] == [20]
+    # Line by line: only the interactive check above (the refused line never left the gateway).
+    assert [r["body_json"]["messages"] for r in direct] == [[{"role": "user", "content": "Say hello 4"}]]
+    body = next(line for line in out if line["custom_id"] == "chat-4")["response"]["body"]
+    assert set(body) == set(interactive) and body["object"] == "chat.completion"
+    assert body["choices"][0]["message"] == interactive["choices"][0]["message"]
+    assert body["usage"] == interactive["usage"] and isinstance(body["created"], int)
+    [refused] = errors
+    assert refused["custom_id"] == "chat-20" and refused["response"]["status_code"] == 400
+    assert refused["response"]["body"]["error"]["param"] == "max_tokens"
+
+
+def test_a_small_daily_share_stops_queue_submits_until_the_reset(upstream: Emulator) -> None:
+    """The queue's results are counted as they come back; past the share no chunk is submitted."""
+    upstream.queue(seconds=0.2)
+    settings = {"ACCOUNT_DAILY_NEURONS": "1", "BATCH_DAILY_NEURON_SHARE": "0.00001", "BATCH_CONCURRENCY": "1"}
+    with batch_gateway(upstream, BATCH_QUEUE_CHUNK_LINES="5", **QUEUE, **settings) as (client, _, _):
+        batch = start(client, [embedding_line(i) for i in range(20)])
+        waiting = wait_for(client, batch.id, lambda b: b.model_extra.get("waiting_for") == "daily_neuron_share")
+        time.sleep(1.0)  # several looks later, still where it stopped
+        later = client.batches.retrieve(batch.id)
+    assert waiting.status == later.status == "in_progress" and later.request_counts is not None
+    assert later.request_counts.completed == 5  # the first chunk, then the share was used
+    assert upstream.queue()["submits"] == 1

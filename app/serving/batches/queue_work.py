@@ -73,7 +73,7 @@ async def run_queued(runner: BatchRunner, run: _Run) -> None:
     in_flight = pending.lines()
     for line in run.lines:
         if line.index not in run.done and (queue.enabled or line.index in in_flight):
-            item = await queue.item(line, model)
+            item = await queue.item(line, run.record["endpoint"], model)
             if item is not None:
                 items[item.index] = item
     run.queued = set(items) | in_flight
