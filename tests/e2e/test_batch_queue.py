@@ -174,3 +174,20 @@ def test_a_small_daily_share_stops_queue_submits_until_the_reset(upstream: Emula
     assert waiting.status == later.status == "in_progress" and later.request_counts is not None
     assert later.request_counts.completed == 5  # the first chunk, then the share was used
     assert upstream.queue()["submits"] == 1
+
+
+def test_a_cancel_lets_the_queued_chunk_finish_and_submits_no_more(upstream: Emulator) -> None:
+    upstream.queue(seconds=1.5)
+    with batch_gateway(upstream, BATCH_QUEUE_CHUNK_LINES="5", BATCH_CONCURRENCY="1", **QUEUE) as (client, _, _):
+        batch = start(client, [embedding_line(i) for i in range(20)])
+        deadline = time.monotonic() + 30
+        while upstream.queue()["submits"] < 1:
+            assert time.monotonic() < deadline, "nothing was queued"
+            time.sleep(0.05)
+        assert client.batches.cancel(batch.id).status == "cancelling"
+        ended = wait_for(client, batch.id)
+        out, errors = results(client, ended.output_file_id), results(client, ended.error_file_id)
+    assert ended.status == "cancelled" and ended.request_counts is not None
+    assert ended.request_counts.completed == len(out) == 5  # the chunk already queued was read back
+    assert {line["error"]["code"] for line in errors} == {"batch_cancelled"} and len(errors) == 15
+    assert upstream.queue()["submits"] == 1
