@@ -10,11 +10,13 @@ lines once queued; `qr` the lines of a submit refused for now (429, 5xx), free t
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 from collections import deque
 from typing import TYPE_CHECKING, Any, Protocol
 
 from app.accounts.calls import ACCOUNT_GONE
+from app.accounts.source import mask
 from app.catalog import Model
 from app.errors import GatewayError
 from app.serving.batches import records
@@ -58,6 +60,7 @@ class BatchRunner(Protocol):
     async def record_done(self, run: Any, index: int, ok: bool, out: dict[str, Any]) -> None: ...
 
 
+log = logging.getLogger("app.batches")
 WAITS = ("rate_limit_exceeded", "daily_limit_exceeded")
 
 
@@ -113,6 +116,13 @@ async def _submit(runner: BatchRunner, run: _Run, model: Model, chunk: list[Item
         return True
     await asyncio.to_thread(run.journal.append, {"q": request_id, "a": account_id, "l": indices})
     run.pending.requests[request_id] = (account_id, indices)
+    log.info(
+        "batch %s: %d lines queued on Workers AI as %s (account %s)",
+        run.record["id"],
+        len(indices),
+        request_id,
+        mask(account_id),
+    )
     if run.record["waiting_for"] in WAITS:
         await runner.waiting(run, None, None)
     return True
@@ -144,6 +154,7 @@ async def _poll(runner: BatchRunner, run: _Run, model: Model, items: dict[int, I
         status, body = answer(model, item, responses.get(position))
         await _done(runner, run, index, item.custom_id, status, body)
     del run.pending.requests[request_id]
+    log.info("batch %s: Workers AI's queue answered %s (%d lines)", run.record["id"], request_id, len(indices))
 
 
 async def _done(runner: BatchRunner, run: _Run, index: int, custom_id: str, status: int, body: object) -> None:
