@@ -191,3 +191,25 @@ def test_a_cancel_lets_the_queued_chunk_finish_and_submits_no_more(upstream: Emu
     assert ended.request_counts.completed == len(out) == 5  # the chunk already queued was read back
     assert {line["error"]["code"] for line in errors} == {"batch_cancelled"} and len(errors) == 15
     assert upstream.queue()["submits"] == 1
+
+
+def test_a_poll_that_fails_for_now_is_asked_again(upstream: Emulator) -> None:
+    upstream.queue(seconds=1.0)
+    with batch_gateway(upstream, **QUEUE) as (client, _, _):
+        batch = start(client, [embedding_line(i) for i in range(3)])
+        deadline = time.monotonic() + 30
+        while upstream.queue()["submits"] < 1:
+            assert time.monotonic() < deadline, "nothing was queued"
+            time.sleep(0.05)
+        upstream.fault(model=EMBED, status=503, times=2)  # the next two polls
+        upstream.fault(model=EMBED, status=429, times=1)  # and the one after
+        ended = wait_for(client, batch.id)
+        out, errors = results(client, ended.output_file_id), results(client, ended.error_file_id)
+    assert ended.status == "completed" and errors == [] and len(out) == 3
+    assert upstream.queue()["submits"] == 1  # polled again, never submitted again
+    assert faults_left(upstream) == []  # all three failed polls happened
+
+
+def faults_left(upstream: Emulator) -> list[dict[str, Any]]:
+    left: list[dict[str, Any]] = upstream._call("GET", "/__emulator/faults")
+    return left
