@@ -10,6 +10,9 @@ line is marked started before it is sent and done (with its output line) once an
 marked started and neither done nor released was in flight when the process died; Workers AI may have run
 it, so it is not sent again but written to the error file (`batch_interrupted`). Only one process runs
 batches (a lock file), so workers and replicas on one DATA_DIR never run a line twice either.
+
+A batch on a model Workers AI's own queue takes (`?queueRequest=true`) goes there first, in chunks
+(`queue_work.py`, converted by `queued.py`); the line path then runs only the lines the queue did not take.
 """
 
 from __future__ import annotations
