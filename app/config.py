@@ -208,6 +208,14 @@ class Settings(BaseSettings):
     batch_expire_seconds: int = Field(
         7 * 86_400, ge=1, description="A batch not done this long after its creation expires (its results kept)."
     )
+    batch_upstream_queue: Literal["auto", "off"] = Field(
+        "auto",
+        description="auto: a batch on a model Workers AI queues itself (queueRequest: bge, llama-3.3-70b-fp8-fast) "
+        "goes there in chunks; off: every batch runs line by line through the gateway's own throttled queue.",
+    )
+    batch_queue_chunk_lines: int = Field(
+        500, ge=1, le=10_000, description="Batch lines sent in one Workers AI queue request (kept under 10 MB)."
+    )
 
     # Shared state (Redis)
     redis_url: str = Field(

@@ -27,6 +27,7 @@ from app.ops.readiness import Readiness, storage_writable, upstream_configured
 from app.ops.requests import LineSink, RequestLog
 from app.route import Routes
 from app.serving.batches import BatchRunner, Pacer
+from app.serving.batches.queued import UpstreamQueue
 from app.serving.cached import answer_cache
 from app.serving.models import ModelDirectory
 from app.serving.translate import Translator
@@ -178,6 +179,13 @@ def _batches(settings: Settings, gw: Gateway, entry: Edge) -> tuple[BatchStore, 
         owner_credentials,
         concurrency=settings.batch_concurrency,
         poll_seconds=settings.batch_poll_seconds,
+        queue=UpstreamQueue(
+            gw.catalog,
+            gw.upstream,
+            settings.batch_queue_chunk_lines,
+            enabled=settings.batch_upstream_queue == "auto",
+            max_tokens=settings.default_max_tokens,
+        ),
     )
     return store, runner
 

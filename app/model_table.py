@@ -333,3 +333,17 @@ RETIRED: tuple[Retired, ...] = tuple(
         ("@cf/facebook/bart-large-cnn", _GLM),  # summarization: a chat model
     )
 )
+
+# Workers AI's asynchronous batch queue (`?queueRequest=true`, beta): the models its docs list
+# (cloudflare-docs workers-ai/features/batch-api/index.mdx). Submits and polls must stay under QUEUE_MAX_BYTES.
+QUEUE_MODELS: frozenset[str] = frozenset(
+    {
+        "@cf/meta/llama-3.3-70b-instruct-fp8-fast",
+        "@cf/baai/bge-small-en-v1.5",
+        "@cf/baai/bge-base-en-v1.5",
+        "@cf/baai/bge-large-en-v1.5",
+        "@cf/baai/bge-m3",
+        "@cf/meta/m2m100-1.2b",
+    }
+)
+QUEUE_MAX_BYTES = 10_000_000  # "Ensure that the total payload is under 10 MB."

@@ -175,6 +175,7 @@ class Emulator:
         self._call("DELETE", "/__emulator/requests")
         self._call("DELETE", "/__emulator/script")
         self._call("DELETE", "/__emulator/plans")
+        self._call("PUT", "/__emulator/queue", {"seconds": 0.5})
 
     def script(self, *replies: dict[str, Any]) -> None:
         """Queue what text models answer next (app/emulator/script.py), in order."""
@@ -188,6 +189,15 @@ class Emulator:
     def plans(self, **plans: list[str]) -> dict[str, list[str]]:
         """Set the emulator's free accounts (`free_accounts`) and paid-only models (`paid_only_models`)."""
         result: dict[str, list[str]] = self._call("PUT", "/__emulator/plans", plans)
+        return result
+
+    def queue(self, seconds: float | None = None) -> dict[str, Any]:
+        """Workers AI's batch queue in the emulator: `{submits, polls, pending, seconds}`; with `seconds`, how
+        long a queued request takes from now on, and the counts start again at 0."""
+        if seconds is None:
+            counts: dict[str, Any] = self._call("GET", "/__emulator/queue")
+            return counts
+        result: dict[str, Any] = self._call("PUT", "/__emulator/queue", {"seconds": seconds})
         return result
 
     def requests(self) -> list[dict[str, Any]]:

@@ -22,6 +22,9 @@ from app.errors import UpstreamError
 from app.ops.requests import CURRENT
 from app.upstream.client import JSON, Credentials, Result, Stream, WorkersAI
 
+QUEUE_QUERY = "queueRequest=true"  # Workers AI's asynchronous batch queue (docs/batches.md)
+ACCOUNT_GONE = "queue_account_gone"  # a queued request's account left CF_ACCOUNTS: its results cannot be read
+
 
 class PooledWorkersAI:
     """`WorkersAI` with the account pool around it. A client's own credentials (passthrough) go straight to
@@ -128,6 +131,37 @@ class PooledWorkersAI:
         else:
             pool.charge(account, model_id, payload, opened, creds)
         return opened
+
+    async def submit_queue(self, creds: Credentials, model_id: str, requests: list[Any]) -> tuple[str, Result]:
+        """Workers AI's batch queue (`?queueRequest=true`): `requests` submitted on the account the pool
+        chooses (failing over as for any call, one per-minute slot); that account's id and the `queued` answer.
+        Nothing is counted yet: the neurons are the poll's that brings the results (`poll_queue`)."""
+        pool = self.accounts
+        if pool is None or creds.from_client:
+            raise RuntimeError("the batch queue runs on the pool's accounts only")
+        if creds.key:  # the batch owner's GATEWAY_KEY_RPM and neurons a day, as at the edge for a line
+            await pool.admit(creds.key)
+
+        async def attempt(account: Account) -> tuple[str, Result]:
+            result = await self.client.run(account.creds, model_id, {"requests": requests}, query=QUEUE_QUERY)
+            _note_account(account.masked)
+            return account.id, result
+
+        return await pool.call(model_id, attempt, creds)
+
+    async def poll_queue(self, creds: Credentials, account_id: str, model_id: str, request_id: str) -> Result:
+        """Polls a queued request on `account_id`, the account that took it (no other knows its id). The answer
+        with the results is counted, from its `usage`, against that account and `creds`' key."""
+        pool = self.accounts
+        account = pool.account(account_id) if pool is not None else None
+        if pool is None or account is None:
+            raise UpstreamError("The account that took this queued batch is no longer configured.", code=ACCOUNT_GONE)
+        result = await self.client.run(account.creds, model_id, {"request_id": request_id}, query=QUEUE_QUERY)
+        usage = result.get("usage") if isinstance(result, dict) and "responses" in result else None
+        if isinstance(usage, dict):
+            prompt, completion = usage.get("prompt_tokens", 0), usage.get("completion_tokens", 0)
+            pool.charge_tokens(account, model_id, (int(prompt or 0), int(completion or 0)), creds)
+        return result
 
     async def search_models(self, creds: Credentials, *, per_page: int = 100) -> list[dict[str, Any]]:
         """`WorkersAI.search_models` (no model runs, nothing is counted)."""

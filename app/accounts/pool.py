@@ -148,6 +148,10 @@ class AccountPool:
             return None
         return route
 
+    def account(self, account_id: str) -> Account | None:
+        """The pool's account `account_id` (a queued batch is polled on the account that took it)."""
+        return self._by_id.get(account_id)
+
     def done(self, route: Route, started: float, payload: Any, result: object) -> None:
         """A call `ready` routed answered: its upstream time and, unless `result` is None (a stream, counted
         when it ends), what it cost: for a text answer with token counts, worked out here in one frame."""

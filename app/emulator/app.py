@@ -58,6 +58,8 @@ def create_emulator(
             Route("/__emulator/plans", control.get_plans, methods=["GET"]),
             Route("/__emulator/plans", control.set_plans, methods=["PUT"]),
             Route("/__emulator/plans", control.reset_plans, methods=["DELETE"]),
+            Route("/__emulator/queue", control.queue_counts, methods=["GET"]),
+            Route("/__emulator/queue", control.set_queue, methods=["PUT"]),
             Route("/__emulator/health", control.health, methods=["GET"]),
             Route("/{rest:path}", _outside, methods=ALL_METHODS),
         ],

@@ -112,3 +112,19 @@ async def reset_plans(request: Request) -> Response:
 
 async def health(request: Request) -> Response:
     return json_response({"status": "ok"})
+
+
+async def queue_counts(request: Request) -> Response:
+    """GET /__emulator/queue: submits and polls the batch queue took, requests held, and its delay."""
+    return json_response(_state(request).queue.counts())
+
+
+async def set_queue(request: Request) -> Response:
+    """PUT /__emulator/queue `{"seconds": s}`: how long a queued request takes; the counts start again at 0."""
+    try:
+        seconds = float(orjson.loads(await request.body())["seconds"])
+    except (orjson.JSONDecodeError, KeyError, TypeError, ValueError) as error:
+        return json_response({"error": f'expected {{"seconds": number}}: {error}'}, 400)
+    queue = _state(request).queue
+    queue.seconds, queue.submits, queue.polls = max(0.0, seconds), 0, 0
+    return json_response(queue.counts())

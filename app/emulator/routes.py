@@ -8,7 +8,7 @@ import anyio
 from starlette.requests import Request
 from starlette.responses import Response
 
-from app.emulator import openai_compat
+from app.emulator import openai_compat, queue
 from app.emulator.embeddings import run_embeddings
 from app.emulator.envelope import auth_error, no_such_model, route_error, success, too_large
 from app.emulator.faults import Fault
@@ -75,6 +75,8 @@ async def run_model(request: Request) -> Response:
     content_type = request.headers.get("content-type", "")
     session = request.headers.get("x-session-affinity", "")
     call = Call(spec, body, content_type, account, state.agreed, state.script, session=session, prefixes=state.prefixes)
+    if request.query_params.get("queueRequest") == "true":  # the asynchronous batch queue (queue.py)
+        return queue.handle(state.queue, call, HANDLERS[spec.task])
     return render(HANDLERS[spec.task](call), fault, state.streams)
 
 

@@ -11,6 +11,7 @@ from starlette.requests import Request
 
 from app.emulator.faults import FaultQueue
 from app.emulator.plans import Plans, PrefixCache
+from app.emulator.queue import Queue
 from app.emulator.script import Script
 
 LOG_SIZE = 100
@@ -60,5 +61,6 @@ class EmulatorState:
     initial_free: tuple[str, ...] = ()  # accounts on the free plan from start-up (`--free-accounts`)
     plans: Plans = field(default_factory=Plans)  # free accounts and paid-only models (5035)
     prefixes: PrefixCache = field(default_factory=PrefixCache)  # each session's last prompt (cached tokens)
+    queue: Queue = field(default_factory=Queue)  # the asynchronous batch queue (`?queueRequest=true`)
     # How event streams ended: "completed", "cut" (by a fault) or "disconnected" (the client went away).
     streams: dict[str, int] = field(default_factory=lambda: {"completed": 0, "cut": 0, "disconnected": 0})

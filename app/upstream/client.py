@@ -235,13 +235,15 @@ class WorkersAI:
         *,
         content_type: str = JSON,
         session: str = "",
+        query: str = "",
     ) -> Result:
         """Run a model on `creds`' account and return its unwrapped `result` (or the raw body of a binary
         answer). `payload` as bytes is sent as it is (audio; JSON the caller encoded). `session` (else
-        `creds.session`) is sent as `x-session-affinity`. Which account, and what the call cost, is the
-        account pool's business (app/accounts/calls.py wraps this client)."""
+        `creds.session`) is sent as `x-session-affinity`; `query` (a constant such as `queueRequest=true`)
+        goes after the path. Which account, and what the call cost, is the account pool's business
+        (app/accounts/calls.py wraps this client)."""
         body = payload if isinstance(payload, bytes | bytearray) else orjson.dumps(payload)
-        path = self.run_path(creds.account_id, model_id)
+        path = self.run_path(creds.account_id, model_id) + (f"?{query}" if query else "")
         headers = _headers(creds, content_type, self._run_compressed, session or creds.session)
         with _TRANSPORT_ERRORS:
             response = await (self._run_pool or self.run_pool).request(

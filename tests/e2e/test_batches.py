@@ -25,7 +25,9 @@ from tests.servers import Emulator, gateway, gateway_process, managed_env
 EMBED = "@cf/baai/bge-small-en-v1.5"
 LLAMA = "@cf/meta/llama-3.1-8b-instruct-fast"
 FINAL = ("completed", "failed", "cancelled", "expired")
-FAST = {"BATCH_POLL_SECONDS": "0.2"}  # a waiting batch looks again this often (30 s by default)
+# A waiting batch looks again this often (30 s by default); these tests are of the gateway's own line-by-line
+# queue, so Workers AI's queue (which takes the bge models, tests/e2e/test_batch_queue.py) is off.
+FAST = {"BATCH_POLL_SECONDS": "0.2", "BATCH_UPSTREAM_QUEUE": "off"}
 
 
 def embedding_line(i: int, model: str = EMBED, url: str = "/v1/embeddings") -> dict[str, Any]:
@@ -76,7 +78,7 @@ def run_texts(upstream: Emulator) -> Counter[str]:
 
 @contextmanager
 def batch_gateway(upstream: Emulator, **settings: str) -> Iterator[tuple[openai.OpenAI, str, Path]]:
-    env = managed_env(upstream.api_base, GATEWAY_API_KEYS=f"other-key,{TEST_KEY}", **FAST, **settings)
+    env = managed_env(upstream.api_base, **({"GATEWAY_API_KEYS": f"other-key,{TEST_KEY}"} | FAST | settings))
     with gateway(env) as (url, log):
         with openai.OpenAI(base_url=f"{url}/v1", api_key=TEST_KEY, max_retries=0) as client:
             yield client, url, log

@@ -10,6 +10,9 @@ line is marked started before it is sent and done (with its output line) once an
 marked started and neither done nor released was in flight when the process died; Workers AI may have run
 it, so it is not sent again but written to the error file (`batch_interrupted`). Only one process runs
 batches (a lock file), so workers and replicas on one DATA_DIR never run a line twice either.
+
+A batch on a model Workers AI's own queue takes (`?queueRequest=true`) goes there first, in chunks
+(`queue_work.py`, converted by `queued.py`); the line path then runs only the lines the queue did not take.
 """
 
 from __future__ import annotations
@@ -30,6 +33,8 @@ from app.serving.batches import records
 from app.serving.batches.dispatch import Answer, dispatch
 from app.serving.batches.lines import Line, read_lines
 from app.serving.batches.pacing import Pacer
+from app.serving.batches.queue_work import run_queued
+from app.serving.batches.queued import Pending, UpstreamQueue
 from app.storage.batches import BatchStore, Journal
 from app.upstream.client import Credentials
 
@@ -46,6 +51,8 @@ class _Run:
     done: dict[int, tuple[bool, dict[str, Any]]] = field(default_factory=dict)
     saved: float = 0.0
     lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+    pending: Pending = field(default_factory=Pending)  # requests in Workers AI's queue (queue_work.py)
+    queued: set[int] = field(default_factory=set)  # lines the queue took: the line path leaves them
 
 
 class BatchRunner:
@@ -58,15 +65,18 @@ class BatchRunner:
         *,
         concurrency: int,
         poll_seconds: float,
+        queue: UpstreamQueue | None = None,
     ) -> None:
         self.store = store
         self.app = app
         self.pacer = pacer
         self.owner_credentials = owner_credentials
         self.poll = poll_seconds
+        self.queue = queue  # Workers AI's own batch queue, for the models it takes (queued.py)
+        self.depth = concurrency  # queued requests in flight at once, per batch
         self._slots = asyncio.Semaphore(concurrency)
         self._wake = asyncio.Event()
-        self._closing = False
+        self.closing = False
         self._runs: dict[str, asyncio.Task[None]] = {}
         self._loop_task: asyncio.Task[None] | None = None
 
@@ -80,7 +90,7 @@ class BatchRunner:
     async def close(self) -> None:
         """No new line starts; lines in flight get STOP_WAIT_SECONDS to finish (then they are cut, and are
         `batch_interrupted` after the restart)."""
-        self._closing = True
+        self.closing = True
         self._wake.set()
         tasks = [task for task in (self._loop_task, *self._runs.values()) if task is not None]
         _, late = await asyncio.wait(tasks, timeout=STOP_WAIT_SECONDS) if tasks else (set(), set())
@@ -94,13 +104,13 @@ class BatchRunner:
     # -- the loop -----------------------------------------------------------------------------------------
 
     async def _loop(self) -> None:
-        while not self._closing:
+        while not self.closing:
             self._wake.clear()
             try:
                 await self._start_runs()
             except Exception:
                 log.exception("batch runner: could not look for batches")
-            await self._nap(self.poll)
+            await self.nap(self.poll)
 
     async def _start_runs(self) -> None:
         """Runs each batch not ended and not running yet, if this process holds the runner lock (taken only
@@ -117,7 +127,7 @@ class BatchRunner:
     def _ended(self, batch_id: str, _: asyncio.Task[None]) -> None:
         self._runs.pop(batch_id, None)
 
-    async def _nap(self, seconds: float) -> None:
+    async def nap(self, seconds: float) -> None:
         """Sleeps `seconds`, or less if woken (a new batch, a cancel, shutdown)."""
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self._wake.wait(), max(0.0, seconds))
@@ -131,7 +141,7 @@ class BatchRunner:
                 return
             if run.record["status"] == "in_progress":
                 await self._work(run)
-            if not self._closing:
+            if not self.closing:
                 await self._finish(run)
         except Exception:
             log.exception("batch %s: stopped by an error; it is tried again at the next look", record["id"])
@@ -168,6 +178,13 @@ class BatchRunner:
                 started.discard(entry["r"])
             elif "d" in entry:
                 run.done[entry["d"]] = (bool(entry["ok"]), entry["out"])
+            elif "qs" in entry:  # a submit to Workers AI's queue sent, its answer not known yet
+                started.update(entry["qs"])
+            elif "qr" in entry:
+                started.difference_update(entry["qr"])
+            elif "q" in entry:  # queued: polled again, never submitted again
+                started.difference_update(entry["l"])
+                run.pending.requests[entry["q"]] = (entry["a"], entry["l"])
         by_index = {line.index: line for line in run.lines}
         for index in sorted(started - run.done.keys()):
             if index in by_index:
@@ -177,7 +194,10 @@ class BatchRunner:
                     "batch_interrupted",
                     "The gateway stopped while this request was in flight; it may have run, so it was not sent again.",
                 )
-                await self._record_done(run, index, False, out)
+                await self.record_done(run, index, False, out)
+        for request_id, (_, indices) in list(run.pending.requests.items()):
+            if all(index in run.done for index in indices):
+                del run.pending.requests[request_id]
         counts = run.record["request_counts"]
         counts["completed"] = sum(1 for ok, _ in run.done.values() if ok)
         counts["failed"] = len(run.done) - counts["completed"]
@@ -188,14 +208,17 @@ class BatchRunner:
         return False
 
     async def _work(self, run: _Run) -> None:
+        await run_queued(self, run)
+        if self.closing:
+            return
         tasks: set[asyncio.Task[None]] = set()
         for line in run.lines:
-            if line.index in run.done:
+            if line.index in run.done or line.index in run.queued:
                 continue
-            if await self._stopping(run) or not await self._room(run):
+            if await self.stopping(run) or not await self.room(run):
                 break
             await self._slots.acquire()
-            if await self._stopping(run):
+            if await self.stopping(run):
                 self._slots.release()
                 break
             task = asyncio.create_task(self._line(run, line))
@@ -207,9 +230,9 @@ class BatchRunner:
             if isinstance(failed, Exception):
                 log.error("batch %s: a line failed: %r", run.record["id"], failed)
 
-    async def _stopping(self, run: _Run) -> bool:
+    async def stopping(self, run: _Run) -> bool:
         """Shutdown, a cancel, or the batch's expiry: no further line starts."""
-        if self._closing or time.time() >= run.record["expires_at"]:
+        if self.closing or time.time() >= run.record["expires_at"]:
             return True
         asked = await asyncio.to_thread(self.store.cancel_requested, run.record["id"])
         if asked is not None and run.record["status"] != "cancelling":
@@ -218,18 +241,18 @@ class BatchRunner:
             await self._save(run, force=True)
         return asked is not None
 
-    async def _room(self, run: _Run) -> bool:
+    async def room(self, run: _Run) -> bool:
         """Waits while today's batch share of neurons is used; False if the batch stops meanwhile."""
         while (until := await self.pacer.wait_until()) is not None:
-            await self._waiting(run, "daily_neuron_share", until)
-            await self._nap(min(self.poll, until - time.time()))
-            if await self._stopping(run):
+            await self.waiting(run, "daily_neuron_share", until)
+            await self.nap(min(self.poll, until - time.time()))
+            if await self.stopping(run):
                 return False
         if run.record["waiting_for"] == "daily_neuron_share":
-            await self._waiting(run, None, None)
+            await self.waiting(run, None, None)
         return True
 
-    async def _waiting(self, run: _Run, reason: str | None, until: float | None) -> None:
+    async def waiting(self, run: _Run, reason: str | None, until: float | None) -> None:
         if run.record["waiting_for"] != reason or run.record["waiting_until"] != until:
             run.record["waiting_for"] = reason
             run.record["waiting_until"] = int(until) if until is not None else None
@@ -247,10 +270,10 @@ class BatchRunner:
             if not await self._after_429(run, answer):
                 return
         if run.record["waiting_for"] in ("rate_limit_exceeded", "daily_limit_exceeded"):
-            await self._waiting(run, None, None)
+            await self.waiting(run, None, None)
         line_id, request_id = records.line_id(run.record["id"], line.index), answer.headers.get("x-request-id", "")
         out = records.output_line(line_id, line.custom_id, answer.status, request_id, answer.json())
-        await self._record_done(run, line.index, 200 <= answer.status < 300, out)
+        await self.record_done(run, line.index, 200 <= answer.status < 300, out)
 
     async def _after_429(self, run: _Run, answer: Answer) -> bool:
         """Waits out a 429 (its Retry-After, at most a poll); False if the batch stops meanwhile."""
@@ -261,11 +284,11 @@ class BatchRunner:
         error = answer.json()
         code = error.get("error", {}).get("code") if isinstance(error, dict) else None
         reason = "daily_limit_exceeded" if code == "daily_limit_exceeded" else "rate_limit_exceeded"
-        await self._waiting(run, reason, time.time() + seconds)
-        await self._nap(min(self.poll, seconds))
-        return not await self._stopping(run)
+        await self.waiting(run, reason, time.time() + seconds)
+        await self.nap(min(self.poll, seconds))
+        return not await self.stopping(run)
 
-    async def _record_done(self, run: _Run, index: int, ok: bool, out: dict[str, Any]) -> None:
+    async def record_done(self, run: _Run, index: int, ok: bool, out: dict[str, Any]) -> None:
         await asyncio.to_thread(run.journal.append, {"d": index, "ok": ok, "out": out})
         run.done[index] = (ok, out)
         run.record["request_counts"]["completed" if ok else "failed"] += 1
