@@ -183,7 +183,7 @@ def test_the_document_declares_the_bounds_errors_and_streams(gateway_url: str) -
         "/translate": ("DeepLXError", ["gatewayKey", "deeplxToken", "deeplxPassword"]),
         "/translate/batch": ("DeepLXError", ["gatewayKey", "deeplxToken", "deeplxPassword"]),
         "/v2/": ("DeepLError", ["deeplAuthKey", "gatewayKey"]),
-        "/v1/files/": ("ErrorResponse", []),
+        "/v1/files/images/": ("ErrorResponse", []),  # hosted images: the name is the capability
         "/health": ("ErrorResponse", []),
         "/v1/messages": ("AnthropicError", ["anthropicKey", "gatewayKey"]),
         "/v1/messages/": ("AnthropicError", ["anthropicKey", "gatewayKey"]),

@@ -26,11 +26,16 @@ def test_translate_text_detects_converts_and_refuses_unknown_targets(upstream: E
             gw: Gateway = app.state.gateway
             assert gw.server_credentials is not None
             text = await translate_text(
-                gw, gw.server_credentials, "Good morning, everyone.\nSee you later.", None, "zh-TW"
+                gw.translator,
+                gw.upstream,
+                gw.server_credentials,
+                "Good morning, everyone.\nSee you later.",
+                None,
+                "zh-TW",
             )
             assert text == "[zh] 譯文 Good morning, everyone.\n[zh] 譯文 See you later."
             with pytest.raises(InvalidRequest, match="'tlh'"):
-                await translate_text(gw, gw.server_credentials, "Hello", "auto", "tlh")
+                await translate_text(gw.translator, gw.upstream, gw.server_credentials, "Hello", "auto", "tlh")
 
     threshold = gc.get_threshold()
     try:
