@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from fastapi import Request
 
-from app.caller import presented_key
+from app.caller import key_of
 from app.catalog import Model
 from app.deps import Gateway
 from app.serving.cached import upstream_for
@@ -14,7 +14,7 @@ from app.upstream.client import Upstream
 
 def cached_upstream(request: Request, gw: Gateway, model: Model, *, n: int = 1) -> Upstream:
     """Workers AI for this request, through the response cache when its policy may cache `model`'s answers."""
-    key = presented_key(request, query=True) if gw.settings.gateway_api_keys else None
+    key = key_of(request, query=True) if gw.settings.gateway_api_keys else None
     cache_control = None
     for name, value in request.scope["headers"]:  # the raw headers: Starlette's Headers cost more
         if name == b"cache-control":

@@ -7,7 +7,7 @@ import functools
 import orjson
 from fastapi import Request, Response
 
-from app.caller import caller, identify, presented_key
+from app.caller import caller, identify, key_of
 from app.catalog import Task
 from app.deps import gateway, in_session
 from app.http_responses import JSONBytes
@@ -38,7 +38,7 @@ async def create_response(request: Request) -> Response:
     model = gw.catalog.require(body.model, Task.TEXT_GENERATION)
     record = request.scope[EXCHANGE]
     record.use(model.id, model.replaces)  # the request log line and metrics name it
-    store = responses.store_for(gw, presented_key(request))
+    store = responses.store_for(gw, key_of(request))
     session = functools.partial(in_session, request, gw)
     upstream = cached_upstream(request, gw, model)  # the response cache (docs/cache.md)
     answer = await responses.create(body, model, gw, creds, store, record, session, upstream=upstream)
@@ -50,7 +50,7 @@ async def retrieve_response(response_id: str, request: Request) -> Response:
     """A stored response, as it was answered (only with the key that created it)."""
     gw = gateway(request)
     identify(request, gw)
-    record = await responses.store_for(gw, presented_key(request)).load(response_id)
+    record = await responses.store_for(gw, key_of(request)).load(response_id)
     return JSONBytes(orjson.dumps(record["response"]))
 
 
@@ -59,5 +59,5 @@ async def delete_response(response_id: str, request: Request) -> Response:
     """Delete a stored response."""
     gw = gateway(request)
     identify(request, gw)
-    await responses.store_for(gw, presented_key(request)).delete(response_id)
+    await responses.store_for(gw, key_of(request)).delete(response_id)
     return JSONBytes(orjson.dumps({"id": response_id, "object": "response.deleted", "deleted": True}))

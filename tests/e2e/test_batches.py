@@ -328,3 +328,30 @@ def test_passthrough_mode_refuses_batches_clearly(upstream: Emulator) -> None:
             with pytest.raises(openai.BadRequestError, match="managed gateway"):
                 client.batches.list()
     assert caught.value.body["code"] == "batches_need_managed_mode"  # type: ignore[index]
+
+
+def test_batch_lines_use_the_response_cache_as_their_owner(upstream: Emulator) -> None:
+    """A batch line is cached as its batch's owner: the same lines from the same key are answered from the
+    cache, from another key they reach Workers AI again (one tenant never reads another's answers)."""
+    lines = [embedding_line(i) | {"body": {"model": EMBED, "input": [f"owned text {i}"]}} for i in range(5)]
+
+    def reached() -> int:
+        texts = run_texts(upstream)
+        return sum(count for text, count in texts.items() if text.startswith("owned text"))
+
+    with batch_gateway(upstream) as (client, url, _):
+        with openai.OpenAI(base_url=f"{url}/v1", api_key="other-key", max_retries=0) as other:
+            upstream.reset()
+            first = wait_for(client, start(client, lines).id)
+            assert first.status == "completed" and reached() == 5
+            again = wait_for(client, start(client, lines).id)
+            assert again.status == "completed" and reached() == 5  # the owner's own entries: no new call
+            theirs = wait_for(other, start(other, lines).id)
+            assert theirs.status == "completed" and reached() == 10  # another owner: asked again
+            mine = sorted(
+                line["response"]["body"]["data"][0]["embedding"][:3] for line in results(client, again.output_file_id)
+            )
+            first_out = sorted(
+                line["response"]["body"]["data"][0]["embedding"][:3] for line in results(client, first.output_file_id)
+            )
+            assert mine == first_out

@@ -15,6 +15,9 @@ from starlette.types import ASGIApp, Message
 from app.upstream.client import Credentials
 
 BATCH_CALLER = "gateway.batch_caller"
+# The key a request presented, as app/caller.py found it; for a batch line, its owner (a key id, never a key),
+# so the response cache and the Responses store keep each owner's lines apart.
+CALLER_KEY = "gateway.caller_key"
 
 
 @dataclass(slots=True)
@@ -30,7 +33,9 @@ class Answer:
             return {"error": {"message": "The answer was not JSON.", "type": "server_error", "param": None}}
 
 
-async def dispatch(app: ASGIApp, path: str, body: bytes, creds: Credentials, request_id: str) -> Answer:
+async def dispatch(
+    app: ASGIApp, path: str, body: bytes, creds: Credentials, request_id: str, owner: str = ""
+) -> Answer:
     """POSTs `body` to `path` on `app` as `creds`; the whole answer."""
     scope = {
         "type": "http",
@@ -51,6 +56,7 @@ async def dispatch(app: ASGIApp, path: str, body: bytes, creds: Credentials, req
         "server": ("batch", 0),
         "state": {},
         BATCH_CALLER: creds,
+        CALLER_KEY: f"batch-owner:{owner}" if owner else None,
     }
     answer = Answer()
     sent = False

@@ -263,7 +263,8 @@ class BatchRunner:
         creds = self.owner_credentials(run.record["owner"])
         while True:
             await asyncio.to_thread(run.journal.append, {"s": line.index})
-            answer = await dispatch(self.app, run.record["endpoint"], body, creds, f"{run.record['id']}-{line.index}")
+            request_id = f"{run.record['id']}-{line.index}"
+            answer = await dispatch(self.app, run.record["endpoint"], body, creds, request_id, run.record["owner"])
             if answer.status != 429:
                 break
             await asyncio.to_thread(run.journal.append, {"r": line.index})  # refused, not run: it may go again
