@@ -30,7 +30,7 @@ async def create_chat_completion(request: Request) -> Response:
     record.model = model.id
     if model.replaces:  # a retired id, answered by its replacement (x-model-substituted)
         record.replaced = model.replaces
-    upstream = cached_upstream(request, gw, model, n=body.n)  # the response cache (docs/cache.md)
+    upstream = cached_upstream(request, gw, model, n=body.n, temperature=body.temperature)  # docs/cache.md
     if model.task is Task.TEXT_TO_IMAGE:  # a picture, answered as a markdown image (serving/images.py)
         store, base = files(request), images.public_base(request, gw.settings)
         return cached.mark(await images.chat_image(body, model, upstream, creds, store, base), upstream)
@@ -57,7 +57,7 @@ async def create_completion(request: Request) -> Response:
         record.replaced = model.replaces
     call = chat.Call.for_completion(body, model, gw.settings.default_max_tokens)
     creds = in_session(request, gw, creds, user=body.user)
-    upstream = cached_upstream(request, gw, model, n=body.n)  # the response cache (docs/cache.md)
+    upstream = cached_upstream(request, gw, model, n=body.n, temperature=body.temperature)  # docs/cache.md
     if body.stream:
         return cached.mark(await chat.stream(call, upstream, creds, model.id, record), upstream)
     return cached.mark(await chat.complete(call, upstream, creds, model.id, record), upstream)

@@ -48,7 +48,7 @@ async def create_message(request: Request) -> Response:
     user = (body.metadata or {}).get("user_id")  # Anthropic's own way to name who a conversation is for
     user = user if isinstance(user, str) else None
     creds = in_session(request, gw, creds, user=user, messages=call.payload.get("messages"))
-    upstream = cached_upstream(request, gw, model)  # the response cache (docs/cache.md)
+    upstream = cached_upstream(request, gw, model, temperature=body.temperature)  # docs/cache.md
     answer: Response
     if body.stream:
         answer = await messages.stream(call, upstream, creds, model.id, record, thinking=thinking(body))

@@ -40,7 +40,7 @@ async def create_response(request: Request) -> Response:
     record.use(model.id, model.replaces)  # the request log line and metrics name it
     store = responses.store_for(gw, key_of(request))
     session = functools.partial(in_session, request, gw)
-    upstream = cached_upstream(request, gw, model)  # the response cache (docs/cache.md)
+    upstream = cached_upstream(request, gw, model, temperature=body.temperature)  # docs/cache.md
     answer = await responses.create(body, model, gw, creds, store, record, session, upstream=upstream)
     return cached.mark(answer, upstream)
 

@@ -35,7 +35,7 @@ from app.upstream.client import JSON, Binary, Credentials, Result, Stream, Upstr
 HIT, MISS, BYPASS = b"HIT", b"MISS", b"BYPASS"
 # Our own, and Cloudflare AI Gateway's name for the same thing (clients written for it read that one).
 HEADERS = (b"x-cache", b"cf-aig-cache-status")
-_TEXT = (Task.TEXT_GENERATION, Task.IMAGE_TO_TEXT)
+TEXT_TASKS = (Task.TEXT_GENERATION, Task.IMAGE_TO_TEXT)
 
 
 class Directives:
@@ -75,7 +75,7 @@ def cacheable(model: Model, payload: object, policy: str, asks: bool, n: int) ->
     task = model.task
     if task is Task.TEXT_EMBEDDINGS:
         return True
-    if task in _TEXT:
+    if task in TEXT_TASKS:
         return payload.get("temperature") == 0 or ((policy == "all" or asks) and n == 1)
     if task is Task.TEXT_TO_IMAGE:
         return "seed" in payload or ((policy == "all" or asks) and n == 1)
@@ -116,12 +116,15 @@ def upstream_for(
     cache_control: str | None,
     key: str | None,
     n: int = 1,
+    sampled: bool = False,
 ) -> Upstream:
     """Workers AI for one request to `route` (`key`: the gateway key it presented, `cache_control`: its
     header): through the cache when the policy may cache its model's answers, else the client itself."""
     if cache is None or not cache.on or settings.response_cache == "off":
         return upstream
     directives = Directives(cache_control) if cache_control else NO_DIRECTIVES
+    if sampled and model.task in TEXT_TASKS and settings.response_cache == "deterministic" and not directives.asks:
+        return upstream  # `cacheable` would say no to each of its calls (a payload carries the request's temperature)
     if not settings.gateway_api_keys or settings.response_cache_shared_across_keys:
         key = None  # every caller reads every entry
     return CachedUpstream(
