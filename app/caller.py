@@ -30,6 +30,7 @@ from app.upstream.client import Credentials
 # Without GATEWAY_API_KEYS every caller is this one caller to the per-key limits (a key named in
 # ACCOUNT_KEY_PINS keeps its own pin and counts): not a hash, so no key can be counted as it.
 ANONYMOUS = "anonymous"
+CACHE_CONTROL = "gateway.cache_control"  # the raw header, found by presented_key in the same pass as the key
 QUERY_KEYS = ("token", "password", "key")  # in this order, on the routes that take a key in the URL
 KEY_SCHEMES = ("bearer", "deepl-auth-key")
 
@@ -62,15 +63,22 @@ def key_of(request: Request, *, query: bool = False) -> str | None:
 
 
 def presented_key(request: Request, *, query: bool = False) -> str | None:
-    """The key as the request presents it: a header, or (`query`) the URL's `token`, `password` or `key`."""
+    """The key as the request presents it: a header, or (`query`) the URL's `token`, `password` or `key`.
+    The same pass keeps the raw `Cache-Control` in the scope for the response cache (app/routers/cache.py),
+    so the head is read once a request."""
     # Straight from the raw ASGI headers: building Starlette's Headers showed up in the profile.
     authorization: bytes | None = None
     api_key: bytes | None = None
-    for name, value in request.scope["headers"]:
+    cache_control: bytes | None = None
+    scope = request.scope
+    for name, value in scope["headers"]:
         if name == b"authorization":
             authorization = value
         elif name == b"x-api-key":
             api_key = value
+        elif name == b"cache-control":
+            cache_control = value
+    scope[CACHE_CONTROL] = cache_control
     if api_key is not None and (key := api_key.decode("latin-1").strip()):
         return key
     if authorization is not None:

@@ -50,9 +50,10 @@ class PooledWorkersAI:
             _note_account(mask(creds.account_id))
             return await self.client.run(creds, model_id, payload, content_type=content_type)
         route = pool.ready(model_id, creds)
-        attempt = partial(self._charged_run, pool, creds, model_id, payload, content_type)
         if route is None:
-            return await pool.call(model_id, attempt, creds)
+            return await pool.call(
+                model_id, partial(self._charged_run, pool, creds, model_id, payload, content_type), creds
+            )
         started = time.perf_counter()
         try:
             result = await self.client.run(
@@ -63,6 +64,7 @@ class PooledWorkersAI:
                 session=creds.session,
             )
         except UpstreamError as error:
+            attempt = partial(self._charged_run, pool, creds, model_id, payload, content_type)
             return await pool.recover(route, attempt, error)
         pool.done(route, started, payload, result)
         return result

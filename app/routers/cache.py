@@ -4,8 +4,9 @@ and gateway key, read here at the edge."""
 from __future__ import annotations
 
 from fastapi import Request
+from starlette.types import Scope
 
-from app.caller import key_of
+from app.caller import CACHE_CONTROL, key_of
 from app.catalog import Model
 from app.deps import Gateway
 from app.serving.cached import TEXT_TASKS, upstream_for
@@ -19,11 +20,9 @@ def cached_upstream(
     `temperature` is the request's (text routes): a sampled request is never cached under `deterministic`
     unless it asks, so it goes straight to Workers AI without the cache's per-call work (about 3% of a chat
     request's CPU in `make bench-ab`)."""
-    cache_control = None
-    for name, value in request.scope["headers"]:  # the raw headers: Starlette's Headers cost more
-        if name == b"cache-control":
-            cache_control = value.decode("latin-1")
-            break
+    scope = request.scope
+    raw = scope[CACHE_CONTROL] if CACHE_CONTROL in scope else _cache_control(scope)  # read with the key
+    cache_control = raw.decode("latin-1") if raw is not None else None
     settings = gw.settings
     if cache_control is None and temperature != 0 and settings.response_cache == "deterministic":
         if model.task in TEXT_TASKS:  # sampled, and not asked for: `cacheable` would refuse each call
@@ -41,3 +40,8 @@ def cached_upstream(
         n=n,
         sampled=temperature != 0,
     )
+
+
+def _cache_control(scope: Scope) -> bytes | None:
+    """The raw header, for a request whose key was not read (a batch line)."""
+    return next((value for name, value in scope["headers"] if name == b"cache-control"), None)

@@ -35,6 +35,7 @@ from app.upstream.client import JSON, Binary, Credentials, Result, Stream, Upstr
 HIT, MISS, BYPASS = b"HIT", b"MISS", b"BYPASS"
 # Our own, and Cloudflare AI Gateway's name for the same thing (clients written for it read that one).
 HEADERS = (b"x-cache", b"cf-aig-cache-status")
+BYPASSED = ((HEADERS[0], BYPASS), (HEADERS[1], BYPASS))  # what most answers carry, built once
 TEXT_TASKS = (Task.TEXT_GENERATION, Task.IMAGE_TO_TEXT)
 
 
@@ -142,7 +143,10 @@ def upstream_for(
 
 def mark(response: Response, upstream: Upstream) -> Response:
     """The answer with `x-cache` (and `cf-aig-cache-status`): HIT, MISS or BYPASS."""
-    status = (upstream.status if isinstance(upstream, CachedUpstream) else None) or BYPASS
+    if type(upstream) is not CachedUpstream or not upstream.status:
+        response.raw_headers += BYPASSED
+        return response
+    status = upstream.status
     response.raw_headers += ((HEADERS[0], status), (HEADERS[1], status))
     return response
 
