@@ -13,7 +13,7 @@ from fastapi import Query, Request, Response
 from fastapi.responses import FileResponse
 
 from app.accounts.account import key_id
-from app.caller import identify, presented_key
+from app.caller import identify, key_of
 from app.deps import Gateway, gateway
 from app.errors import InvalidRequest, NotFound
 from app.http_responses import JSONBytes
@@ -49,7 +49,7 @@ def owner_of(request: Request, gw: Gateway) -> str:
             code="batches_need_managed_mode",
         )
     identify(request, gw)
-    token = presented_key(request)
+    token = key_of(request)  # as identify read it
     return key_id(token) if token else ""
 
 

@@ -9,7 +9,7 @@ from starlette.types import Scope
 from app.caller import CACHE_CONTROL, key_of
 from app.catalog import Model
 from app.deps import Gateway
-from app.serving.cached import TEXT_TASKS, upstream_for
+from app.serving.cached import upstream_for
 from app.upstream.client import Upstream
 
 
@@ -17,16 +17,12 @@ def cached_upstream(
     request: Request, gw: Gateway, model: Model, *, n: int = 1, temperature: float | None = 0.0
 ) -> Upstream:
     """Workers AI for this request, through the response cache when its policy may cache `model`'s answers.
-    `temperature` is the request's (text routes): a sampled request is never cached under `deterministic`
-    unless it asks, so it goes straight to Workers AI without the cache's per-call work (about 3% of a chat
-    request's CPU in `make bench-ab`)."""
+    `temperature` is the request's (text routes): `upstream_for` sends a sampled request that does not ask for
+    caching straight to Workers AI under `deterministic`."""
     scope = request.scope
     raw = scope[CACHE_CONTROL] if CACHE_CONTROL in scope else _cache_control(scope)  # read with the key
     cache_control = raw.decode("latin-1") if raw is not None else None
     settings = gw.settings
-    if cache_control is None and temperature != 0 and settings.response_cache == "deterministic":
-        if model.task in TEXT_TASKS:  # sampled, and not asked for: `cacheable` would refuse each call
-            return gw.upstream
     key = key_of(request, query=True) if settings.gateway_api_keys else None
     route = request.scope["path"]
     return upstream_for(
