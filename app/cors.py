@@ -8,6 +8,8 @@ echoed with `Vary: Origin`.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from starlette.types import Scope
 
 from app.errors import InvalidRequest
@@ -16,6 +18,10 @@ Headers = list[tuple[bytes, bytes]]
 METHODS = b"DELETE, GET, HEAD, OPTIONS, PATCH, POST, PUT"
 EXPOSED = (b"access-control-expose-headers", b"Retry-After, X-Model-Substituted, X-Cache, Cf-Aig-Cache-Status")
 MAX_AGE = (b"access-control-max-age", b"600")
+ALLOW_ORIGIN = b"access-control-allow-origin"
+VARY = (b"vary", b"Origin")
+ANY_ORIGIN = ((ALLOW_ORIGIN, b"*"), EXPOSED)  # built once, shared by every answer
+NONE = ()
 
 
 class Cors:
@@ -23,13 +29,15 @@ class Cors:
         self.any_origin = "*" in origins
         self.origins = frozenset(origin.encode("latin-1") for origin in origins)
 
-    def answer_headers(self, scope: Scope) -> Headers:
-        """What an answer to this request adds: nothing without an `Origin`, or for one not allowed."""
-        origin = _header(scope, b"origin")
-        if origin is None:
-            return []
-        allowed = self._allow(origin)
-        return [*allowed, EXPOSED] if allowed else []
+    def answer_headers(self, scope: Scope) -> Sequence[tuple[bytes, bytes]]:
+        """What an answer to this request adds: nothing without an `Origin`, or for one not allowed. One
+        scan of the head and no other call: it runs on every answer."""
+        for name, origin in scope["headers"]:
+            if name == b"origin":
+                if self.any_origin:
+                    return ANY_ORIGIN
+                return [(ALLOW_ORIGIN, origin), VARY, EXPOSED] if origin in self.origins else NONE
+        return NONE
 
     def preflight(self, scope: Scope) -> Headers | None:
         """A browser's preflight (OPTIONS with `Origin` and `Access-Control-Request-Method`): the headers of its
@@ -52,9 +60,9 @@ class Cors:
 
     def _allow(self, origin: bytes) -> Headers:
         if self.any_origin:
-            return [(b"access-control-allow-origin", b"*")]
+            return [(ALLOW_ORIGIN, b"*")]
         if origin in self.origins:
-            return [(b"access-control-allow-origin", origin), (b"vary", b"Origin")]
+            return [(ALLOW_ORIGIN, origin), VARY]
         return []
 
 

@@ -71,10 +71,11 @@ def prompt_chars(payload: dict[str, Any]) -> int:
     """How much text a Workers AI payload sends: its `prompt`, or the content of its `messages`."""
     if "prompt" in payload:
         return len(payload["prompt"])
-    return sum(
-        len(content) if isinstance(content, str) else IMAGE_CHARS
-        for content in (message.get("content") for message in payload.get("messages", ()))
-    )
+    chars = 0
+    for message in payload.get("messages", ()):  # a loop, not nested generators: this runs on every request
+        content = message.get("content")
+        chars += len(content) if isinstance(content, str) else IMAGE_CHARS
+    return chars
 
 
 class StopFilter:

@@ -170,11 +170,17 @@ class Metrics:
         self._tokens = self._per_request.tokens
         self._upstream = self._per_request.upstream
 
-    def request(self, route: str, model: str, status: int) -> None:
-        """One answered request."""
+    def request(self, route: str, model: str, status: int, prompt: int = 0, completion: int = 0) -> None:
+        """One answered request, and the tokens of its answer."""
         key = (route, model, status)
         requests = self._requests
         requests[key] = requests.get(key, 0) + 1
+        if prompt or completion:
+            counts = self._tokens.get(model)
+            if counts is None:
+                counts = self._tokens[model] = [0, 0]
+            counts[0] += prompt
+            counts[1] += completion
 
     def upstream(self, model: str, seconds: float) -> None:
         """One Workers AI call's time."""
@@ -188,19 +194,6 @@ class Metrics:
         counts = self._upstream.get(model)
         if counts is None:
             counts = self._upstream[model] = [0.0] * (len(LATENCY_BUCKETS) + 2)
-        return counts
-
-    def usage(self, model: str, prompt: int, completion: int) -> None:
-        """Tokens of one answer."""
-        counts = self.token_counts(model)
-        counts[0] += prompt
-        counts[1] += completion
-
-    def token_counts(self, model: str) -> list[int]:
-        """`model`'s [prompt, completion] token counters, for a caller to add to itself."""
-        counts = self._tokens.get(model)
-        if counts is None:
-            counts = self._tokens[model] = [0, 0]
         return counts
 
     def neurons(self, source: Callable[[], float], estimated: Callable[[], float] | None = None) -> None:

@@ -123,9 +123,7 @@ class RequestLog:
 
     def done(self, exchange: Exchange, method: str, route: str, status: int, started: float) -> None:
         model = exchange.model
-        self.metrics.request(route, model, status)
-        if exchange.prompt_tokens or exchange.completion_tokens:
-            self.metrics.usage(model, exchange.prompt_tokens, exchange.completion_tokens)
+        self.metrics.request(route, model, status, exchange.prompt_tokens, exchange.completion_tokens)
         if exchange.replaced:
             self.metrics.substitution(exchange.replaced, model)
         if self.enabled:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from typing import Any, TypeVar, cast
+from typing import Any, TypeVar
 
 from fastapi import Request
 from pydantic import BaseModel, ValidationError
@@ -52,6 +52,8 @@ async def read_json(request: Request, model: type[Wire]) -> Wire:
         raise InvalidRequest("The request body is empty; send a JSON object.", code="invalid_request_body")
     try:
         # The validator itself: `model_validate_json` wraps it in a Python call that costs 0.7 us (15%).
-        return cast(Wire, model.__pydantic_validator__.validate_json(body))
+        # (`cast` too is a call at run time: the annotation on `valid` says the same to mypy.)
+        valid: Wire = model.__pydantic_validator__.validate_json(body)
+        return valid
     except ValidationError as error:
         raise invalid(error) from None

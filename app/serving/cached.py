@@ -42,7 +42,7 @@ TEXT_TASKS = (Task.TEXT_GENERATION, Task.IMAGE_TO_TEXT)
 class Directives:
     """The request's `Cache-Control` as the cache reads it."""
 
-    __slots__ = ("max_age", "read", "write")
+    __slots__ = ("asks", "max_age", "read", "write")
 
     def __init__(self, header: str | None) -> None:
         self.read = self.write = True
@@ -57,11 +57,8 @@ class Directives:
                 self.max_age = float(value)
                 if self.max_age == 0:
                     self.read = False
-
-    @property
-    def asks(self) -> bool:
-        """The client asks for caching (`max-age` above 0), whatever the policy says of its sampling."""
-        return self.max_age is not None and self.max_age > 0
+        # The client asks for caching (`max-age` above 0), whatever the policy says of its sampling.
+        self.asks = self.max_age is not None and self.max_age > 0
 
 
 NO_DIRECTIVES = Directives(None)  # a request without Cache-Control (nearly every one): parsed once
