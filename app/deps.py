@@ -23,15 +23,6 @@ def gateway(request: Request) -> Gateway:
     return state
 
 
-def session_header(request: Request) -> str | None:
-    """The client's `x-session-affinity` header, from the raw ASGI headers (Starlette's Headers cost more)."""
-    for name, value in request.scope["headers"]:
-        if name == SESSION_HEADER:
-            header: str = value.decode("latin-1")
-            return header
-    return None
-
-
 def in_session(
     request: Request,
     gw: Gateway,
@@ -44,7 +35,11 @@ def in_session(
     """`creds` for a request of the conversation it belongs to (convert/affinity.py). Without a pool that
     keeps sessions on accounts only the client's header counts; `messages` may be a function that gives them,
     called only when a session is derived from them."""
-    header = session_header(request)
+    header: str | None = None  # the client's `x-session-affinity`, from the raw ASGI headers
+    for name, value in request.scope["headers"]:
+        if name == SESSION_HEADER:
+            header = value.decode("latin-1")
+            break
     accounts = gw.accounts
     if accounts is None or accounts.affinity is None:  # the usual gateway: one header scan, nothing derived
         return creds.with_session(from_header(header)) if header else creds
