@@ -99,7 +99,6 @@ def _lifespan(
             translator=translator,
             image_fetcher=fetcher,
             state=state,
-            accounts=pool,
             answers=answers,
         )
         if pool is not None:

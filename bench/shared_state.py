@@ -193,7 +193,7 @@ def commandstats_calls(info: str) -> int:
 
 
 # The keys of the pool's accounting, which is off the request's path: counters merged and written every
-# 0.1 s, and the other replicas' counters and account states read every 2 s (app/accounts/pool.py).
+# 0.1 s, and the other replicas' counters and account states read every 2 s (app/accounts/ledger.py, today.py).
 BACKGROUND = (b'"wag:usage:', b'"wag:keyuse:', b'"wag:account:')
 
 

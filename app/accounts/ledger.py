@@ -1,8 +1,11 @@
 """The ledger: how the pool's counts are written to the shared state, and read back for the status page.
 
 Per account and UTC day, `usage:{account}:{YYYY-MM-DD}` holds `neurons`, `h00`..`h23` (neurons by hour),
-`req:{model}`, `err:{model}` and `neu:{model}`. The pool gathers a tally per model in the process
-(`Account.tally`: requests, neurons, errors) and writes it every SAVE_SECONDS (app/accounts/pool.py).
+`req:{model}`, `err:{model}` and `neu:{model}`; an account's marks (exhausted, taken out) are under
+`account:{account}`. The pool (app/accounts/pool.py) gathers a tally per model in the process
+(`Account.tally`: requests, neurons, errors) and this writes it every SAVE_SECONDS, one write per account
+whatever the traffic (readers flush first): a request's path holds no write and, with Redis, at most the one
+rate-limit round trip.
 """
 
 from __future__ import annotations

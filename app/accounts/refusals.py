@@ -1,5 +1,5 @@
 """Refusals: what an upstream failure says about the account that ran the call, and the errors a client
-sees when the pool has no account left to try (app/accounts/pool.py decides when)."""
+sees when the pool has no account left to try (app/accounts/failover.py decides when)."""
 
 from __future__ import annotations
 

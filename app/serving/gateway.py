@@ -32,8 +32,13 @@ class Gateway:
 
     image_fetcher: LazyImageFetcher | None = None  # fetches image URLs; None when IMAGE_URL_FETCH is off
     state: SharedState = field(default_factory=MemoryState)  # shared by workers and replicas (app/state/)
-    accounts: AccountPool | None = None  # managed mode: the accounts calls run on (app/accounts/)
+    # Managed mode: the accounts calls run on (app/accounts/); None in passthrough. Not passed: it is the
+    # upstream's own pool, read once here so the per-request reads (app/caller.py, deps.py) stay an attribute.
+    accounts: AccountPool | None = field(init=False)
     # Per-key credentials, when keys are pinned or limited (the key's hash travels, never the key).
     key_credentials: dict[str, Credentials] = field(default_factory=dict)
     response_stores: dict[str | None, Any] = field(default_factory=dict)  # serving/responses.py, per key
     answers: AnswerCache | None = None  # the response cache (app/serving/cached.py)
+
+    def __post_init__(self) -> None:
+        self.accounts = self.upstream.accounts
