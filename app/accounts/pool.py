@@ -79,7 +79,6 @@ class AccountPool:
         self.clock = clock
         self.recheck = recheck
         self.per_key = bool(self.pins or key_rpm or key_neurons)  # requests must say which key they came with
-        self.cache_stats: Callable[[], dict[str, int]] | None = None  # the translation cache's hits and misses
         self.neurons_total = 0.0  # neurons counted by this process since it started
         self.neurons_estimated = 0.0  # the part counted at an estimated price (no price published)
         self.paid = PaidOnly(state, self._by_id, dict(plans or {}))  # plans.py: 5035 and paid-only models
@@ -285,7 +284,7 @@ class AccountPool:
             reset_at=int(today.midnight),
             accounts=tuple(statuses),
             backend=self.state.backend,
-            cache=self.cache_stats() if self.cache_stats else {},
+            cache={},  # the translation cache's counts are added by source.read_snapshot, which holds it
         )
 
     def states(self) -> dict[str, int]:

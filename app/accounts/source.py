@@ -43,8 +43,8 @@ def empty_snapshot(now: float | None = None) -> Snapshot:
 
 
 async def read_snapshot(source: SnapshotSource | None, cache: object = None) -> Snapshot:
-    """The pool's snapshot (an empty one without a pool), with the translation cache's counts when the
-    pool gives none and `cache` keeps them."""
+    """The pool's snapshot (an empty one without a pool), with the translation cache's counts when `cache`
+    keeps them (the pool does not know the translator)."""
     snapshot = empty_snapshot() if source is None else await source.snapshot()
     if not snapshot.cache and isinstance(getattr(cache, "hits", None), int):
         counts: CacheCounts = cache  # type: ignore[assignment]
