@@ -32,7 +32,6 @@ from app.serving.cached import answer_cache
 from app.serving.models import ModelDirectory
 from app.serving.translate import Translator
 from app.state import SharedState, open_state
-from app.state.redis import RedisState
 from app.storage import open_store
 from app.storage.batches import BatchStore
 from app.upstream.client import Credentials, WorkersAI
@@ -108,9 +107,12 @@ def _lifespan(
             if not demo:  # the emulator accepts any token: nothing to learn
                 app.state.credential_check = CredentialCheck(pool, upstream)
                 app.state.credential_check.start()
-        if isinstance(app.state.gateway.state, RedisState):
-            app.state.readiness.add("redis", app.state.gateway.state.check)
-            app.state.metrics.redis_state(app.state.gateway.state)
+        if settings.redis_url:  # (only then is the redis client imported: 7 MB of idle memory otherwise)
+            from app.state.redis import RedisState
+
+            if isinstance(state, RedisState):
+                app.state.readiness.add("redis", state.check)
+                app.state.metrics.redis_state(state)
         app.state.batch_store, app.state.batch_runner = _batches(settings, app.state.gateway, app.state.entry)
         if settings.managed:  # in passthrough mode there is no token to run a line on later (routes say 400)
             app.state.batch_runner.start()
