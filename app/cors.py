@@ -20,7 +20,6 @@ EXPOSED = (b"access-control-expose-headers", b"Retry-After, X-Model-Substituted,
 MAX_AGE = (b"access-control-max-age", b"600")
 ALLOW_ORIGIN = b"access-control-allow-origin"
 VARY = (b"vary", b"Origin")
-ANY_ORIGIN = ((ALLOW_ORIGIN, b"*"), EXPOSED)  # built once, shared by every answer
 NONE = ()
 
 
@@ -31,12 +30,11 @@ class Cors:
 
     def answer_headers(self, scope: Scope) -> Sequence[tuple[bytes, bytes]]:
         """What an answer to this request adds: nothing without an `Origin`, or for one not allowed. One
-        scan of the head and no other call: it runs on every answer."""
+        scan of the head, and no other call for a request without `Origin` (an SDK's, a server's)."""
         for name, origin in scope["headers"]:
             if name == b"origin":
-                if self.any_origin:
-                    return ANY_ORIGIN
-                return [(ALLOW_ORIGIN, origin), VARY, EXPOSED] if origin in self.origins else NONE
+                allowed = self._allow(origin)
+                return [*allowed, EXPOSED] if allowed else NONE
         return NONE
 
     def preflight(self, scope: Scope) -> Headers | None:

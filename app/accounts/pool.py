@@ -276,7 +276,7 @@ class AccountPool:
             await today.refresh()
         statuses = []
         for account in self.accounts:
-            counters = await self.state.counters(f"usage:{account.id}:{today.date}")
+            counters = await self.state.counters(account.usage_key)
             statuses.append(ledger.status_of(account, counters, now, self.allowance, self.catalog))
         return Snapshot(
             generated_at=int(now),

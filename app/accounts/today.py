@@ -81,7 +81,7 @@ class Today:
         """Takes in what other workers and replicas wrote: each account's neurons today and its state."""
         await self.paid.refresh(self.by_id)
         for account in self.accounts:
-            counters = await self.state.counters(f"usage:{account.id}:{self.date}")
+            counters = await self.state.counters(account.usage_key)
             account.used = max(account.used, counters.get("neurons", 0.0))
             raw = await self.state.get(f"account:{account.id}")
             if raw:

@@ -9,7 +9,6 @@ from starlette.types import Scope
 from app.caller import CACHE_CONTROL, key_of
 from app.catalog import Model
 from app.deps import Gateway
-from app.serving.batches.dispatch import CALLER_KEY
 from app.serving.cached import upstream_for
 from app.upstream.client import Upstream
 
@@ -24,9 +23,7 @@ def cached_upstream(
     raw = scope[CACHE_CONTROL] if CACHE_CONTROL in scope else _cache_control(scope)  # read with the key
     cache_control = raw.decode("latin-1") if raw is not None else None
     settings = gw.settings
-    key = None
-    if settings.gateway_api_keys:  # the key `caller` read (a batch line's owner): not looked for again
-        key = scope[CALLER_KEY] if CALLER_KEY in scope else key_of(request, query=True)
+    key = key_of(request, query=True) if settings.gateway_api_keys else None  # the key `caller` read
     route = scope["path"]
     return upstream_for(
         gw.upstream,
